@@ -1,0 +1,96 @@
+"""Construction land in the focus county: the cap, the quota, idle land and the land price.
+
+Mechanism: construction land grows with housing for new residents, with infrastructure and
+local firms, and with relocated projects, and may never exceed the cap of the coordinated
+development plan (30.9 % of the county, report). The county receives a yearly quota; before
+the territorial spatial plan is approved only part of it can be used. Housing and
+infrastructure take their share first; projects wait in signing order for what is left
+(head-of-line: a big project at the front holds back smaller ones behind it). Major
+projects put into the provincial key projects land on provincial quota, still under the
+cap. The space-optimisation fund returns idle land held by firms to use; that land is
+already construction land, so it needs neither quota nor room under the cap. The price of
+industrial land rises as the room left under the cap shrinks:
+``price = price_2014 * (room_2014 / room) ** elasticity``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+M2_PER_KM2 = 1.0e6
+
+
+@dataclass
+class Land:
+    """Land accounts of the focus county, in m2."""
+
+    area_m2: float
+    cap_m2: float
+    used_m2: float
+    room_2014_m2: float
+    price_2014: float
+    quota_pool_m2: float = 0.0
+    idle_left_m2: float = 0.0       # idle land not yet redeveloped
+    idle_ready_m2: float = 0.0      # redeveloped idle land waiting for a project
+
+    @classmethod
+    def create(cls, area_km2: float, cap_share: float, used_km2: float, price: float,
+               idle_km2: float) -> "Land":
+        cap = area_km2 * cap_share * M2_PER_KM2
+        used = min(used_km2 * M2_PER_KM2, cap)
+        return cls(area_km2 * M2_PER_KM2, cap, used, max(cap - used, 1.0), price,
+                   idle_left_m2=idle_km2 * M2_PER_KM2)
+
+    @property
+    def room_m2(self) -> float:
+        return self.cap_m2 - self.used_m2
+
+    @property
+    def intensity(self) -> float:
+        """Construction land over county area."""
+        return self.used_m2 / self.area_m2
+
+    def price(self, elasticity: float) -> float:
+        """Industrial land price, yuan/m2, from the scarcity of room under the cap."""
+        room = max(self.room_m2, 0.01 * self.room_2014_m2)
+        return self.price_2014 * (self.room_2014_m2 / room) ** elasticity
+
+    def supply(self, quota_m2: float, fund_yuan: float, cost_yuan_m2: float) -> float:
+        """Add a quarter's quota and redevelop idle land; return the fund actually spent."""
+        self.quota_pool_m2 += quota_m2
+        redeveloped = min(self.idle_left_m2, fund_yuan / cost_yuan_m2)
+        self.idle_left_m2 -= redeveloped
+        self.idle_ready_m2 += redeveloped
+        return redeveloped * cost_yuan_m2
+
+    def take_first(self, demand_m2: float) -> float:
+        """Housing and infrastructure: take land ahead of projects, within the cap."""
+        taken = max(0.0, min(demand_m2, self.room_m2))
+        self.used_m2 += taken
+        self.quota_pool_m2 = max(0.0, self.quota_pool_m2 - taken)
+        return taken
+
+    def allocate(self, need_m2: np.ndarray, provincial: np.ndarray) -> np.ndarray:
+        """Grant land to waiting projects, given in signing order; return who got it.
+
+        Projects on provincial quota draw only on room under the cap; the others on
+        redeveloped idle land first, then on county quota within the cap.
+        """
+        granted = np.zeros(len(need_m2), dtype=bool)
+        prov = np.flatnonzero(provincial)
+        fits = np.cumsum(need_m2[prov]) <= self.room_m2
+        granted[prov[fits]] = True
+        self.used_m2 += need_m2[prov[fits]].sum()
+
+        county = np.flatnonzero(~provincial)
+        new_land = max(0.0, min(self.quota_pool_m2, self.room_m2))
+        fits = np.cumsum(need_m2[county]) <= self.idle_ready_m2 + new_land
+        taken = need_m2[county[fits]].sum()
+        granted[county[fits]] = True
+        from_idle = min(taken, self.idle_ready_m2)
+        self.idle_ready_m2 -= from_idle
+        self.used_m2 += taken - from_idle
+        self.quota_pool_m2 -= taken - from_idle
+        return granted

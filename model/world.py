@@ -1,0 +1,131 @@
+"""The world the agents live in, read from ``model/data/``: regions, sectors and markets.
+
+A region is a row of attributes, so another receiving county is a new table in
+``regions.toml``, not new code. The module turns the rows into numpy arrays that the
+submodels index by region, sector or market number.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+SKILLS = ("high", "skilled", "general")
+MODES = ("industry_chain", "associations", "zgc_parks", "platform_branches")
+
+
+@dataclass(frozen=True)
+class World:
+    """Regions, sectors and markets as arrays (one entry per row of the data files)."""
+
+    region_names: tuple[str, ...]
+    region_labels: tuple[str, ...]
+    side: np.ndarray                 # 0 beijing side, 1 hebei, 2 other
+    xy_km: np.ndarray                # (R, 2)
+    talent: np.ndarray               # bool (R,)
+    firm_destination: np.ndarray     # bool (R,)
+    in_beijing: np.ndarray           # bool (R,)
+    firm_asc: np.ndarray
+    land_price_yuan_m2: np.ndarray
+    wage_yuan: np.ndarray            # (R, 3) by skill
+    housing_cost_yuan: np.ndarray
+    services: np.ndarray             # (R, 3) education, health, social security
+    permit_months: np.ndarray
+    worker_access: np.ndarray
+    home_asc: np.ndarray
+    focus: int                       # index of the county the levers act on
+    area_km2: float
+    intensity_cap: float
+    purchase_restriction_year: float
+    residents_2014: float
+    sector_names: tuple[str, ...]
+    sector_labels: tuple[str, ...]
+    sector_share: np.ndarray
+    sector_target: np.ndarray
+    sector_catalogue: np.ndarray
+    sector_land: np.ndarray
+    sector_pollution: np.ndarray
+    sector_revenue: np.ndarray
+    sector_modes: np.ndarray         # bool (S, 4) in MODES order
+    sector_ftz: np.ndarray
+    sector_incubator: np.ndarray
+    market_names: tuple[str, ...]
+    market_labels: tuple[str, ...]
+    market_year: np.ndarray
+    market_merchants: np.ndarray
+    market_capacity: np.ndarray
+    market_halls_capacity: np.ndarray
+
+    @property
+    def distance_km(self) -> np.ndarray:
+        """Distances between regions, (R, R)."""
+        diff = self.xy_km[:, None, :] - self.xy_km[None, :, :]
+        return np.sqrt((diff**2).sum(axis=-1))
+
+    def region(self, name: str) -> int:
+        """Index of a region by name."""
+        return self.region_names.index(name)
+
+
+def _read(name: str) -> dict:
+    return tomllib.loads(resources.files("model.data").joinpath(name).read_text("utf-8"))
+
+
+@cache
+def load_world() -> World:
+    """Read the data files once."""
+    regions = _read("regions.toml")["region"]
+    sectors = _read("sectors.toml")["sector"]
+    markets = _read("markets.toml")["market"]
+    sides = {"beijing": 0, "hebei": 1, "other": 2}
+    focus = [i for i, r in enumerate(regions) if r.get("focus")]
+    if len(focus) != 1:
+        raise ValueError("regions.toml: exactly one region must have focus = true")
+    f = regions[focus[0]]
+
+    def col(key, rows=regions):
+        return np.array([r[key] for r in rows], dtype=float)
+
+    return World(
+        region_names=tuple(r["name"] for r in regions),
+        region_labels=tuple(r["label"] for r in regions),
+        side=np.array([sides[r["side"]] for r in regions]),
+        xy_km=np.column_stack([col("x_km"), col("y_km")]),
+        talent=np.array([r["talent"] for r in regions]),
+        firm_destination=np.array([r["firm_destination"] for r in regions]),
+        in_beijing=np.array([r["in_beijing"] for r in regions]),
+        firm_asc=col("firm_asc"),
+        land_price_yuan_m2=col("industrial_land_price_yuan_m2"),
+        wage_yuan=np.column_stack([col(f"wage_{s}_yuan") for s in SKILLS]),
+        housing_cost_yuan=col("housing_cost_yuan"),
+        services=np.column_stack([col("education"), col("health"), col("social_security")]),
+        permit_months=col("permit_months"),
+        worker_access=col("worker_access"),
+        home_asc=col("home_asc"),
+        focus=focus[0],
+        area_km2=float(f["area_km2"]),
+        intensity_cap=float(f["intensity_cap"]),
+        purchase_restriction_year=float(f["purchase_restriction_year"]),
+        residents_2014=float(f["residents_2014"]),
+        sector_names=tuple(s["name"] for s in sectors),
+        sector_labels=tuple(s["label"] for s in sectors),
+        sector_share=col("pool_share", sectors) / col("pool_share", sectors).sum(),
+        sector_target=np.array([s["target"] for s in sectors]),
+        sector_catalogue=col("catalogue_exposure", sectors),
+        sector_land=col("land_factor", sectors),
+        sector_pollution=col("pollution", sectors),
+        sector_revenue=col("revenue_factor", sectors),
+        sector_modes=np.array([[m in s["modes"] for m in MODES] for s in sectors]),
+        sector_ftz=np.array([s["ftz"] for s in sectors]),
+        sector_incubator=np.array([s["incubator"] for s in sectors]),
+        market_names=tuple(m["name"] for m in markets),
+        market_labels=tuple(m["label"] for m in markets),
+        market_year=col("year", markets),
+        market_merchants=col("merchants", markets),
+        market_capacity=col("capacity", markets),
+        market_halls_capacity=col("halls_capacity", markets),
+    )

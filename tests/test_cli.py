@@ -1,0 +1,171 @@
+"""The command line keeps to CONTRACT.md: output shape, options, exit status 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from model import NAMES, PARAMS
+from runs.scenario import available
+
+CONTRACT_INDICATORS = (
+    "firms_relocated", "firms_operating", "firms_left_again", "land_blocked_projects",
+    "pipeline_projects", "mean_signed_investment_yuan", "months_sign_to_production",
+    "relocated_revenue_yuan", "relocated_tax_yuan", "market_merchants",
+    "relocated_workers_employed", "high_skill_to_beijing", "high_skill_to_xianghe",
+    "cross_border_daily_persons", "commuter_share", "car_share", "checkpoint_peak_delay_min",
+    "checkpoint_event_delay_min", "development_intensity", "industrial_land_price_yuan_m2",
+    "public_spending_yuan",
+)
+
+
+def xianghe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "runs.cli", *args], capture_output=True,
+                          text=True, cwd=cwd or Path(__file__).resolve().parents[1],
+                          timeout=600)
+
+
+def test_run_json_prints_every_contract_indicator():
+    out = xianghe("run", "--json", "--quiet", "--set", "talent_agents=5000")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert set(doc) == {"scenario", "seed", "until", "replicates", "indicators", "per_seed"}
+    assert (doc["scenario"], doc["seed"], doc["until"], doc["replicates"]) == (
+        "baseline", 1, 2020, 1)
+    assert set(CONTRACT_INDICATORS) <= set(doc["indicators"])
+    assert all(math.isfinite(v) for v in doc["indicators"].values())
+    assert doc["per_seed"] == [doc["indicators"]]
+
+
+def test_replicates_until_and_set():
+    out = xianghe("run", "commuting", "--json", "--quiet", "--until", "2023", "--replicates",
+                  "2", "--seed", "7", "--set", "talent_agents=4000", "--set", "bus_lines=9")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["until"] == 2023 and doc["seed"] == 7 and len(doc["per_seed"]) == 2
+    for name in NAMES:
+        mean = (doc["per_seed"][0][name] + doc["per_seed"][1][name]) / 2
+        assert doc["indicators"][name] == pytest.approx(mean)
+
+
+def test_same_seed_gives_identical_json():
+    args = ("run", "--json", "--quiet", "--set", "talent_agents=5000", "--seed", "3")
+    assert xianghe(*args).stdout == xianghe(*args).stdout
+
+
+def test_replicates_equal_single_runs():
+    """A seed gives the same numbers whether it runs alone or among replicates."""
+    both = json.loads(xianghe("run", "--json", "--quiet", "--replicates", "2", "--seed", "4",
+                              "--set", "talent_agents=3000").stdout)
+    alone = json.loads(xianghe("run", "--json", "--quiet", "--seed", "5",
+                               "--set", "talent_agents=3000").stdout)
+    assert both["per_seed"][1] == alone["indicators"]
+
+
+def test_out_writes_tables_plot_and_manifest(tmp_path):
+    out = tmp_path / "result"
+    run = xianghe("run", "--quiet", "--replicates", "2", "--out", str(out), "--set",
+                  "talent_agents=3000")
+    assert run.returncode == 0, run.stderr
+    quarterly = pd.read_parquet(out / "quarterly.parquet")
+    assert set(quarterly.columns) == {"seed", "year", "quarter", "indicator", "value", "unit"}
+    assert len(quarterly) == 2 * 28 * len(NAMES)
+    assert pd.read_csv(out / "quarterly.csv").shape == quarterly.shape
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == [1, 2]
+    assert manifest["parameters"]["talent_agents"] == 3000
+    assert set(manifest["parameters"]) == set(PARAMS)
+    assert {"package_version", "git_revision", "seconds"} <= set(manifest)
+    assert (out / "indicators.png").stat().st_size > 10_000
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_scenarios_and_params_lists():
+    scenarios = xianghe("scenarios").stdout.splitlines()
+    assert [line.split()[0] for line in scenarios] == [p.stem for p in available()]
+    assert {"baseline", "permits", "subsidies", "land", "talent", "commuting",
+            "report-package"} <= {line.split()[0] for line in scenarios}
+    listed = [line.split()[0] for line in xianghe("params").stdout.splitlines()]
+    assert listed == list(PARAMS)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BAD_INPUTS = {
+    "unknown scenario": (["run", "no-such-scenario"], "unknown scenario"),
+    "unknown parameter": (["run", "--set", "no_such=1"], "unknown parameter 'no_such'"),
+    "wrong type": (["run", "--set", "bus_lines=many"], "bus_lines"),
+    "not an integer": (["run", "--set", "bus_lines=2.5"], "bus_lines"),
+    "out of range": (["run", "--set", "investment_subsidy_rate=0.9"],
+                     "investment_subsidy_rate"),
+    "nan": (["run", "--set", "beta_cost=nan"], "beta_cost"),
+    "bad bool": (["run", "--set", "permit_devolution=maybe"], "permit_devolution"),
+    "no equals": (["run", "--set", "bus_lines"], "NAME=VALUE"),
+    "bad year": (["run", "--until", "1990"], "--until"),
+    "bad replicates": (["run", "--replicates", "0"], "--replicates"),
+    "unknown option": (["run", "--frobnicate"], "--frobnicate"),
+    "skill shares": (["run", "--set", "high_skill_share=0.7", "--set", "skilled_share=0.5"],
+                     "skilled_share"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_exits_2_with_one_line(case, tmp_path):
+    args, needle = BAD_INPUTS[case]
+    out = tmp_path / "out"
+    run = xianghe(*args, "--out", str(out), "--quiet")
+    assert run.returncode == 2
+    assert run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], run.stderr
+    assert not out.exists()
+
+
+FILE_CASES = {
+    "malformed": ("bad.toml", 'name = "x"\n[params\n', "malformed TOML"),
+    "string value": ("str.toml", '[params]\nbus_lines = "ten"\n', "bus_lines"),
+    "nan value": ("nan.toml", "[params]\nbeta_cost = nan\n", "beta_cost"),
+    "unknown key": ("key.toml", 'nmae = "x"\n', "unknown key"),
+    "unknown param": ("par.toml", "[params]\nfoo = 1\n", "unknown parameter"),
+    "extends itself": ("self.toml", 'extends = "SELF"\n', "extends itself"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILE_CASES))
+def test_bad_scenario_file_exits_2(case, tmp_path):
+    name, text, needle = FILE_CASES[case]
+    path = _write(tmp_path, name, text.replace("SELF", str(tmp_path / name)))
+    out = tmp_path / "out"
+    run = xianghe("run", str(path), "--out", str(out), "--quiet")
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], run.stderr
+    assert not out.exists()
+
+
+def test_scenario_loop_through_two_files(tmp_path):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(f'extends = "{b}"\n')
+    b.write_text(f'extends = "{a}"\n')
+    run = xianghe("run", str(a), "--quiet")
+    assert run.returncode == 2 and "extends itself" in run.stderr
+
+
+def test_scenario_extends_and_overrides(tmp_path):
+    path = _write(tmp_path, "mine.toml",
+                  'name = "mine"\ndescription = "d"\nextends = "commuting"\n'
+                  "[params]\ntalent_agents = 3000\nbus_lines = 20\n")
+    from runs.scenario import load
+    sc = load(str(path))
+    assert sc.params["bus_lines"] == 20 and sc.params["checkpoint_lanes"] == 48
+    assert sc.params["talent_agents"] == 3000
