@@ -12,8 +12,9 @@ Wages differ by skill and region (Beijing average wage 166,803 yuan in 2019 agai
 Langfang's 91,670 in 2020); high-skill households weigh public services more (Su et al.
 2019); commuting costs include the checkpoint delay (module ``commuting``). Households that
 are not local and pay social security in Beijing may not buy in the focus county from
-2017Q2 (Langfang's purchase restriction); the talent-housing measure lifts that for
-high-skill staff who work in the county.
+2017Q2 (Langfang's purchase restriction): they rent at a premium and, since school
+enrolment follows home ownership, lose the county's education services; the
+talent-housing measure lifts the bar for high-skill staff who work in the county.
 
 When a firm starts producing in another talent region, its Beijing staff choose between
 commuting to it, moving home to it, and leaving it for another Beijing job, by the same
@@ -32,7 +33,7 @@ import numpy as np
 
 from . import commuting
 from .choice import draw, hazard_probability, logit_probabilities
-from .services import household_index
+from .services import HOUSEHOLD_WEIGHTS, household_index
 from .world import World
 
 NO_CAR, OTHER_PLATE, BEIJING_PLATE = 0, 1, 2
@@ -115,7 +116,8 @@ class Conditions:
     p_car: np.ndarray         # (skill, car, T, T)
     crossing: np.ndarray      # (T, T) home and job on different sides of the checkpoints
     inbound_peak: np.ndarray  # (T, T) the morning commute enters Beijing at the peak
-    restricted_housing: np.ndarray  # (skill, T_job) premium cost share of buying barred
+    barred_cost: np.ndarray   # (skill, children, T_job) utility lost when barred from buying
+    kept_wage: np.ndarray     # (skill, T) utility of keeping a Beijing firm's pay in each region
     focus_slot: int
     restriction_on: bool
 
@@ -148,12 +150,20 @@ def conditions(world: World, p: dict, services: np.ndarray, year: float,
                - p["beta_commute"] * (commute_cost / income[:, None])[:, None]
                + (beta_s[:, None, None] * served[None, :, :])[:, :, None, :, None])
     focus_slot = int(np.flatnonzero(regions == world.focus)[0])
+    # Barred from buying, a household rents at a premium and its children have no
+    # guaranteed school place: enrolment follows home ownership.
     premium = (p["beta_housing"] * p["purchase_restriction_premium"]
-               * world.housing_cost_yuan[world.focus] / wage.T)   # (skill, job)
+               * world.housing_cost_yuan[world.focus] / wage.T)[:, None, :]   # (skill, 1, job)
+    schooling = (beta_s[:, None] * HOUSEHOLD_WEIGHTS[:, 0][None, :]
+                 * services[world.focus, 0])[:, :, None]                    # (skill, children, 1)
+    barred_cost = premium + schooling
     slot = np.full(world.side.size, -1)
     slot[regions] = np.arange(regions.size)
-    return Conditions(regions, slot, utility, p_car, crossing, into_beijing == 1.0, premium,
-                      focus_slot, year >= world.purchase_restriction_year)
+    log_wage = np.log(wage.T)                                  # (skill, T)
+    beijing = int(slot[world.region("beijing")])
+    kept_wage = p["beta_log_wage"] * (log_wage[:, [beijing]] - log_wage)
+    return Conditions(regions, slot, utility, p_car, crossing, into_beijing == 1.0, barred_cost,
+                      kept_wage, focus_slot, year >= world.purchase_restriction_year)
 
 
 def pair_utilities(t: Talent, idx: np.ndarray, c: Conditions, p: dict, eligibility: bool,
@@ -164,6 +174,9 @@ def pair_utilities(t: Talent, idx: np.ndarray, c: Conditions, p: dict, eligibili
     u = c.utility[t.skill[idx], t.children[idx].astype(int), t.car[idx]].copy()  # (n, T, T)
     u -= p["home_move_cost"] * (np.arange(T)[None, :] != home[:, None])[:, :, None]
     u -= p["job_change_cost"] * (np.arange(T)[None, :] != job[:, None])[:, None, :]
+    # Staff of a Beijing firm keep the firm's Beijing pay while they keep their job.
+    staff = np.flatnonzero(t.employer[idx] >= 0)
+    u[staff, :, job[staff]] += c.kept_wage[t.skill[idx[staff]], job[staff]][:, None]
     if c.restriction_on:
         f = c.focus_slot
         side = world.side[c.regions]
@@ -173,7 +186,7 @@ def pair_utilities(t: Talent, idx: np.ndarray, c: Conditions, p: dict, eligibili
             exempt = (t.skill[idx] == 0)[:, None] & (np.arange(T) == f)[None, :] & (
                 t.employer[idx] >= 0)[:, None]
             barred &= ~exempt
-        u[:, f, :] -= barred * c.restricted_housing[t.skill[idx]]
+        u[:, f, :] -= barred * c.barred_cost[t.skill[idx], t.children[idx].astype(int)]
     return u.reshape(idx.size, T * T)
 
 
@@ -222,9 +235,10 @@ def staff_follow(t: Talent, started: np.ndarray, firm_region: np.ndarray, c: Con
     h, ds = slot[t.home[affected]], slot[d]
     beijing = slot[world.region("beijing")]
     rows = np.arange(affected.size)
-    # Following the firm is not a job change: give back the job-change cost.
-    commute = u[rows, h * T + ds] + p["job_change_cost"]
-    move = u[rows, ds * T + ds] + p["job_change_cost"]
+    # Following the firm is not a job change: no job-change cost, and the firm's pay.
+    follow = p["job_change_cost"] + c.kept_wage[t.skill[affected], ds]
+    commute = u[rows, h * T + ds] + follow
+    move = u[rows, ds * T + ds] + follow
     leave = u[rows, h * T + beijing]
     choice = draw(logit_probabilities(np.column_stack([commute, move, leave])),
                   uniforms[affected])

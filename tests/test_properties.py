@@ -1,0 +1,56 @@
+"""Properties that hold for any valid parameter set (hypothesis draws whole parameter sets)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model import PARAMS, XiangheModel
+from model.enterprises import State
+from model.merchants import MerchantState
+from model.params import FIRST_YEAR
+
+# Scale and skill shares are drawn separately: the shares must add up to at most one.
+FREE = [p for p in PARAMS.values()
+        if p.name not in ("talent_agents", "high_skill_share", "staff_high_skill_share",
+                          "skilled_share") and not p.name.endswith("_start_year")]
+
+
+def _value(p):
+    if p.kind == "bool":
+        return st.booleans()
+    if p.kind == "int":
+        return st.integers(int(p.low), int(min(p.high, p.low + 1_000)))
+    return st.floats(p.low, p.high, allow_nan=False)
+
+
+@st.composite
+def parameter_sets(draw):
+    values = {p.name: draw(_value(p)) for p in FREE}
+    values["skilled_share"] = draw(st.floats(0.0, 0.6))
+    values["high_skill_share"] = draw(st.floats(0.0, 1.0 - values["skilled_share"]))
+    values["staff_high_skill_share"] = draw(st.floats(0.0, 1.0 - values["skilled_share"]))
+    values["talent_agents"] = draw(st.integers(200, 3_000))
+    for lever in ("investment_subsidy_rate", "checkpoint_lanes", "bus_lines"):
+        values[f"{lever}_start_year"] = draw(st.integers(FIRST_YEAR, FIRST_YEAR + 4))
+    return values
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(parameter_sets(), st.integers(0, 2**32 - 1))
+def test_any_valid_parameter_set_keeps_the_invariants(params, seed):
+    m = XiangheModel(params, seed=seed)
+    for _ in range(4 * 4):
+        m.step()
+        f, t, w = m.firms, m.talent, m.world
+        assert np.isin(f.state, [s.value for s in State]).all()
+        assert ((f.region == -1) == (f.state == State.IN_BEIJING)).all()
+        assert np.isin(m.merchants.state, [s.value for s in MerchantState]).all()
+        assert w.talent[t.home].all() and w.talent[t.job].all()
+        assert m.land.used_m2 <= m.land.cap_m2 + 1e-6
+        assert ((m.services >= 0) & (m.services <= 1)).all()
+        values = np.array(list(m.quarter_values.values()), dtype=float)
+        assert np.isfinite(values).all()
+    annual = m.annual().drop(columns="year").to_numpy(dtype=float)
+    assert np.isfinite(annual).all()

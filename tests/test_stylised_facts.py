@@ -1,0 +1,64 @@
+"""The BRIEF's stylised facts emerge in the baseline, and 2020 is within a factor of two
+of every calibration target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from calibration import load_targets
+
+
+@pytest.fixture(scope="module")
+def annual(baseline_runs) -> pd.DataFrame:
+    """Mean over seeds, one row a year."""
+    frames = [r.annual.set_index("year") for r in baseline_runs]
+    return sum(frames) / len(frames)
+
+
+def test_relocations_per_year_fall_after_the_first_years(annual):
+    signed = annual["firms_signed"]
+    assert signed.loc[2015:2016].mean() > 1.5 * signed.loc[2019:2020].mean()
+
+
+def test_lack_of_land_blocks_some_projects_by_2020(annual):
+    assert annual.loc[2020, "land_blocked_projects"] > 0
+
+
+def test_more_high_skill_leave_xianghe_jobs_for_beijing_than_the_reverse(annual):
+    assert annual["high_skill_to_beijing"].sum() > annual["high_skill_to_xianghe"].sum()
+
+
+def test_most_cross_border_commuters_drive(annual):
+    assert annual.loc[2020, "car_share"] > 0.5
+
+
+def test_event_days_are_far_slower_than_normal_days(annual):
+    assert (annual["checkpoint_event_delay_min"] > 2 * annual["checkpoint_peak_delay_min"]).all()
+
+
+def test_construction_land_never_exceeds_the_cap(annual):
+    assert (annual["development_intensity"] <= 0.309 + 1e-12).all()
+
+
+@pytest.mark.parametrize("target", load_targets(), ids=lambda t: t.indicator)
+def test_baseline_within_a_factor_of_two_of_each_target(baseline_runs, target):
+    from runs.simulate import indicators_for
+
+    if target.year > 2020:
+        from runs.simulate import run_replicates
+
+        runs = run_replicates({}, 1, 3, target.year, progress=False)
+    else:
+        runs = baseline_runs
+    mean, _ = indicators_for(runs, target.year)
+    assert target.value / 2 <= mean[target.indicator] <= target.value * 2, (
+        f"{target.indicator} {target.year}: {mean[target.indicator]:.4g} "
+        f"against {target.value:.4g}")
+
+
+def test_all_indicators_finite(baseline_runs):
+    for r in baseline_runs:
+        assert np.isfinite(r.annual.to_numpy(dtype=float)).all()
+        assert np.isfinite(r.quarterly.drop(columns=["year", "quarter"]).to_numpy(float)).all()

@@ -1,0 +1,83 @@
+"""The pure functions where the mechanisms live, tested alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from model import commuting, enterprises
+from model.choice import draw, logit_probabilities
+from model.land import Land
+
+
+@given(arrays(float, st.tuples(st.integers(1, 30), st.integers(1, 12)),
+              elements=st.floats(-300, 300)),
+       st.data())
+def test_choice_probabilities_sum_to_one(utility, data):
+    mask = data.draw(arrays(bool, utility.shape))
+    mask[:, data.draw(st.integers(0, utility.shape[1] - 1))] = True
+    p = logit_probabilities(utility, mask)
+    assert np.allclose(p.sum(axis=1), 1.0)
+    assert (p[~mask] == 0).all() and (p >= 0).all()
+    chosen = draw(p, np.random.default_rng(0).random(utility.shape[0]))
+    assert mask[np.arange(len(chosen)), chosen].all()
+
+
+def test_draws_follow_probabilities():
+    p = np.tile([0.2, 0.5, 0.3], (200_000, 1))
+    chosen = draw(p, np.random.default_rng(1).random(len(p)))
+    assert np.allclose(np.bincount(chosen) / len(p), [0.2, 0.5, 0.3], atol=0.005)
+
+
+def test_erlang_c_reduces_to_mm1():
+    lam, mu = 6.0, 10.0
+    assert commuting.erlang_c_wait_hours(lam, 1, mu) == pytest.approx(lam / (mu * (mu - lam)))
+
+
+def test_checkpoint_delay_rises_with_traffic_and_falls_with_lanes():
+    base = commuting.checkpoint_delay_min(20_000, 3.0, 36, 170)
+    assert commuting.checkpoint_delay_min(25_000, 3.0, 36, 170) > base
+    assert commuting.checkpoint_delay_min(20_000, 3.0, 48, 170) < base
+    assert commuting.checkpoint_delay_min(20_000, 3.0, 36, 170 * 0.55) > 2 * base
+
+
+def test_permit_limit_applies_from_november_2019():
+    assert commuting.permit_day_share(12, 7, 2019.5) == 1.0
+    assert commuting.permit_day_share(12, 7, 2020.0) == pytest.approx(84 / 250)
+    assert commuting.permit_day_share(40, 7, 2020.0) == 1.0
+
+
+def test_catalogue_editions():
+    assert enterprises.catalogue(2014.0, 0.85)[0] == 0.0
+    assert enterprises.catalogue(2014.75, 0.85) == (0.45, 0.25)
+    assert enterprises.catalogue(2016.0, 0.85)[0] == 0.78
+    assert enterprises.catalogue(2019.0, 0.85)[0] == 0.85
+
+
+def test_land_is_granted_in_signing_order_and_never_past_the_cap():
+    land = Land.create(area_km2=10, cap_share=0.3, used_km2=2.99, price=1000, idle_km2=0)
+    land.supply(quota_m2=50_000, fund_yuan=0, cost_yuan_m2=1)
+    granted = land.allocate(np.array([30_000.0, 5_000.0, 5_000.0]), np.zeros(3, bool))
+    assert granted.tolist() == [False, False, False]   # head of line does not fit the cap
+    assert land.used_m2 <= land.cap_m2
+    granted = land.allocate(np.array([4_000.0, 5_000.0]), np.zeros(2, bool))
+    assert granted.tolist() == [True, True]
+    assert land.used_m2 <= land.cap_m2
+
+
+def test_land_price_rises_with_scarcity():
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
+    before = land.price(0.8)
+    land.take_first(5e6)
+    assert land.price(0.8) > before
+
+
+def test_idle_land_needs_no_quota():
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=1)
+    spent = land.supply(quota_m2=0, fund_yuan=3e7, cost_yuan_m2=1500)
+    assert spent == pytest.approx(3e7)
+    granted = land.allocate(np.array([15_000.0]), np.zeros(1, bool))
+    assert granted.all() and land.used_m2 == pytest.approx(20e6)
