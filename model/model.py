@@ -12,7 +12,7 @@ It runs in quarters from 2014Q1. Each quarter, in this order:
 4. wholesale markets closing in Beijing relocate their merchants (``merchants``);
 5. staff of firms that started producing elsewhere follow, commute or leave, then a share
    of all workers re-chooses home and job (``talent``), facing last quarter's checkpoint
-   delay and bus crowding;
+   delay and bus crowding they have learnt to expect;
 6. cross-border trips, mode shares and the checkpoint queue are computed from where
    everyone now lives and works (``commuting``); the indicators are recorded.
 
@@ -77,6 +77,8 @@ class XiangheModel(mesa.Model):
         self.delay_min = 0.0
         self.event_delay_min = 0.0
         self.bus_load = 0.0
+        # What commuters expect, learnt from the quarters they have seen.
+        self.expected = np.zeros(3)   # peak delay, event delay, bus load
         self.production_months: dict[int, list[np.ndarray]] = {}
         self.quarter_values: dict[str, float] = {}
         self._settle_commuting(in_force(p, FIRST_YEAR))
@@ -116,6 +118,7 @@ class XiangheModel(mesa.Model):
         tq = talent.reconsider(self.talent, cond, p, eligible, w, u_reconsider, u_choice)
 
         flows = self._commuting_flows(cond, p)
+        self._learn(p["delay_learning"])
         self._record(p, fq, tq, flows, land_price[w.focus], spending)
         self.datacollector.collect(self)
         self.quarter += 1
@@ -151,10 +154,15 @@ class XiangheModel(mesa.Model):
                   + p["checkpoint_lanes"] * p["lane_cost_yuan"])
         return yearly / 4.0
 
+    def _learn(self, weight: float) -> None:
+        seen = np.array([self.delay_min, self.event_delay_min, self.bus_load])
+        self.expected += weight * (seen - self.expected)
+
     def _conditions(self, p: dict, year_f: float) -> talent.Conditions:
         e = p["event_days_share"]
-        delay = (1.0 - e) * self.delay_min + e * self.event_delay_min
-        return talent.conditions(self.world, p, self.services, year_f, delay, self.bus_load)
+        peak, event, bus_load = self.expected
+        delay = (1.0 - e) * peak + e * event
+        return talent.conditions(self.world, p, self.services, year_f, delay, bus_load)
 
     def _commuting_flows(self, c: talent.Conditions, p: dict) -> dict[str, float]:
         t = self.talent
@@ -187,6 +195,7 @@ class XiangheModel(mesa.Model):
         """Start from the commuting equilibrium of 2014 rather than from an empty road."""
         for _ in range(8):
             self._commuting_flows(self._conditions(p, float(FIRST_YEAR)), p)
+            self._learn(0.5)
 
     def _record(self, p, fq, tq, flows, focus_price, spending) -> None:
         f, w = self.firms, self.world

@@ -243,6 +243,9 @@ _DECLARED: list[Param] = [
        ASSUMED_FIXED),
     _p("event_days_share", 0.08, "share", 0.0, 1.0, "uncertainty", "commuting",
        "share of working days under major-event security", ASSUMED_FIXED),
+    _p("delay_learning", 0.4, "share", 0.01, 1.0, "uncertainty", "commuting",
+       "weight of the latest quarter in the checkpoint delay and bus crowding commuters "
+       "expect (adaptive expectations)", ASSUMED_FIXED),
     _p("car_occupancy", 1.3, "persons/vehicle", 1.0, 5.0, "uncertainty", "commuting",
        "persons per cross-border car", ASSUMED_FIXED),
     _p("bus_line_capacity", 4_000.0, "persons/day", 100.0, 50_000.0, "uncertainty",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -131,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, ParamError) as err:
         print(f"xianghe: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader (``| head``) went away: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -169,3 +169,10 @@ def test_scenario_extends_and_overrides(tmp_path):
     sc = load(str(path))
     assert sc.params["bus_lines"] == 20 and sc.params["checkpoint_lanes"] == 48
     assert sc.params["talent_agents"] == 3000
+
+
+def test_readme_parameter_table_is_the_declared_one():
+    """The README's table is `xianghe params --markdown`, so docs follow the declarations."""
+    table = xianghe("params", "--markdown").stdout
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert table in readme
