@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,9 @@ from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, ParamError, lookup, reso
 
 from . import scenario as scenarios
 from .scenario import InputError
+
+# Seeds finished by an interrupted `run --out DIR`, kept in DIR until the run completes.
+CHECKPOINTS = ".checkpoints"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,13 +53,15 @@ def _cmd_run(args) -> int:
     from .simulate import indicators_for, run_replicates, write_outputs
 
     started = time.perf_counter()
+    checkpoints = Path(args.out) / CHECKPOINTS if args.out is not None else None
     results = run_replicates(params, args.seed, args.replicates, args.until,
-                             progress=not args.quiet)
+                             progress=not args.quiet, checkpoints=checkpoints)
     mean, per_seed = indicators_for(results, args.until)
     if args.out is not None:
         seeds = list(range(args.seed, args.seed + args.replicates))
         write_outputs(Path(args.out), sc, params, seeds, args.until, results,
                       time.perf_counter() - started)
+        shutil.rmtree(checkpoints, ignore_errors=True)
     if args.json:
         doc = {"scenario": sc.name, "seed": args.seed, "until": args.until,
                "replicates": args.replicates, "indicators": mean, "per_seed": per_seed}

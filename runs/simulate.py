@@ -5,6 +5,7 @@ Knows how to drive the model and write results; knows nothing of agents' behavio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,19 +34,57 @@ class Replicate:
 
 
 def run_replicates(params: dict, seed: int, replicates: int, until: int,
-                   progress: bool = True) -> list[Replicate]:
-    """Run seeds ``seed .. seed + replicates - 1`` from 2014Q1 to the end of ``until``."""
+                   progress: bool = True, checkpoints: Path | None = None) -> list[Replicate]:
+    """Run seeds ``seed .. seed + replicates - 1`` from 2014Q1 to the end of ``until``.
+
+    With ``checkpoints``, each finished seed is saved there and a later call with the same
+    parameters and ``until`` takes it from there instead of running it again, so an
+    interrupted run resumes without losing the seeds it finished.
+    """
     quarters = (until - FIRST_YEAR + 1) * 4
+    store = _CheckpointStore(checkpoints, params, until) if checkpoints else None
     results = []
     with tqdm(total=replicates * quarters, disable=not progress, unit="quarter",
               desc="simulating", leave=False) as bar:
         for s in range(seed, seed + replicates):
-            model = XiangheModel(params, seed=s)
-            for _ in range(quarters):
-                model.step()
-                bar.update()
-            results.append(Replicate(s, model.annual(), model.quarterly()))
+            done = store.load(s) if store else None
+            if done is None:
+                model = XiangheModel(params, seed=s)
+                for _ in range(quarters):
+                    model.step()
+                    bar.update()
+                done = Replicate(s, model.annual(), model.quarterly())
+                if store:
+                    store.save(done)
+            else:
+                bar.update(quarters)
+            results.append(done)
     return results
+
+
+class _CheckpointStore:
+    """Finished seeds of one (parameters, until) pair, one Parquet file each."""
+
+    def __init__(self, root: Path, params: dict, until: int):
+        key = json.dumps({"params": resolve(params), "until": until,
+                          "version": version("xianghe")}, sort_keys=True)
+        self.dir = Path(root) / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def _path(self, seed: int, kind: str) -> Path:
+        return self.dir / f"seed-{seed}-{kind}.parquet"
+
+    def load(self, seed: int) -> Replicate | None:
+        paths = [self._path(seed, k) for k in ("annual", "quarterly")]
+        if not all(p.is_file() for p in paths):
+            return None
+        return Replicate(seed, pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
+
+    def save(self, r: Replicate) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for kind, frame in (("annual", r.annual), ("quarterly", r.quarterly)):
+            tmp = self._path(r.seed, kind).with_suffix(".tmp")
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, self._path(r.seed, kind))
 
 
 def indicators_for(replicates: list[Replicate], year: int) -> tuple[dict, list[dict]]:
