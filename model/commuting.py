@@ -37,7 +37,8 @@ OFFPEAK_DELAY_SHARE = 0.3  # a reverse commuter enters Beijing off the peak
 WORKING_DAYS = 250.0
 HOURS_PER_YEAR = 2000.0
 AFTER_TAX_SHARE = 0.8
-MAX_CROWDING = 10.0
+MAX_CROWDING = 2.0         # beyond this, riders wait for the next bus rather than squeeze in
+DAYS_PER_WEEK, WORKING_DAYS_PER_WEEK = 7.0, 5.0
 
 
 def erlang_c_wait_hours(arrivals_h: float, servers: int, service_h: float) -> float:
@@ -59,7 +60,9 @@ def checkpoint_delay_min(peak_vehicles: float, peak_hours: float, lanes: int,
     arrivals = peak_vehicles / peak_hours
     capacity = lanes * service_veh_h
     stationary = erlang_c_wait_hours(min(arrivals, 0.99 * capacity), lanes, service_veh_h)
-    fluid = max(0.0, arrivals / capacity - 1.0) * peak_hours / 2.0
+    # A queue that would outlast the peak itself makes travellers leave earlier instead:
+    # the overload is capped at twice the capacity.
+    fluid = min(max(0.0, arrivals / capacity - 1.0), 2.0) * peak_hours / 2.0
     return 60.0 * (max(stationary, fluid) + 1.0 / service_veh_h)
 
 
@@ -69,10 +72,13 @@ def bus_crowding(load: float) -> float:
 
 
 def permit_day_share(permits: int, days: int, year: float) -> float:
-    """Share of working days a non-Beijing car may enter Beijing."""
+    """Share of working days a non-Beijing car may enter Beijing.
+
+    A permit runs for calendar days, of which five in seven are working days.
+    """
     if year < 2019.75:
         return 1.0
-    return min(1.0, permits * days / WORKING_DAYS)
+    return min(1.0, permits * days * WORKING_DAYS_PER_WEEK / DAYS_PER_WEEK / WORKING_DAYS)
 
 
 def trip_minutes_and_yuan(distance_km: np.ndarray, crossing: np.ndarray, into_beijing_peak,
@@ -93,8 +99,12 @@ def trip_minutes_and_yuan(distance_km: np.ndarray, crossing: np.ndarray, into_be
     return car_min, car_delay, bus_min, car_yuan, bus_yuan
 
 
+# With no cross-border bus, crossing without a car costs as much as a year's pay.
+NO_BUS_COST_SHARE = 1.0
+
+
 def commute_choice(wage_yuan: np.ndarray, times, p: dict, permit_share: float,
-                   plate_needs_permit: np.ndarray):
+                   plate_needs_permit: np.ndarray, crossing: np.ndarray):
     """Car probability and expected yearly commuting cost, (skill, car status, T, T).
 
     Args:
@@ -103,6 +113,7 @@ def commute_choice(wage_yuan: np.ndarray, times, p: dict, permit_share: float,
         p: parameters in force.
         permit_share: share of days a non-Beijing car may enter Beijing.
         plate_needs_permit: (T, T) True where a non-Beijing car needs a permit.
+        crossing: (T, T) True where the commute crosses the checkpoints.
     """
     car_min, car_delay, bus_min, car_yuan, bus_yuan = times
     days = WORKING_DAYS * p["commute_days_share"]
@@ -110,10 +121,10 @@ def commute_choice(wage_yuan: np.ndarray, times, p: dict, permit_share: float,
     vot_min = p["value_of_time_share"] * income * AFTER_TAX_SHARE / (HOURS_PER_YEAR * 60.0)
     car_cost = days * (2 * (car_yuan + vot_min * car_min) + vot_min * car_delay)
     bus_cost = days * 2 * (bus_yuan + vot_min * bus_min)
+    if p["bus_lines"] == 0:
+        bus_cost = np.where(crossing, NO_BUS_COST_SHARE * income, bus_cost)
     v_car = -p["beta_commute"] * car_cost / income
     v_bus = p["bus_asc"] - p["beta_commute"] * bus_cost / income
-    if p["bus_lines"] == 0:
-        v_bus = np.where(np.isfinite(bus_cost), v_bus - 50.0, v_bus)
     p_car_free = 1.0 / (1.0 + np.exp(np.clip(v_bus - v_car, -50, 50)))   # (skill, T, T)
     limit = np.where(plate_needs_permit, permit_share, 1.0)
     p_car = np.stack([np.zeros_like(p_car_free),           # no car

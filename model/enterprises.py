@@ -37,8 +37,8 @@ from .world import World
 LAND_ANNUALISATION = 0.06
 # Years over which a subsidy on intended investment is weighed against yearly costs.
 SUBSIDY_YEARS = 10.0
-# Staff skill mix used to price a firm's wage bill in a region (high, skilled, general).
-STAFF_SKILL_MIX = np.array([0.3, 0.4, 0.3])
+# Largest project a repurposed exhibition hall can take, m2 of land.
+HALL_MAX_PROJECT_M2 = 10_000.0
 # Full strength of the incubator fund: yuan a year from which it works at its maximum.
 INCUBATOR_FULL_YUAN = 1.0e8
 # Catalogue editions: (decimal year in force, share of manufacturing sub-classes restricted).
@@ -60,6 +60,8 @@ class State(IntEnum):
 
 
 PIPELINE = (State.SIGNED, State.PERMITS, State.BUILDING)
+# States of a firm that has left Beijing (failed and blocked projects never did).
+MOVED = (*PIPELINE, State.PRODUCING, State.LEFT_AGAIN)
 
 
 def catalogue(year: float, share_2018: float) -> tuple[float, float]:
@@ -137,9 +139,13 @@ class Firms:
         return self.rank < share * world.sector_catalogue[self.sector]
 
     def location_cost_share(self, world: World, land_price: np.ndarray,
-                            subsidy_rate: np.ndarray) -> np.ndarray:
-        """Yearly land and wage cost net of subsidy, over revenue, (n, R)."""
-        wage_bill = world.wage_yuan @ STAFF_SKILL_MIX
+                            subsidy_rate: np.ndarray, skill_mix: np.ndarray) -> np.ndarray:
+        """Yearly land and wage cost net of subsidy, over revenue, (n, R).
+
+        The wage bill is priced at the region's wages: staff who follow keep their Beijing
+        pay for a while, but the firm replaces them at local pay as they leave.
+        """
+        wage_bill = world.wage_yuan @ skill_mix
         cost = (
             self.land_m2[:, None] * land_price[None, :] * LAND_ANNUALISATION
             + self.staff[:, None] * wage_bill[None, :]
@@ -191,7 +197,9 @@ def location_utilities(firms: Firms, world: World, p: dict, land_price: np.ndarr
     asc = world.firm_asc.copy()
     asc[focus] = p["xianghe_firm_asc"]
     months = permit_months(world, p)
-    cost = firms.location_cost_share(world, land_price, subsidy)
+    skill_mix = np.array([p["staff_high_skill_share"], p["skilled_share"],
+                          max(0.0, 1.0 - p["staff_high_skill_share"] - p["skilled_share"])])
+    cost = firms.location_cost_share(world, land_price, subsidy, skill_mix)
     distance = world.distance_km[origin]
     region_terms = (
         asc
@@ -243,9 +251,9 @@ class FirmQuarter:
     signed: np.ndarray            # firms that signed a project (any destination)
     started: np.ndarray           # firms that started producing (any destination)
     months_to_production: np.ndarray  # of the focus-county starters
+    left_again: np.ndarray        # firms that left the focus county again
     blocked: int
     failed: int
-    left_again: int
     subsidy_yuan: float
 
 
@@ -306,7 +314,10 @@ def advance_quarter(firms: Firms, world: World, p: dict, year: float, month: flo
     granted_at[elsewhere] = firms.sign_month[elsewhere]
     provincial = (np.full(queue.size, p["provincial_land_quota"], dtype=bool)
                   & (firms.investment[queue] >= p["major_project_yuan"]))
-    granted = land.allocate(firms.land_m2[queue], provincial)
+    small = ((firms.land_m2[queue] <= HALL_MAX_PROJECT_M2)
+             & (world.sector_pollution[firms.sector[queue]] == 0))
+    # An agent standing for several firms needs the land of all of them.
+    granted = land.allocate(firms.land_m2[queue] * firms.weight, provincial, small)
     granted_at[queue[granted]] = np.maximum(firms.sign_month[queue[granted]], month)
     got_land = np.flatnonzero(~np.isnan(granted_at))
     s[got_land] = State.PERMITS
@@ -342,9 +353,9 @@ def advance_quarter(firms: Firms, world: World, p: dict, year: float, month: flo
         signed=signed,
         started=started,
         months_to_production=months_to_production,
+        left_again=np.flatnonzero(leaving),
         blocked=int((focus_mask[blocked]).sum()),
         failed=int((failing & focus_mask).sum()),
-        left_again=int(leaving.sum()),
         subsidy_yuan=subsidy * firms.weight,
     )
 

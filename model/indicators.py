@@ -66,9 +66,10 @@ INDICATORS: tuple[Indicator, ...] = (
     # Beyond the contract.
     Indicator("firms_signed", "firms/year", "flow", "projects signed with Xianghe"),
     Indicator("firms_left_beijing", "firms", "stock",
-              "exposed Beijing firms that signed a project anywhere, cumulative"),
+              "exposed Beijing firms that moved anywhere (failed and blocked projects not "
+              "counted), cumulative"),
     Indicator("relocated_firm_jobs", "people", "stock",
-              "staff of the relocated firms producing in Xianghe"),
+              "jobs at the relocated firms producing in Xianghe, whoever fills them"),
     Indicator("bus_load", "share", "mean", "cross-border bus riders over bus capacity"),
     Indicator("public_service_index", "index", "stock",
               "Xianghe's mean public-service index, Beijing = 1"),

@@ -2,14 +2,15 @@
 
 Mechanism: construction land grows with housing for new residents, with infrastructure and
 local firms, and with relocated projects, and may never exceed the cap of the coordinated
-development plan (30.9 % of the county, report). The county receives a yearly quota; before
-the territorial spatial plan is approved only part of it can be used. Housing and
-infrastructure take their share first; projects wait in signing order for what is left
-(head-of-line: a big project at the front holds back smaller ones behind it). Major
-projects put into the provincial key projects land on provincial quota, still under the
-cap. The space-optimisation fund returns idle land held by firms to use; that land is
-already construction land, so it needs neither quota nor room under the cap. The price of
-industrial land rises as the room left under the cap shrinks:
+development plan (30.9 % of the county, report). The county receives a yearly quota; until
+the territorial spatial plan is approved only part of it can be used and the rest is held
+back, to be released when the plan is approved. Housing and infrastructure take their share
+first; projects wait in signing order for what is left (head-of-line: a big project at the
+front holds back smaller ones behind it). Major projects put into the provincial key
+projects land on provincial quota, still under the cap. The space-optimisation fund returns
+idle land held by firms to use, as projects need it; repurposed exhibition halls take small
+clean projects. Both are already construction land, so they need neither quota nor room
+under the cap. The price of industrial land rises as the room left under the cap shrinks:
 ``price = price_2014 * (room_2014 / room) ** elasticity``.
 """
 
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 M2_PER_KM2 = 1.0e6
+# Redeveloped idle land the space fund keeps ready for projects; it stops spending beyond.
+IDLE_READY_BUFFER_M2 = 200_000.0
 
 
 @dataclass
@@ -32,8 +35,11 @@ class Land:
     room_2014_m2: float
     price_2014: float
     quota_pool_m2: float = 0.0
+    quota_held_m2: float = 0.0      # quota held back until the spatial plan is approved
     idle_left_m2: float = 0.0       # idle land not yet redeveloped
     idle_ready_m2: float = 0.0      # redeveloped idle land waiting for a project
+    hall_m2: float = 0.0            # repurposed exhibition-hall space free for small firms
+    halls_opened: bool = False
 
     @classmethod
     def create(cls, area_km2: float, cap_share: float, used_km2: float, price: float,
@@ -57,13 +63,26 @@ class Land:
         room = max(self.room_m2, 0.01 * self.room_2014_m2)
         return self.price_2014 * (self.room_2014_m2 / room) ** elasticity
 
-    def supply(self, quota_m2: float, fund_yuan: float, cost_yuan_m2: float) -> float:
+    def supply(self, quota_m2: float, release_share: float, plan_approved: bool,
+               fund_yuan: float, cost_yuan_m2: float) -> float:
         """Add a quarter's quota and redevelop idle land; return the fund actually spent."""
-        self.quota_pool_m2 += quota_m2
-        redeveloped = min(self.idle_left_m2, fund_yuan / cost_yuan_m2)
+        if plan_approved:
+            self.quota_pool_m2 += quota_m2 + self.quota_held_m2
+            self.quota_held_m2 = 0.0
+        else:
+            self.quota_pool_m2 += quota_m2 * release_share
+            self.quota_held_m2 += quota_m2 * (1.0 - release_share)
+        wanted = max(0.0, IDLE_READY_BUFFER_M2 - self.idle_ready_m2)
+        redeveloped = min(self.idle_left_m2, fund_yuan / cost_yuan_m2, wanted)
         self.idle_left_m2 -= redeveloped
         self.idle_ready_m2 += redeveloped
         return redeveloped * cost_yuan_m2
+
+    def open_halls(self, m2: float) -> None:
+        """Repurposed exhibition halls become space for small firms, once."""
+        if not self.halls_opened:
+            self.hall_m2 += m2
+            self.halls_opened = True
 
     def take_first(self, demand_m2: float) -> float:
         """Housing and infrastructure: take land ahead of projects, within the cap."""
@@ -72,19 +91,26 @@ class Land:
         self.quota_pool_m2 = max(0.0, self.quota_pool_m2 - taken)
         return taken
 
-    def allocate(self, need_m2: np.ndarray, provincial: np.ndarray) -> np.ndarray:
+    def allocate(self, need_m2: np.ndarray, provincial: np.ndarray,
+                 small: np.ndarray) -> np.ndarray:
         """Grant land to waiting projects, given in signing order; return who got it.
 
-        Projects on provincial quota draw only on room under the cap; the others on
-        redeveloped idle land first, then on county quota within the cap.
+        Small clean projects draw first on repurposed halls. Projects on provincial quota
+        draw only on room under the cap; the others on redeveloped idle land first, then
+        on county quota within the cap.
         """
         granted = np.zeros(len(need_m2), dtype=bool)
-        prov = np.flatnonzero(provincial)
+        halls = np.flatnonzero(small)
+        fits = np.cumsum(need_m2[halls]) <= self.hall_m2
+        granted[halls[fits]] = True
+        self.hall_m2 -= need_m2[halls[fits]].sum()
+
+        prov = np.flatnonzero(provincial & ~granted)
         fits = np.cumsum(need_m2[prov]) <= self.room_m2
         granted[prov[fits]] = True
         self.used_m2 += need_m2[prov[fits]].sum()
 
-        county = np.flatnonzero(~provincial)
+        county = np.flatnonzero(~provincial & ~granted)
         new_land = max(0.0, min(self.quota_pool_m2, self.room_m2))
         fits = np.cumsum(need_m2[county]) <= self.idle_ready_m2 + new_land
         taken = need_m2[county[fits]].sum()

@@ -4,9 +4,10 @@ Mechanism (report: the stone-materials and auto-parts cities took Beijing wholes
 markets, ~1,800 merchants; the furniture city consolidates 700,000 m2 of idle exhibition
 halls to take home-furnishing and hotel-supply markets): when a Beijing market closes,
 each of its merchants chooses by a logit to follow it to the platform, move to another
-market elsewhere, or quit. A platform takes only as many merchants as it has places;
-followers beyond that go elsewhere. Merchants trading on a platform quit at a constant
-yearly rate.
+market elsewhere, or quit. A platform takes only as many merchants as it has places
+(more once idle halls are repurposed); followers without a place wait for one, giving up
+for another market at a constant rate, and take places as they free up. Merchants trading
+on a platform quit at a constant yearly rate.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ class MerchantState(IntEnum):
     XIANGHE_PLATFORM = 1
     ELSEWHERE = 2
     QUIT = 3
+    WAITING = 4   # followed the market but found no place on the platform yet
+
+
+# Yearly rate at which a merchant waiting for a place gives up for another market.
+WAIT_GIVE_UP_RATE = 0.5
 
 
 @dataclass
@@ -50,24 +56,30 @@ class Merchants:
 
 def advance_quarter(merchants: Merchants, world: World, p: dict, year: float,
                     rng: np.random.Generator) -> None:
-    """Markets closing this quarter relocate; platform merchants may quit."""
+    """Markets closing this quarter relocate; merchants quit, give up or take free places."""
     n = merchants.market.size
     u_choice, u_exit, u_order = rng.random((3, n))
     state = merchants.state
 
     trading = state == MerchantState.XIANGHE_PLATFORM
     state[trading & (u_exit < hazard_probability(p["merchant_exit_rate"]))] = MerchantState.QUIT
+    waiting = state == MerchantState.WAITING
+    state[waiting & (u_exit < hazard_probability(WAIT_GIVE_UP_RATE))] = MerchantState.ELSEWHERE
 
-    closing = np.flatnonzero((world.market_year >= year) & (world.market_year < year + 0.25))
-    for m in closing:
-        members = np.flatnonzero(merchants.market == m)
-        v = np.array([p["merchant_follow_asc"], p["merchant_elsewhere_asc"], 0.0])
-        prob = logit_probabilities(np.broadcast_to(v, (members.size, 3)))
-        choice = draw(prob, u_choice[members])
-        state[members] = np.array([MerchantState.XIANGHE_PLATFORM, MerchantState.ELSEWHERE,
-                                   MerchantState.QUIT])[choice]
-        places = world.market_capacity[m] + p["hall_conversion"] * world.market_halls_capacity[m]
-        followers = members[choice == 0]
-        followers = followers[np.argsort(u_order[followers])]
-        over = followers[int(places / merchants.weight):]
-        state[over] = MerchantState.ELSEWHERE
+    closing = (world.market_year >= year) & (world.market_year < year + 0.25)
+    v = np.array([p["merchant_follow_asc"], p["merchant_elsewhere_asc"], 0.0])
+    outcome = np.array([MerchantState.WAITING, MerchantState.ELSEWHERE, MerchantState.QUIT])
+    members = np.flatnonzero(closing[merchants.market])
+    prob = logit_probabilities(np.broadcast_to(v, (members.size, 3)))
+    state[members] = outcome[draw(prob, u_choice[members])]
+
+    places = np.round((world.market_capacity + p["hall_conversion"]
+                       * world.market_halls_capacity) / merchants.weight)
+    on_platform = np.bincount(merchants.market[state == MerchantState.XIANGHE_PLATFORM],
+                              minlength=places.size)
+    waiting = np.flatnonzero(state == MerchantState.WAITING)
+    waiting = waiting[np.lexsort((u_order[waiting], merchants.market[waiting]))]
+    queue_position = np.arange(waiting.size) - np.searchsorted(
+        merchants.market[waiting], merchants.market[waiting])
+    free = np.maximum(places - on_platform, 0)[merchants.market[waiting]]
+    state[waiting[queue_position < free]] = MerchantState.XIANGHE_PLATFORM

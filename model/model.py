@@ -29,7 +29,7 @@ import pandas as pd
 from mesa.datacollection import DataCollector
 
 from . import commuting, enterprises, merchants, services, talent
-from .enterprises import PIPELINE, Firms, QuarterDraws, State
+from .enterprises import MOVED, PIPELINE, Firms, QuarterDraws, State
 from .indicators import NAMES, SIGNED_COUNT, SIGNED_INVESTMENT, annual
 from .land import M2_PER_KM2, Land
 from .merchants import Merchants
@@ -113,6 +113,7 @@ class XiangheModel(mesa.Model):
         u_follow, u_reconsider, u_choice = self._rng_talent.random((3, n))
         cond = self._conditions(p, year_f)
         eligible = bool(p["talent_housing_eligibility"])
+        talent.release(self.talent, fq.left_again)
         talent.staff_follow(self.talent, fq.started, self.firms.region, cond, p, eligible, w,
                             u_follow)
         tq = talent.reconsider(self.talent, cond, p, eligible, w, u_reconsider, u_choice)
@@ -134,9 +135,11 @@ class XiangheModel(mesa.Model):
         return float((self.talent.home == self.world.focus).sum() * self.talent.weight)
 
     def _advance_land(self, p: dict) -> float:
-        release = 1.0 if p["fast_spatial_plan"] else p["plan_release_share"]
-        spent = self.land.supply(p["county_land_quota_km2"] * M2_PER_KM2 / 4.0 * release,
+        spent = self.land.supply(p["county_land_quota_km2"] * M2_PER_KM2 / 4.0,
+                                 p["plan_release_share"], p["fast_spatial_plan"],
                                  p["space_fund_yuan"] / 4.0, p["space_fund_cost_yuan_m2"])
+        if p["hall_conversion"]:
+            self.land.open_halls(self.world.hall_firm_space_m2)
         residents = (self.world.residents_2014
                      + (self._workers_at_home() - self.workers_home_2014)
                      * p["residents_per_worker"]
@@ -183,7 +186,8 @@ class XiangheModel(mesa.Model):
             peak, p["peak_hours"], p["checkpoint_lanes"],
             p["checkpoint_service_veh_h"] * p["event_service_factor"])
         riders = (1.0 - p_car[cross]).sum() * scale + other * (1.0 - car_share)
-        self.bus_load = riders / max(1.0, p["bus_lines"] * p["bus_line_capacity"])
+        capacity = p["bus_lines"] * p["bus_line_capacity"]
+        self.bus_load = riders / capacity if capacity > 0 else 0.0
         persons = commuters + other
         return {
             "cross_border_daily_persons": persons,
@@ -231,7 +235,7 @@ class XiangheModel(mesa.Model):
             "industrial_land_price_yuan_m2": focus_price,
             "public_spending_yuan": spending,
             "firms_signed": float(signed_focus.size * f.weight),
-            "firms_left_beijing": float((f.state != State.IN_BEIJING).sum() * f.weight),
+            "firms_left_beijing": float(np.isin(f.state, MOVED).sum() * f.weight),
             "relocated_firm_jobs": float(f.staff[producing].sum() * f.weight),
             "bus_load": self.bus_load,
             "public_service_index": float(self.services[w.focus].mean()),

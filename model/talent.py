@@ -68,8 +68,9 @@ class Talent:
         beijing, tongzhou, focus = world.region("beijing"), world.region("tongzhou"), world.focus
 
         def skills(k, high):
-            shares = [high, p["skilled_share"], 1.0 - high - p["skilled_share"]]
-            return rng.choice(3, size=k, p=shares)
+            shares = np.array([high, p["skilled_share"],
+                               max(0.0, 1.0 - high - p["skilled_share"])])
+            return rng.choice(3, size=k, p=shares / shares.sum())
 
         # The focus county's workforce: residents working at home, out-commuters, in-commuters.
         u = rng.random(n_local)
@@ -136,7 +137,8 @@ def conditions(world: World, p: dict, services: np.ndarray, year: float,
     wage = world.wage_yuan[regions]                           # (T, skill)
     permit = commuting.permit_day_share(p["entry_permits_per_year"], p["entry_permit_days"],
                                         year)
-    p_car, commute_cost = commuting.commute_choice(wage, times, p, permit, from_hebei)
+    p_car, commute_cost = commuting.commute_choice(wage, times, p, permit, from_hebei,
+                                                   crossing)
 
     income = wage.T[:, None, :]                                # (skill, 1, job)
     housing = world.housing_cost_yuan[regions][None, :, None]  # (1, home, 1)
@@ -240,13 +242,22 @@ def staff_follow(t: Talent, started: np.ndarray, firm_region: np.ndarray, c: Con
     commute = u[rows, h * T + ds] + follow
     move = u[rows, ds * T + ds] + follow
     leave = u[rows, h * T + beijing]
-    choice = draw(logit_probabilities(np.column_stack([commute, move, leave])),
+    # Staff already living where the firm goes have nothing to move: commute is all.
+    available = np.ones((affected.size, 3), dtype=bool)
+    available[:, 1] = h != ds
+    choice = draw(logit_probabilities(np.column_stack([commute, move, leave]), available),
                   uniforms[affected])
     new_home = np.where(choice == 1, d, t.home[affected])
     new_job = np.where(choice == 2, world.region("beijing"), d)
     employer = t.employer[affected].copy()
     _apply(t, affected, new_home.astype(np.int8), new_job.astype(np.int8), world.focus, world)
     t.employer[affected] = np.where(choice == 2, -1, employer)
+
+
+def release(t: Talent, firms_gone: np.ndarray) -> None:
+    """Staff of firms that left the region they work in lose that employer."""
+    if firms_gone.size:
+        t.employer[np.isin(t.employer, firms_gone)] = -1
 
 
 def reconsider(t: Talent, c: Conditions, p: dict, eligibility: bool, world: World,

@@ -42,6 +42,7 @@ class World:
     intensity_cap: float
     purchase_restriction_year: float
     residents_2014: float
+    hall_firm_space_m2: float        # repurposed hall space left for small firms
     sector_names: tuple[str, ...]
     sector_labels: tuple[str, ...]
     sector_share: np.ndarray
@@ -111,6 +112,8 @@ def load_world() -> World:
         intensity_cap=float(f["intensity_cap"]),
         purchase_restriction_year=float(f["purchase_restriction_year"]),
         residents_2014=float(f["residents_2014"]),
+        hall_firm_space_m2=max(0.0, float(f["idle_halls_m2"]) - float(f["hall_m2_per_merchant"])
+                               * sum(m["halls_capacity"] for m in markets)),
         sector_names=tuple(s["name"] for s in sectors),
         sector_labels=tuple(s["label"] for s in sectors),
         sector_share=col("pool_share", sectors) / col("pool_share", sectors).sum(),

@@ -9,7 +9,7 @@ from hypothesis import settings
 
 from runs.simulate import run_replicates
 
-settings.register_profile("ci", max_examples=12, deadline=None)
+settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True)
 settings.register_profile("dev", max_examples=25, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 

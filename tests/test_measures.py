@@ -118,10 +118,13 @@ def test_space_fund_is_public_spending(scarce):
             == pytest.approx(_indicator(scarce, "public_spending_yuan", 2016) + 3.0e8))
 
 
-def test_hall_conversion_lets_the_furniture_market_in():
-    base22, with_it = _run({}, 2022), _run({"hall_conversion": True}, 2022)
-    assert (_indicator(with_it, "market_merchants", 2022)
-            > _indicator(base22, "market_merchants", 2022) + 300)
+@pytest.mark.parametrize("start", [2014, 2022])
+def test_hall_conversion_lets_the_furniture_market_in(start):
+    """Also when the halls open after the market closed (2021Q3): waiting merchants enter."""
+    base23 = _run({}, 2023)
+    with_it = _run({"hall_conversion": True, "hall_conversion_start_year": start}, 2023)
+    assert (_indicator(with_it, "market_merchants", 2023)
+            > _indicator(base23, "market_merchants", 2023) + 300)
 
 
 def test_talent_housing_eligibility_keeps_movers(base):

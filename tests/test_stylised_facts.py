@@ -62,3 +62,16 @@ def test_all_indicators_finite(baseline_runs):
     for r in baseline_runs:
         assert np.isfinite(r.annual.to_numpy(dtype=float)).all()
         assert np.isfinite(r.quarterly.drop(columns=["year", "quarter"]).to_numpy(float)).all()
+
+
+def test_indicators_are_in_real_units_whatever_the_scale(annual):
+    """A quarter of the agents, each standing for more firms and people, tells the same story."""
+    from runs.simulate import indicators_for, run_replicates
+
+    small, _ = indicators_for(run_replicates({"talent_agents": 12_500}, 1, 4, 2020,
+                                             progress=False), 2020)
+    full = annual.loc[2020]
+    for name, tolerance in [("firms_relocated", 0.3), ("relocated_revenue_yuan", 0.4),
+                            ("market_merchants", 0.15), ("cross_border_daily_persons", 0.1),
+                            ("development_intensity", 0.01), ("checkpoint_peak_delay_min", 0.3)]:
+        assert abs(small[name] / full[name] - 1) < tolerance, (name, small[name], full[name])

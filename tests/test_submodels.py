@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from model import commuting, enterprises
 from model.choice import draw, logit_probabilities
-from model.land import Land
+from model.land import IDLE_READY_BUFFER_M2, Land
 
 
 @given(arrays(float, st.tuples(st.integers(1, 30), st.integers(1, 12)),
@@ -46,8 +46,9 @@ def test_checkpoint_delay_rises_with_traffic_and_falls_with_lanes():
 
 def test_permit_limit_applies_from_november_2019():
     assert commuting.permit_day_share(12, 7, 2019.5) == 1.0
-    assert commuting.permit_day_share(12, 7, 2020.0) == pytest.approx(84 / 250)
-    assert commuting.permit_day_share(40, 7, 2020.0) == 1.0
+    # 12 permits of 7 calendar days: 84 days, of which 60 working days, out of 250.
+    assert commuting.permit_day_share(12, 7, 2020.0) == pytest.approx(60 / 250)
+    assert commuting.permit_day_share(52, 7, 2020.0) == 1.0
 
 
 def test_catalogue_editions():
@@ -59,11 +60,12 @@ def test_catalogue_editions():
 
 def test_land_is_granted_in_signing_order_and_never_past_the_cap():
     land = Land.create(area_km2=10, cap_share=0.3, used_km2=2.99, price=1000, idle_km2=0)
-    land.supply(quota_m2=50_000, fund_yuan=0, cost_yuan_m2=1)
-    granted = land.allocate(np.array([30_000.0, 5_000.0, 5_000.0]), np.zeros(3, bool))
+    land.supply(50_000, release_share=1.0, plan_approved=False, fund_yuan=0, cost_yuan_m2=1)
+    none = np.zeros(3, bool)
+    granted = land.allocate(np.array([30_000.0, 5_000.0, 5_000.0]), none, none)
     assert granted.tolist() == [False, False, False]   # head of line does not fit the cap
     assert land.used_m2 <= land.cap_m2
-    granted = land.allocate(np.array([4_000.0, 5_000.0]), np.zeros(2, bool))
+    granted = land.allocate(np.array([4_000.0, 5_000.0]), none[:2], none[:2])
     assert granted.tolist() == [True, True]
     assert land.used_m2 <= land.cap_m2
 
@@ -75,9 +77,30 @@ def test_land_price_rises_with_scarcity():
     assert land.price(0.8) > before
 
 
-def test_idle_land_needs_no_quota():
+def test_idle_land_needs_no_quota_and_the_fund_stops_when_enough_is_ready():
     land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=1)
-    spent = land.supply(quota_m2=0, fund_yuan=3e7, cost_yuan_m2=1500)
+    spent = land.supply(0, 1.0, False, fund_yuan=3e7, cost_yuan_m2=1500)
     assert spent == pytest.approx(3e7)
-    granted = land.allocate(np.array([15_000.0]), np.zeros(1, bool))
+    one = np.zeros(1, bool)
+    granted = land.allocate(np.array([15_000.0]), one, one)
     assert granted.all() and land.used_m2 == pytest.approx(20e6)
+    assert land.supply(0, 1.0, False, fund_yuan=1e12, cost_yuan_m2=1500) == pytest.approx(
+        IDLE_READY_BUFFER_M2 * 1500 - 5_000 * 1500)
+
+
+def test_quota_held_back_is_released_when_the_plan_is_approved():
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
+    land.supply(100_000, release_share=0.7, plan_approved=False, fund_yuan=0, cost_yuan_m2=1)
+    assert land.quota_pool_m2 == pytest.approx(70_000)
+    land.supply(100_000, release_share=0.7, plan_approved=True, fund_yuan=0, cost_yuan_m2=1)
+    assert land.quota_pool_m2 == pytest.approx(200_000) and land.quota_held_m2 == 0
+
+
+def test_halls_take_small_clean_projects_without_quota():
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
+    land.open_halls(8_000)
+    land.open_halls(8_000)                      # opens once
+    small = np.array([True, True, False])
+    granted = land.allocate(np.array([5_000.0, 5_000.0, 5_000.0]), np.zeros(3, bool), small)
+    assert granted.tolist() == [True, False, False]
+    assert land.used_m2 == pytest.approx(20e6) and land.hall_m2 == pytest.approx(3_000)
