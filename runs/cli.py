@@ -105,6 +105,146 @@ def _cmd_params(args) -> int:
     return 0
 
 
+def _workers(args) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers}: allowed: an integer of 1 or more")
+    return args.workers or os.cpu_count() or 1
+
+
+def _cmd_sweep(args) -> int:
+    from .design import load_design
+    from .sweep import run_sweep
+
+    design = load_design(args.design)
+    if args.batch < 1:
+        raise InputError(f"--batch {args.batch}: allowed: an integer of 1 or more")
+    session = run_sweep(design, str(args.design), Path(args.out), _workers(args),
+                        args.scheduler, args.batch, progress=not args.quiet)
+    print(f"{args.out}: {session['runs_ok']} run(s) ok, {session['runs_failed']} failed "
+          f"this session, {session['runs_per_minute']} runs/minute on {session['executor']}"
+          + ("" if session["complete"] else " (incomplete: run again to finish)"))
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    import pandas as pd
+
+    from .analysis import paired_effects
+    from .sweep import Backend, RunTask, execute
+
+    if not FIRST_YEAR <= args.until <= LAST_YEAR:
+        raise InputError(f"--until {args.until}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
+    if args.replicates < 2:
+        raise InputError(f"--replicates {args.replicates}: allowed: an integer of 2 or more "
+                         "(a confidence interval needs two pairs)")
+    common = _parse_set(args.set)
+    scenarios_ab = [scenarios.load(args.a), scenarios.load(args.b)]
+    params = []
+    for sc in scenarios_ab:
+        params.append({**sc.params, **common})
+        resolve(params[-1])
+    seeds = range(args.seed, args.seed + args.replicates)
+    tasks = [RunTask(i * args.replicates + k, i, s, params[i], {}, (args.until,))
+             for i in (0, 1) for k, s in enumerate(seeds)]
+    rows: list[dict] = []
+    backend = Backend(_workers(args), args.scheduler)
+    try:
+        from tqdm import tqdm
+
+        with tqdm(total=len(tasks), unit="run", desc="compare", disable=args.quiet) as bar:
+            execute(tasks, backend.executor, 2 * backend.slots, rows.extend, bar)
+    finally:
+        backend.close()
+    df = pd.DataFrame(rows)
+    failed = df[df["status"] != "ok"]
+    if len(failed):
+        raise InputError(f"a run failed: {failed['error'].iloc[0]}")
+    effects = paired_effects(df[df["point"] == 0], df[df["point"] == 1])
+    names = [sc.name for sc in scenarios_ab]
+    if args.out is not None:
+        from .plots import effects_forest, save
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        effects.to_csv(out / "effects.csv", index=False)
+        df.to_parquet(out / "runs.parquet", index=False)
+        save(effects_forest(effects, *names, args.until), out / "effects")
+    if args.json:
+        print(json.dumps({"a": names[0], "b": names[1], "until": args.until,
+                          "seeds": list(seeds),
+                          "effects": effects.replace({float("nan"): None})
+                          .to_dict(orient="records")}))
+    else:
+        print(f"{names[1]} against {names[0]} in {args.until}, paired over seeds "
+              f"{args.seed}..{args.seed + args.replicates - 1} (95% CI):")
+        width = max(len(n) for n in effects["indicator"])
+        for r in effects.itertuples():
+            print(f"  {r.indicator:<{width}}  {_human(r.a):>14} -> {_human(r.b):>14}  "
+                  f"effect {_human(r.effect)} [{_human(r.ci_low)}, {_human(r.ci_high)}]")
+    return 0
+
+
+def _load_sweep(folder: str):
+    from .design import Design
+    from .sweep import MANIFEST, read_results
+
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise InputError(f"{folder}: holds no sweep (no {MANIFEST}); run `xianghe sweep` first")
+    manifest = json.loads(path.read_text())
+    d = manifest["design"]
+    design = Design(d["scenario"], d["sampler"], d["samples"], d["seeds"], tuple(d["years"]),
+                    d["params"], d["sampler_seed"])
+    return design, read_results(Path(folder))
+
+
+def _cmd_sensitivity(args) -> int:
+    from .analysis import sensitivity
+    from .plots import save, sensitivity_bars
+
+    design, results = _load_sweep(args.folder)
+    year = args.year or design.until
+    indices = sensitivity(results, design, args.indicator, year)
+    paths = save(sensitivity_bars(indices, args.indicator, year),
+                 Path(args.folder) / "plots" / f"sensitivity-{args.indicator}-{year}")
+    if args.json:
+        print(json.dumps({"indicator": args.indicator, "year": year,
+                          "sampler": design.sampler,
+                          "indices": indices.to_dict(orient="records")}))
+    else:
+        print(f"{design.sampler} indices of {args.indicator} in {year}:")
+        print(indices.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    from model import NAMES
+
+    from .plots import save, sweep_heatmap, sweep_lines
+
+    design, results = _load_sweep(args.folder)
+    if args.indicator not in NAMES:
+        raise InputError(f"--indicator {args.indicator!r}: unknown; allowed: {', '.join(NAMES)}")
+    for name in [args.by, *(args.heatmap or [])]:
+        if name is not None and name not in design.params:
+            raise InputError(f"{name!r} is not a parameter of this sweep; allowed: "
+                             f"{', '.join(design.names)}")
+    plots = Path(args.folder) / "plots"
+    paths = save(sweep_lines(results, args.indicator, args.by),
+                 plots / (f"lines-{args.indicator}" + (f"-by-{args.by}" if args.by else "")))
+    if args.heatmap:
+        year = args.year or design.until
+        if year not in design.years:
+            raise InputError(f"--year {year}: not stored by this sweep; allowed: "
+                             f"{', '.join(map(str, design.years))}")
+        x, y = args.heatmap
+        paths += save(sweep_heatmap(results, args.indicator, year, x, y),
+                      plots / f"heatmap-{args.indicator}-{year}-{x}-{y}")
+    print("\n".join(map(str, paths)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xianghe", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -124,6 +264,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("scenarios", help="list the scenarios")
     sc.set_defaults(func=_cmd_scenarios)
+
+    sw = sub.add_parser("sweep", help="run a design of experiments, locally or on Dask")
+    sw.add_argument("design", help="design file (TOML)")
+    sw.add_argument("--out", required=True, help="folder for results/ and manifest.json")
+    sw.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    sw.add_argument("--batch", type=int, default=16,
+                    help="runs per Parquet part file (default 16)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_cmd_sweep)
+
+    cmp_ = sub.add_parser("compare", help="effect of scenario B against A, paired by seed")
+    cmp_.add_argument("a", help="reference scenario")
+    cmp_.add_argument("b", help="scenario compared with it")
+    cmp_.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    cmp_.add_argument("--replicates", type=int, default=10, help="seed pairs (default 10)")
+    cmp_.add_argument("--until", type=int, default=2030, help="year compared (default 2030)")
+    cmp_.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                      help="set a parameter in both scenarios (repeatable)")
+    cmp_.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    cmp_.add_argument("--scheduler", help="address of a Dask scheduler")
+    cmp_.add_argument("--out", help="folder for effects.csv, runs.parquet and the plot")
+    cmp_.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmp_.set_defaults(func=_cmd_compare)
+
+    sens = sub.add_parser("sensitivity", help="Sobol or Morris indices from a sweep")
+    sens.add_argument("folder", help="the sweep's --out folder")
+    sens.add_argument("--indicator", required=True, help="indicator to explain")
+    sens.add_argument("--year", type=int, help="year (default: the design's last)")
+    sens.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sens.set_defaults(func=_cmd_sensitivity)
+
+    plot = sub.add_parser("plot", help="plots of a sweep's results (PNG and SVG)")
+    plot.add_argument("folder", help="the sweep's --out folder")
+    plot.add_argument("--indicator", required=True, help="indicator to plot")
+    plot.add_argument("--by", help="a design parameter to colour the lines by")
+    plot.add_argument("--heatmap", nargs=2, metavar=("X", "Y"),
+                      help="two design parameters for a heatmap")
+    plot.add_argument("--year", type=int, help="year of the heatmap (default: the last)")
+    plot.set_defaults(func=_cmd_plot)
 
     params = sub.add_parser("params", help="list every parameter")
     params.add_argument("--markdown", action="store_true", help="as a Markdown table")

@@ -58,3 +58,83 @@ def indicator_panels(quarterly: pd.DataFrame) -> plt.Figure:
                  f"({df['seed'].nunique()} seeds, band: 95% of seeds; "
                  "red: calibration target and its band)")
     return fig
+
+
+def save(fig: plt.Figure, stem) -> list:
+    """Save a figure as PNG and SVG next to each other; return the paths."""
+    from pathlib import Path
+
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
+    plt.close(fig)
+    return paths
+
+
+def effects_forest(effects: pd.DataFrame, a: str, b: str, year: int) -> plt.Figure:
+    """Relative effect of B against A on each indicator, with its confidence interval."""
+    sns.set_theme(style="whitegrid", context="paper")
+    base = effects["a"].abs().where(effects["a"].abs() > 0)
+    rel = effects.assign(effect=100 * effects["effect"] / base,
+                         low=100 * effects["ci_low"] / base,
+                         high=100 * effects["ci_high"] / base).dropna(subset=["effect"])
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(rel) + 1.5), constrained_layout=True)
+    y = range(len(rel))
+    ax.errorbar(rel["effect"], y, xerr=[rel["effect"] - rel["low"], rel["high"] - rel["effect"]],
+                fmt="o", color="#2b6a99", ecolor="#7fa7c9", capsize=2)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_yticks(list(y), rel["indicator"])
+    ax.invert_yaxis()
+    ax.set_title(f"{b} against {a}, {year}")
+    ax.set_xlabel(f"effect, % of {a} (95% CI over paired seeds)")
+    return fig
+
+
+def sensitivity_bars(indices: pd.DataFrame, indicator: str, year: int) -> plt.Figure:
+    """Sobol first/total-order or Morris mu* indices with their confidence intervals."""
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(indices) + 1.5), constrained_layout=True)
+    if "ST" in indices:
+        long = pd.concat([
+            indices.assign(index="first order (S1)", value=indices["S1"], conf=indices["S1_conf"]),
+            indices.assign(index="total order (ST)", value=indices["ST"], conf=indices["ST_conf"]),
+        ])
+        sns.barplot(data=long, y="parameter", x="value", hue="index", ax=ax, errorbar=None)
+        for bar, conf in zip(ax.patches, long["conf"]):
+            ax.errorbar(bar.get_width(), bar.get_y() + bar.get_height() / 2, xerr=conf,
+                        color="0.2", capsize=2)
+        ax.set_xlabel(f"Sobol index of {indicator} in {year}")
+    else:
+        sns.barplot(data=indices, y="parameter", x="mu_star", ax=ax, color="#2b6a99",
+                    errorbar=None)
+        ax.errorbar(indices["mu_star"], range(len(indices)), xerr=indices["mu_star_conf"],
+                    fmt="none", color="0.2", capsize=2)
+        ax.set_xlabel(f"Morris mu* of {indicator} in {year} (units of the indicator)")
+    ax.set_ylabel("")
+    return fig
+
+
+def sweep_lines(results: pd.DataFrame, indicator: str, by: str | None) -> plt.Figure:
+    """An indicator over the stored years: mean over seeds and design points, 95% band."""
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    ok = results[results["status"] == "ok"]
+    sns.lineplot(data=ok, x="year", y=indicator, hue=by, ax=ax, errorbar=("pi", 95),
+                 marker="o", palette="viridis" if by else None)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(indicator)
+    return fig
+
+
+def sweep_heatmap(results: pd.DataFrame, indicator: str, year: int, x: str,
+                  y: str) -> plt.Figure:
+    """Mean of an indicator in ``year`` over two parameters (mean over seeds and others)."""
+    sns.set_theme(style="white", context="paper")
+    ok = results[(results["status"] == "ok") & (results["year"] == year)]
+    grid = ok.pivot_table(index=y, columns=x, values=indicator, aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(7, 5.5), constrained_layout=True)
+    sns.heatmap(grid.sort_index(ascending=False), annot=grid.size <= 64, fmt=".3g",
+                cmap="viridis", ax=ax, cbar_kws={"label": f"{indicator} in {year}"})
+    return fig

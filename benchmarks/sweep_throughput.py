@@ -1,0 +1,63 @@
+"""Sweep throughput: runs per minute with 1 and 2 local worker processes, and the
+parallel efficiency ``rate(2) / (2 x rate(1))``.
+
+The design is a grid of 12 points x 2 seeds of the baseline at the default scale (50,000
+talent agents) to 2025, run through the same runner and storage as ``xianghe sweep``
+(worker start-up included, after one warm-up sweep has started the worker server). The script measures and prints; it
+asserts nothing.
+
+Run from the project root::
+
+    uv run python benchmarks/sweep_throughput.py
+    uv run python benchmarks/sweep_throughput.py --points 4 --until 2018   # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from runs.design import Design
+from runs.sweep import read_results, run_sweep
+
+
+def design(points: int, until: int) -> Design:
+    lanes = [30 + 2 * i for i in range(points)]
+    return Design("baseline", "grid", 1, 2, (until,), {"checkpoint_lanes": lanes})
+
+
+def runs_per_minute(d: Design, workers: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        run_sweep(d, "benchmark", Path(tmp) / "out", workers, None, batch=4, progress=False)
+        seconds = time.perf_counter() - started
+        runs = read_results(Path(tmp) / "out")["run_id"].nunique()
+    return 60.0 * runs / seconds, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=12)
+    parser.add_argument("--until", type=int, default=2025)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    d = design(args.points, args.until)
+    print(f"{os.cpu_count()} cpus; {args.points} points x {d.seeds} seeds, "
+          f"baseline to {args.until}, 50,000 talent agents")
+    # The worker server imports the model once per process: start it before timing, so
+    # neither case pays for it.
+    runs_per_minute(design(1, 2014), 1)
+    rates = {}
+    for workers in (1, 2):
+        rate, seconds = max(runs_per_minute(d, workers) for _ in range(args.repeats))
+        rates[workers] = rate
+        print(f"workers={workers}: {rate:8.1f} runs/minute ({seconds:.1f} s, "
+              f"best of {args.repeats})")
+    print(f"parallel efficiency on 2 workers: {rates[2] / (2 * rates[1]):.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Designs of experiments: which parameter values to run, with which seeds, for which years.
+
+A design file is TOML (CONTRACT.md)::
+
+    scenario = "baseline"      # every run starts from this scenario
+    sampler = "grid"           # grid | lhs | sobol | morris
+    samples = 16               # base samples for lhs / sobol / morris (ignored by grid)
+    seeds = 5                  # replicate seeds 1..5, the same for every design point
+    years = [2020, 2025, 2030] # years whose indicators are stored
+    [params]
+    talent_agents = [5000, 10000]            # grid: a list of values
+    some_lever = { low = 0.0, high = 0.3 }   # lhs / sobol / morris: a range
+
+Optional: ``sampler_seed`` (default 0) seeds the sampler, so the same file always gives
+the same points. Grid takes the full product of the lists. Latin hypercube (scipy.stats.qmc)
+gives ``samples`` points; Sobol (SALib, Saltelli's scheme without second-order terms) gives
+``samples x (D + 2)`` and Morris (SALib) ``samples x (D + 1)`` for D parameters. Integer
+parameters are rounded; a range must lie inside the parameter's declared range.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.params import FIRST_YEAR, LAST_YEAR, ParamError, lookup
+
+from .scenario import InputError
+
+SAMPLERS = ("grid", "lhs", "sobol", "morris")
+KEYS = {"scenario", "sampler", "samples", "seeds", "years", "params", "sampler_seed"}
+MORRIS_LEVELS = 4
+
+
+@dataclass(frozen=True)
+class Design:
+    """A parsed, checked design."""
+
+    scenario: str
+    sampler: str
+    samples: int
+    seeds: int
+    years: tuple[int, ...]
+    params: dict            # name -> list of values (grid) or [low, high] (others)
+    sampler_seed: int = 0
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.params)
+
+    @property
+    def until(self) -> int:
+        return max(self.years)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["years"] = list(self.years)
+        return d
+
+    @property
+    def digest(self) -> str:
+        """Identity of the design: two files with the same content share it."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def problem(self) -> dict:
+        """The SALib problem of a range design."""
+        return {"num_vars": len(self.params), "names": self.names,
+                "bounds": [list(v) for v in self.params.values()]}
+
+
+def _fail(path, message: str):
+    raise InputError(f"design {path}: {message}")
+
+
+def load_design(path: str | Path) -> Design:
+    """Read and check a design file; every problem is an :class:`InputError`."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"design file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"design {path}: malformed TOML: {err}".replace("\n", " ")) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"design {path}: cannot be read: {err}".replace("\n", " ")) from None
+    unknown = set(data) - KEYS
+    if unknown:
+        _fail(path, f"unknown key {sorted(unknown)[0]!r}; allowed: {', '.join(sorted(KEYS))}")
+
+    sampler = data.get("sampler", "grid")
+    if sampler not in SAMPLERS:
+        _fail(path, f"unknown sampler {sampler!r}; allowed: {', '.join(SAMPLERS)}")
+    scenario = data.get("scenario", "baseline")
+    if not isinstance(scenario, str):
+        _fail(path, "scenario must be a string")
+    samples = data.get("samples", 16)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        _fail(path, f"samples {samples!r}; allowed: an integer of 1 or more")
+    seeds = data.get("seeds", 1)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        _fail(path, f"seeds {seeds!r}; allowed: an integer of 1 or more")
+    sampler_seed = data.get("sampler_seed", 0)
+    if isinstance(sampler_seed, bool) or not isinstance(sampler_seed, int) or sampler_seed < 0:
+        _fail(path, f"sampler_seed {sampler_seed!r}; allowed: an integer of 0 or more")
+    years = data.get("years", [2020])
+    if (not isinstance(years, list) or not years
+            or not all(isinstance(y, int) and not isinstance(y, bool)
+                       and FIRST_YEAR <= y <= LAST_YEAR for y in years)):
+        _fail(path, f"years {years!r}; allowed: a non-empty list of years in "
+                    f"[{FIRST_YEAR}, {LAST_YEAR}]")
+    raw = data.get("params", {})
+    if not isinstance(raw, dict) or not raw:
+        _fail(path, "params must be a table naming at least one parameter")
+
+    params = {}
+    for name, spec in raw.items():
+        try:
+            p = lookup(name)
+        except ParamError as err:
+            _fail(path, str(err))
+        if sampler == "grid":
+            if not isinstance(spec, list) or not spec:
+                _fail(path, f"parameter {name}: the grid sampler needs a non-empty list "
+                            "of values")
+            try:
+                params[name] = [p.check(v) for v in spec]
+            except ParamError as err:
+                _fail(path, str(err))
+        else:
+            if (not isinstance(spec, dict) or set(spec) != {"low", "high"}):
+                _fail(path, f"parameter {name}: the {sampler} sampler needs a range "
+                            "{ low = ..., high = ... }")
+            if p.kind == "bool":
+                _fail(path, f"parameter {name}: a true/false parameter cannot be sampled "
+                            "from a range; use the grid sampler")
+            try:
+                low, high = p.check(spec["low"]), p.check(spec["high"])
+            except ParamError as err:
+                _fail(path, str(err))
+            if not low < high:
+                _fail(path, f"parameter {name}: empty range [{low}, {high}]; "
+                            "allowed: low < high")
+            params[name] = [low, high]
+    design = Design(scenario, sampler, samples, seeds, tuple(sorted(set(years))), params,
+                    sampler_seed)
+    if sampler in ("sobol", "morris") and len(params) < 2:
+        _fail(path, f"the {sampler} sampler needs at least two parameters")
+    return design
+
+
+def points(design: Design) -> pd.DataFrame:
+    """The design points, one row each, a column per parameter, index = point number."""
+    names = design.names
+    if design.sampler == "grid":
+        rows = list(itertools.product(*design.params.values()))
+        return pd.DataFrame(rows, columns=names).rename_axis("point")
+    unit = _unit_samples(design)
+    low = np.array([b[0] for b in design.params.values()], dtype=float)
+    high = np.array([b[1] for b in design.params.values()], dtype=float)
+    values = low + unit * (high - low) if design.sampler == "lhs" else unit
+    df = pd.DataFrame(values, columns=names)
+    for name in names:
+        p = lookup(name)
+        if p.kind == "int":
+            df[name] = df[name].round().astype(int)
+        df[name] = df[name].clip(p.low, p.high)
+    return df.rename_axis("point")
+
+
+def _unit_samples(design: Design) -> np.ndarray:
+    if design.sampler == "lhs":
+        from scipy.stats import qmc
+
+        sampler = qmc.LatinHypercube(d=len(design.params),
+                                     rng=np.random.default_rng(design.sampler_seed))
+        return sampler.random(design.samples)
+    if design.sampler == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(design.problem(), design.samples, calc_second_order=False,
+                            seed=design.sampler_seed)
+    from SALib.sample import morris
+
+    return morris.sample(design.problem(), design.samples, num_levels=MORRIS_LEVELS,
+                         seed=design.sampler_seed)

@@ -1,0 +1,275 @@
+"""Sweeps: local processes and a real Dask cluster agree, a killed sweep resumes, a failing
+run is a failure row, bad input exits 2; compare, sensitivity and plots work end to end."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from runs.design import load_design, points
+from runs.sweep import read_results
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+GRID = """
+scenario = "baseline"
+sampler = "grid"
+seeds = 2
+years = [2016, 2018]
+[params]
+talent_agents = [3000]
+bus_lines = [4, 8]
+checkpoint_lanes = [30, 40]
+"""
+
+
+def xianghe(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "runs.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=timeout)
+
+
+def _design(tmp_path: Path, text: str, name: str = "design.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("local")
+    design = _design(tmp, GRID)
+    out = tmp / "out"
+    run = xianghe("sweep", str(design), "--out", str(out), "--workers", "2", "--quiet")
+    assert run.returncode == 0, run.stderr
+    return design, out
+
+
+def test_sweep_stores_one_row_per_run_and_year(local_sweep):
+    design, out = local_sweep
+    df = pd.read_parquet(out / "results")
+    assert len(df) == 4 * 2 * 2
+    assert {"run_id", "point", "seed", "year", "bus_lines", "checkpoint_lanes",
+            "firms_relocated", "status", "error"} <= set(df.columns)
+    assert (df["status"] == "ok").all() and df["error"].isna().all()
+    assert sorted(df["seed"].unique()) == [1, 2]
+    assert not df.duplicated(["run_id", "year"]).any()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["design"]["params"]["bus_lines"] == [4, 8]
+    assert {"package_version", "git_revision", "sessions"} <= set(manifest)
+    assert manifest["sessions"][-1]["complete"]
+
+
+def test_same_seeds_at_every_point(local_sweep):
+    """Common random numbers: a lever that cannot act before 2019 changes nothing before."""
+    _, out = local_sweep
+    df = read_results(out)
+    early = df[df["year"] == 2016].set_index(["seed", "bus_lines", "checkpoint_lanes"])
+    firms = early["firms_relocated"].unstack(["bus_lines", "checkpoint_lanes"])
+    assert (firms.nunique(axis=1) == 1).all()
+
+
+def test_running_again_does_nothing_more(local_sweep):
+    design, out = local_sweep
+    before = read_results(out)
+    run = xianghe("sweep", str(design), "--out", str(out), "--workers", "2", "--quiet")
+    assert run.returncode == 0 and "0 run(s) ok" in run.stdout
+    pd.testing.assert_frame_equal(read_results(out), before)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster():
+    """A real Dask scheduler and two single-threaded workers on the loopback interface."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)]
+    time.sleep(2)
+    for _ in range(2):
+        procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--host",
+                                       "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      cwd=ROOT))
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(2, timeout=60)
+    yield address
+    for p in reversed(procs):
+        p.terminate()
+    for p in procs:
+        p.wait(timeout=30)
+
+
+def test_dask_cluster_gives_exactly_the_local_results(local_sweep, dask_cluster, tmp_path):
+    design, local_out = local_sweep
+    out = tmp_path / "dask"
+    run = xianghe("sweep", str(design), "--out", str(out), "--scheduler", dask_cluster,
+                  "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert "dask" in json.loads((out / "manifest.json").read_text())["sessions"][-1]["executor"]
+    pd.testing.assert_frame_equal(read_results(out), read_results(local_out))
+
+
+def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
+    text = GRID.replace("talent_agents = [3000]", "talent_agents = [60000]").replace(
+        "years = [2016, 2018]", "years = [2020, 2024]")
+    design = _design(tmp_path, text)
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    args = ["sweep", str(design), "--workers", "1", "--batch", "1", "--quiet"]
+    assert xianghe(*args, "--out", str(whole)).returncode == 0
+
+    proc = subprocess.Popen([sys.executable, "-m", "runs.cli", *args, "--out", str(broken)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while len(list((broken / "results").glob("part-*.parquet"))) < 2:
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    stored = read_results(broken)
+    assert 0 < stored["run_id"].nunique() < 8
+
+    assert xianghe(*args, "--out", str(broken)).returncode == 0
+    resumed = read_results(broken)
+    assert not resumed.duplicated(["run_id", "year"]).any()
+    pd.testing.assert_frame_equal(resumed, read_results(whole))
+
+
+def test_a_failing_point_is_a_failure_row_and_the_others_complete(tmp_path):
+    design = _design(tmp_path, """
+sampler = "grid"
+seeds = 1
+years = [2015]
+[params]
+talent_agents = [2000]
+high_skill_share = [0.2, 0.9]
+""")
+    out = tmp_path / "out"
+    run = xianghe("sweep", str(design), "--out", str(out), "--workers", "2", "--quiet")
+    assert run.returncode == 0, run.stderr
+    df = read_results(out).set_index("high_skill_share")
+    assert df.loc[0.2, "status"] == "ok" and pd.isna(df.loc[0.2, "error"])
+    assert df.loc[0.9, "status"] == "failed"
+    assert "high_skill_share + skilled_share" in df.loc[0.9, "error"]
+    assert pd.isna(df.loc[0.9, "firms_relocated"])
+
+
+BAD_DESIGNS = {
+    "unknown parameter": ('sampler = "grid"\n[params]\nno_such = [1]\n', "unknown parameter"),
+    "empty list": ('sampler = "grid"\n[params]\nbus_lines = []\n', "non-empty list"),
+    "empty range": ('sampler = "lhs"\n[params]\nbus_lines = { low = 5, high = 5 }\n',
+                    "empty range"),
+    "out of range": ('sampler = "lhs"\n[params]\nbus_lines = { low = 1, high = 999 }\n',
+                     "bus_lines"),
+    "unknown sampler": ('sampler = "halton"\n[params]\nbus_lines = [1]\n', "unknown sampler"),
+    "list for lhs": ('sampler = "lhs"\n[params]\nbus_lines = [1, 2]\n', "needs a range"),
+    "malformed": ('sampler = "grid"\n[params\n', "malformed TOML"),
+    "bad years": ('years = [1900]\n[params]\nbus_lines = [1]\n', "years"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DESIGNS))
+def test_bad_design_exits_2_with_one_line(case, tmp_path):
+    text, needle = BAD_DESIGNS[case]
+    out = tmp_path / "out"
+    run = xianghe("sweep", str(_design(tmp_path, text)), "--out", str(out), "--quiet")
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], run.stderr
+    assert not out.exists()
+
+
+def test_unreachable_scheduler_exits_2(tmp_path):
+    out = tmp_path / "out"
+    run = xianghe("sweep", str(_design(tmp_path, GRID)), "--out", str(out), "--scheduler",
+                  f"tcp://127.0.0.1:{_free_port()}", "--quiet")
+    assert run.returncode == 2 and "no Dask scheduler" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_folder_of_another_design_exits_2_and_keeps_its_results(local_sweep, tmp_path):
+    _, out = local_sweep
+    before = read_results(out)
+    other = _design(tmp_path, GRID.replace("bus_lines = [4, 8]", "bus_lines = [5]"))
+    run = xianghe("sweep", str(other), "--out", str(out), "--quiet")
+    assert run.returncode == 2 and "different design" in run.stderr
+    pd.testing.assert_frame_equal(read_results(out), before)
+
+
+@pytest.mark.parametrize("sampler,size", [("lhs", 6), ("sobol", 4 * (2 + 2)),
+                                          ("morris", 4 * (2 + 1))])
+def test_samplers_give_reproducible_points_inside_the_ranges(tmp_path, sampler, size):
+    design = load_design(_design(tmp_path, f"""
+sampler = "{sampler}"
+samples = {6 if sampler == "lhs" else 4}
+[params]
+bus_lines = {{ low = 2, high = 20 }}
+beta_cost = {{ low = 5.0, high = 30.0 }}
+"""))
+    table = points(design)
+    assert len(table) == size
+    assert table["bus_lines"].between(2, 20).all() and table["beta_cost"].between(5, 30).all()
+    assert table["bus_lines"].dtype.kind == "i"
+    pd.testing.assert_frame_equal(table, points(design))
+
+
+def test_compare_pairs_seeds_and_reports_intervals(tmp_path):
+    out = tmp_path / "cmp"
+    run = xianghe("compare", "baseline", "commuting", "--replicates", "3", "--until", "2023",
+                  "--set", "talent_agents=4000", "--json", "--quiet", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    effects = {e["indicator"]: e for e in doc["effects"]}
+    delay = effects["checkpoint_peak_delay_min"]
+    assert delay["effect"] < 0 and delay["ci_high"] < 0
+    assert effects["firms_signed"]["effect"] == 0   # commuting measures do not move firms
+    assert (out / "effects.png").exists() and (out / "effects.svg").exists()
+
+
+def test_sensitivity_and_plots_from_a_morris_sweep(tmp_path):
+    design = _design(tmp_path, """
+sampler = "morris"
+samples = 3
+seeds = 1
+years = [2016]
+[params]
+talent_agents = { low = 3000, high = 3500 }
+checkpoint_lanes = { low = 20, high = 60 }
+bus_lines = { low = 4, high = 16 }
+""")
+    out = tmp_path / "out"
+    assert xianghe("sweep", str(design), "--out", str(out), "--quiet").returncode == 0
+    run = xianghe("sensitivity", str(out), "--indicator", "checkpoint_peak_delay_min",
+                  "--json")
+    assert run.returncode == 0, run.stderr
+    indices = {r["parameter"]: r for r in json.loads(run.stdout)["indices"]}
+    assert indices["checkpoint_lanes"]["mu_star"] > indices["bus_lines"]["mu_star"]
+    assert (out / "plots" / "sensitivity-checkpoint_peak_delay_min-2016.svg").exists()
+    run = xianghe("plot", str(out), "--indicator", "car_share", "--by", "bus_lines",
+                  "--heatmap", "checkpoint_lanes", "bus_lines")
+    assert run.returncode == 0, run.stderr
+    assert len(list((out / "plots").glob("*.png"))) == 3
+
+
+def test_sensitivity_refuses_a_grid_sweep(local_sweep):
+    _, out = local_sweep
+    run = xianghe("sensitivity", str(out), "--indicator", "car_share")
+    assert run.returncode == 2 and "sobol or morris" in run.stderr
