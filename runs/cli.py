@@ -186,12 +186,14 @@ def _cmd_compare(args) -> int:
 
 def _load_sweep(folder: str):
     from .design import Design
-    from .sweep import MANIFEST, read_results
+    from .sweep import MANIFEST, RESULTS, read_results
 
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise InputError(f"{folder}: holds no sweep (no {MANIFEST}); run `xianghe sweep` first")
     manifest = json.loads(path.read_text())
+    if not (Path(folder) / RESULTS).is_dir():
+        raise InputError(f"{folder}: no run has finished yet; run `xianghe sweep` on it")
     d = manifest["design"]
     design = Design(d["scenario"], d["sampler"], d["samples"], d["seeds"], tuple(d["years"]),
                     d["params"], d["sampler_seed"])
@@ -230,14 +232,14 @@ def _cmd_plot(args) -> int:
         if name is not None and name not in design.params:
             raise InputError(f"{name!r} is not a parameter of this sweep; allowed: "
                              f"{', '.join(design.names)}")
+    year = args.year or design.until
+    if year not in design.years:
+        raise InputError(f"--year {year}: not stored by this sweep; allowed: "
+                         f"{', '.join(map(str, design.years))}")
     plots = Path(args.folder) / "plots"
     paths = save(sweep_lines(results, args.indicator, args.by),
                  plots / (f"lines-{args.indicator}" + (f"-by-{args.by}" if args.by else "")))
     if args.heatmap:
-        year = args.year or design.until
-        if year not in design.years:
-            raise InputError(f"--year {year}: not stored by this sweep; allowed: "
-                             f"{', '.join(map(str, design.years))}")
         x, y = args.heatmap
         paths += save(sweep_heatmap(results, args.indicator, year, x, y),
                       plots / f"heatmap-{args.indicator}-{year}-{x}-{y}")
@@ -319,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, ParamError) as err:
         print(f"xianghe: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("xianghe: interrupted; what had finished is kept: run the same command again "
+              "to go on", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader (``| head``) went away: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -15,6 +15,7 @@ runs is in flight and unwritten at any time, so memory stays flat however long t
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
 import json
 import multiprocessing
 import os
@@ -208,12 +209,18 @@ def _write_manifest(out: Path, manifest: dict) -> None:
     os.replace(tmp, out / MANIFEST)
 
 
-def check_out(out: Path, design: Design) -> None:
+def sweep_digest(design: Design, scenario_params: dict) -> str:
+    """Identity of what a sweep computes: the design and the scenario it starts from."""
+    text = json.dumps({"design": design.digest, "scenario": scenario_params}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_out(out: Path, digest: str) -> None:
     """Refuse an output folder that holds another design's results."""
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
     manifest = _read_manifest(out) if out.is_dir() else None
-    if manifest is not None and manifest.get("design_digest") != design.digest:
+    if manifest is not None and manifest.get("sweep_digest") != digest:
         raise InputError(f"--out {out}: holds the results of a different design "
                          f"({manifest.get('design_file')}); allowed: an empty folder or "
                          "one holding this design's results")
@@ -226,12 +233,13 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
               scheduler: str | None, batch: int, progress: bool = True) -> dict:
     """Run what is missing of a design into ``out``; return the timings recorded."""
     out = Path(out)
-    check_out(out, design)
     scenario = load(design.scenario)
     try:
         resolve(scenario.params)
     except ValueError as err:
         raise InputError(f"scenario {design.scenario!r}: {err}") from None
+    digest = sweep_digest(design, scenario.params)
+    check_out(out, digest)
     tasks = tasks_for(design, scenario.params)
     backend = Backend(workers, scheduler)
     store = ResultStore(out, schema(design.names))
@@ -241,7 +249,8 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
         manifest = _read_manifest(out) or {
             "design_file": design_file,
             "design": design.to_dict(),
-            "design_digest": design.digest,
+            "sweep_digest": digest,
+            "scenario_params": scenario.params,
             "points": len(tasks) // design.seeds,
             "runs": len(tasks),
             "package_version": version("xianghe"),
