@@ -26,6 +26,7 @@ Kind = Literal["float", "int", "bool"]
 
 FIRST_YEAR = 2014
 LAST_YEAR = 2100
+DAYS_PER_YEAR = 366
 
 
 class ParamError(ValueError):
@@ -398,6 +399,12 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, float | int | 
     values = defaults()
     for name, value in (overrides or {}).items():
         values[name] = lookup(name).check(value)
+    permit_days = values["entry_permits_per_year"] * values["entry_permit_days"]
+    if permit_days > DAYS_PER_YEAR:
+        raise ParamError(
+            f"parameters entry_permits_per_year x entry_permit_days: {permit_days} days; "
+            f"allowed: at most {DAYS_PER_YEAR} days a year"
+        )
     for high in ("high_skill_share", "staff_high_skill_share"):
         total = values[high] + values["skilled_share"]
         if total > 1.0:

@@ -247,6 +247,28 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+# Solara's settings for a page that must work offline: assets from the solara-assets
+# package (proxied by the server), never fetched from a public CDN, no telemetry.
+OFFLINE_ENV = {
+    "SOLARA_ASSETS_PROXY": "True",
+    "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/",
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+}
+
+
+def _cmd_viz(args) -> int:
+    import subprocess
+
+    if not 1 <= args.port <= 65535:
+        raise InputError(f"--port {args.port}: allowed: an integer in [1, 65535]")
+    solara = Path(sys.executable).parent / "solara"
+    command = [str(solara), "run", "runs.app", "--host", args.host, "--port", str(args.port),
+               "--production", "--no-open", "--no-check-version"]
+    print(f"serving the page at http://{args.host}:{args.port}/ (Ctrl-C stops it)",
+          file=sys.stderr)
+    return subprocess.call(command, env={**os.environ, **OFFLINE_ENV})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xianghe", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -307,6 +329,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="two design parameters for a heatmap")
     plot.add_argument("--year", type=int, help="year of the heatmap (default: the last)")
     plot.set_defaults(func=_cmd_plot)
+
+    viz = sub.add_parser("viz", help="serve the interactive page")
+    viz.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    viz.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    viz.set_defaults(func=_cmd_viz)
 
     params = sub.add_parser("params", help="list every parameter")
     params.add_argument("--markdown", action="store_true", help="as a Markdown table")

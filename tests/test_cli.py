@@ -116,6 +116,8 @@ BAD_INPUTS = {
     "unknown option": (["run", "--frobnicate"], "--frobnicate"),
     "skill shares": (["run", "--set", "high_skill_share=0.7", "--set", "skilled_share=0.5"],
                      "skilled_share"),
+    "permit days": (["run", "--set", "entry_permits_per_year=60", "--set",
+                     "entry_permit_days=7"], "at most 366 days"),
 }
 
 

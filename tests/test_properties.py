@@ -32,6 +32,8 @@ def parameter_sets(draw):
     values["high_skill_share"] = draw(st.floats(0.0, 1.0 - values["skilled_share"]))
     values["staff_high_skill_share"] = draw(st.floats(0.0, 1.0 - values["skilled_share"]))
     values["talent_agents"] = draw(st.integers(200, 3_000))
+    values["entry_permit_days"] = draw(
+        st.integers(1, 366 // max(1, values["entry_permits_per_year"])))
     for lever in ("investment_subsidy_rate", "checkpoint_lanes", "bus_lines"):
         values[f"{lever}_start_year"] = draw(st.integers(FIRST_YEAR, FIRST_YEAR + 4))
     return values

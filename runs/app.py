@@ -1,0 +1,354 @@
+"""The interactive page: Mesa's SolaraViz with every lever, a map of the region and live charts.
+
+Serve it with ``xianghe viz`` (or ``solara run runs.app``). Controls are derived from the
+parameter declarations (``model.params``): every lever with its start year, grouped as the
+report groups the measures, plus the scenario to start from, the seed and the scale.
+Changing a control takes effect on Reset; a combination the model cannot take is named on
+the page and the model keeps the last valid one. Charts are matplotlib, so the page needs
+no JavaScript from a CDN (Solara's own assets come from the ``solara-assets`` package).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import solara  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from mesa.visualization import SolaraViz  # noqa: E402
+from mesa.visualization.utils import update_counter  # noqa: E402
+
+from calibration import load_targets  # noqa: E402
+from model import XiangheModel  # noqa: E402
+from model.enterprises import PIPELINE, State  # noqa: E402
+from model.params import LEVERS, PARAMS, ParamError, resolve  # noqa: E402
+
+from .scenario import available, load  # noqa: E402
+
+# The report's grouping of the measures, in the order the page shows them.
+GROUPS = (("targeting", "Targeting and attraction modes"), ("permits", "Permit devolution"),
+          ("land", "Land"), ("subsidies", "Policy innovation: subsidies and funds"),
+          ("talent", "Talent and public services"), ("commuting", "Commuting"))
+START_YEARS = (2014, 2040)
+PAGE_TALENT_AGENTS = 50_000
+TARGET_YEAR = 2020
+
+
+def _label(name: str) -> str:
+    """A control's label: the name in words, with its unit unless the name says it."""
+    p = PARAMS[name]
+    words = name.removesuffix("_yuan").replace("_", " ")
+    said = p.kind == "bool" or (p.unit.split("/")[0].split()[0].rstrip("s") in words
+                                and "yuan" not in p.unit)
+    return words.capitalize() + ("" if said else f" ({p.unit})")
+
+
+class Controls:
+    """What the controls of one browser session say; the model is built from it on Reset."""
+
+    def __init__(self, scenario: str = "baseline"):
+        self.scenario = solara.reactive(scenario)
+        self.seed = solara.reactive(1)
+        self.talent_agents = solara.reactive(PAGE_TALENT_AGENTS)
+        self.values = solara.reactive({})
+        self.base: dict = {}
+        self.error = solara.reactive(None)
+        self.last_valid: dict = {}
+        self.load_scenario(scenario)
+
+    def load_scenario(self, name: str) -> None:
+        """Start from a scenario: the lever controls take its values."""
+        sc = load(name)
+        self.scenario.set(name)
+        self.base = {k: v for k, v in sc.params.items() if k not in self.lever_names()}
+        levers = {k: PARAMS[k].default for k in self.lever_names()}
+        levers.update({k: v for k, v in sc.params.items() if k in levers})
+        self.values.set(levers)
+        self.check()
+
+    @staticmethod
+    def lever_names() -> list[str]:
+        return [n for lever in LEVERS for n in (lever, f"{lever}_start_year")]
+
+    def set(self, name: str, value) -> None:
+        self.values.set({**self.values.value, name: value})
+        self.check()
+
+    def requested(self) -> dict:
+        return {**self.base, **self.values.value, "talent_agents": self.talent_agents.value}
+
+    def check(self) -> dict:
+        """The parameters to build the model from: the requested ones if valid."""
+        try:
+            params = resolve(self.requested())
+        except ParamError as err:
+            self.error.set(f"{err}. The model keeps the last valid values.")
+            return self.last_valid
+        self.error.set(None)
+        self.last_valid = self.requested()
+        return self.last_valid
+
+
+class XiangheApp(XiangheModel):
+    """The model as the page builds it: from a session's controls."""
+
+    def __init__(self, controls: Controls | None = None):
+        controls = controls or Controls()
+        super().__init__(controls.check(), seed=int(controls.seed.value))
+        self.label = controls.scenario.value
+
+    @property
+    def quarter_label(self) -> str:
+        q = self.quarter - 1
+        return "2014Q1 (start)" if q < 0 else f"{2014 + q // 4}Q{q % 4 + 1}"
+
+
+@solara.component
+def LeverControl(controls: Controls, name: str):
+    p = PARAMS[name]
+    value = controls.values.value[name]
+    start = f"{name}_start_year"
+    with solara.Column(gap="0px"):
+        if p.kind == "bool":
+            solara.Switch(label=_label(name), value=bool(value),
+                          on_value=lambda v: controls.set(name, bool(v)))
+        elif p.kind == "int":
+            high = int(min(p.high, max(4 * p.default, p.low + 100)))
+            solara.SliderInt(f"{_label(name)}: {value:g}", value=int(value), min=int(p.low),
+                             max=high, on_value=lambda v: controls.set(name, int(v)))
+        else:
+            high = p.high if p.high <= 1.0 else max(4 * p.default, p.high / 10)
+            solara.SliderFloat(f"{_label(name)}: {value:g}", value=float(value),
+                               min=float(p.low), max=float(high), step=(high - p.low) / 100,
+                               on_value=lambda v: controls.set(name, float(v)))
+        year = int(controls.values.value[start])
+        solara.SliderInt(f"from {year}", value=year, min=START_YEARS[0], max=START_YEARS[1],
+                         on_value=lambda v: controls.set(start, int(v)))
+
+
+@solara.component
+def MeasuresPanel(controls: Controls):
+    """Scenario, seed, scale and every lever, grouped as the report groups the measures."""
+    with solara.Card("Scenario and measures", style={"max-width": "100%"}):
+        solara.Select("Start from scenario", value=controls.scenario.value,
+                      values=[p.stem for p in available()], on_value=controls.load_scenario)
+        solara.InputInt("Seed", value=controls.seed.value, on_value=controls.seed.set)
+        solara.SliderInt(f"Talent agents: {controls.talent_agents.value:,}",
+                         value=controls.talent_agents.value, min=5_000,
+                         max=200_000, step=5_000, on_value=lambda v: (
+                             controls.talent_agents.set(v), controls.check()))
+        # Plain text, not Markdown: Markdown pulls in KaTeX, which no offline asset carries.
+        solara.Text("Changes take effect when you press Reset.")
+        # A fixed slot, so that the message coming and going does not remount (and fold)
+        # the groups below it.
+        with solara.Column(gap="0px"):
+            if controls.error.value:
+                solara.Error(controls.error.value)
+        for group, title in GROUPS:
+            with solara.Details(summary=title):
+                for lever in LEVERS:
+                    if PARAMS[lever].group == group:
+                        LeverControl(controls, lever)
+
+
+def _jitter(n: int, radius: float, seed: int = 7) -> np.ndarray:
+    """Fixed positions inside a disc, so a firm keeps its place from step to step."""
+    rng = np.random.default_rng(seed)
+    r = radius * np.sqrt(rng.random(n))
+    a = 2 * np.pi * rng.random(n)
+    return np.column_stack([r * np.cos(a), r * np.sin(a)])
+
+
+STATE_STYLE = {State.SIGNED: ("signed", "o", False), State.PERMITS: ("permits", "s", False),
+               State.BUILDING: ("building", "s", True), State.PRODUCING: ("producing", "o", True),
+               State.LEFT_AGAIN: ("left again", "X", True)}
+MAP_RADII = {"beijing": 14.0, "tongzhou": 8.0, "xianghe": 11.0}
+MAP_COLOURS = {"beijing": "#d9e4f0", "tongzhou": "#dbeedb", "xianghe": "#f6e3c8"}
+BORDER_X = 33.0
+CAR, BUS = "#c0392b", "#2b6a99"
+
+
+class RegionMap:
+    """Schematic map: regions, relocated firms by sector and state, flows and the queue.
+
+    The figure is drawn once per model and updated in place each step (redrawing it
+    whole would cost more than the step itself).
+    """
+
+    def __init__(self, model: XiangheApp):
+        w = model.world
+        self.fig = Figure(figsize=(6.4, 5.2), dpi=72)
+        self.fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01)
+        ax = self.ax = self.fig.subplots()
+        self.centres = {n: w.xy_km[w.region(n)] for n in MAP_RADII}
+        for name, (x, y) in self.centres.items():
+            ax.add_patch(matplotlib.patches.Circle((x, y), MAP_RADII[name],
+                                                   color=MAP_COLOURS[name], zorder=0))
+            ax.text(x, y + MAP_RADII[name] + 1.5, w.region_labels[w.region(name)],
+                    ha="center", fontsize=9, weight="bold")
+        ax.axvline(BORDER_X, color="0.5", ls="--", lw=1)
+        ax.text(BORDER_X + 0.5, 22, "Beijing | Hebei", fontsize=7, color="0.4")
+        self.positions = _jitter(model.firms.state.size, MAP_RADII["xianghe"] - 1)
+        self.positions += self.centres["xianghe"]
+        self.palette = matplotlib.colormaps["tab10"]
+        self.scatter = {state: ax.scatter([], [], s=18, marker=marker, label=label,
+                                          linewidths=1)
+                        for state, (label, marker, _) in STATE_STYLE.items()}
+        self.still = ax.text(*self.centres["beijing"], "", ha="center", va="center", fontsize=8)
+        self.arrows = []
+        x0, y0 = self.centres["xianghe"]
+        for target in ("beijing", "tongzhou"):
+            x1, y1 = self.centres[target]
+            d = np.hypot(x1 - x0, y1 - y0)
+            ux, uy = (x1 - x0) / d, (y1 - y0) / d
+            for colour, offset in ((CAR, 1.0), (BUS, -1.0)):
+                r0, r1 = MAP_RADII["xianghe"], MAP_RADII[target]
+                arrow = matplotlib.patches.FancyArrowPatch(
+                    (x0 + ux * r0 - uy * offset, y0 + uy * r0 + ux * offset),
+                    (x1 - ux * r1 - uy * offset, y1 - uy * r1 + ux * offset),
+                    arrowstyle="-|>", mutation_scale=10, color=colour, alpha=0.8)
+                ax.add_patch(arrow)
+                self.arrows.append((arrow, colour))
+        self.queue = matplotlib.patches.Rectangle((BORDER_X - 0.8, -30), 1.6, 0.0,
+                                                  color="#8e44ad")
+        ax.add_patch(self.queue)
+        self.queue_text = ax.text(BORDER_X + 1.5, -30, "", fontsize=7, color="#8e44ad")
+        self.car_line, = ax.plot([], [], color=CAR)
+        self.bus_line, = ax.plot([], [], color=BUS)
+        ax.set_xlim(-18, 58)
+        ax.set_ylim(-34, 26)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        self.title = ax.set_title("", fontsize=9)
+
+    def update(self, model: XiangheApp) -> Figure:
+        f, focus = model.firms, model.world.focus
+        mine = f.region == focus
+        for state, (_, _, filled) in STATE_STYLE.items():
+            sel = np.flatnonzero(mine & (f.state == state))
+            colours = self.palette(f.sector[sel] % 10)
+            dots = self.scatter[state]
+            dots.set_offsets(self.positions[sel] if sel.size else np.empty((0, 2)))
+            dots.set_facecolors(colours if filled else "none")
+            dots.set_edgecolors(colours)
+        still = int((f.state == State.IN_BEIJING).sum() * f.weight)
+        self.still.set_text(f"{still:,} exposed\nfirms still here")
+        v = model.quarter_values
+        commuters = v.get("cross_border_daily_persons", 0.0) * v.get("commuter_share", 0.0)
+        car = commuters * v.get("car_share", 0.0)
+        for arrow, colour in self.arrows:
+            persons = car if colour == CAR else commuters - car
+            arrow.set_linewidth(0.5 + 4 * persons / 100_000)
+        delay = v.get("checkpoint_peak_delay_min", 0.0)
+        self.queue.set_height(min(delay, 120) / 5)
+        self.queue_text.set_text(f"checkpoint queue:\n{delay:.0f} min at peak")
+        self.car_line.set_label(f"by car {car:,.0f}/day")
+        self.bus_line.set_label(f"by bus {commuters - car:,.0f}/day")
+        self.ax.legend(loc="lower left", fontsize=7, ncols=2, frameon=False,
+                       title="Xianghe firms (colour: sector) and commuters", title_fontsize=7)
+        pipeline = int((mine & np.isin(f.state, PIPELINE)).sum() * f.weight)
+        self.title.set_text(f"{model.quarter_label}: {mine.sum() * f.weight:,.0f} firms "
+                            f"committed to Xianghe, {pipeline:,} in the pipeline")
+        return self.fig
+
+
+CHARTS = (
+    ("Firms relocated, producing", ("firms_relocated", "firms_operating"), 1),
+    ("Revenue, tax (bn yuan/quarter)", ("relocated_revenue_yuan", "relocated_tax_yuan"), 1e9),
+    ("Workers who moved from Beijing", ("relocated_workers_employed",), 1),
+    ("High-skill moves: to Beijing, to Xianghe", ("high_skill_to_beijing", "high_skill_to_xianghe"), 1),
+    ("Cross-border persons per day (k)", ("cross_border_daily_persons",), 1e3),
+    ("Checkpoint delay (min): normal, event days", ("checkpoint_peak_delay_min", "checkpoint_event_delay_min"), 1),
+    ("Development intensity (%), cap dashed", ("development_intensity",), 1e-2),
+    ("Public spending (m yuan/quarter)", ("public_spending_yuan",), 1e6),
+)
+QUARTERLY_FLOWS = {"relocated_revenue_yuan", "relocated_tax_yuan", "public_spending_yuan"}
+
+
+def indicator_charts_option(model: XiangheApp) -> dict:
+    """ECharts option: key indicators by quarter, one small chart each, 2020 targets in red.
+
+    The browser draws it (ECharts ships with solara-assets), so a step costs the server
+    only the data, and the charts have tooltips.
+    """
+    data = model.datacollector.model_vars
+    last_year = max([TARGET_YEAR + 1, *data.get("year", [])])
+    # Category axis of quarters: a year's first quarter is labelled with the year alone,
+    # and only those labels are shown.
+    quarters = [f"{y}" if q == 1 else f"{y} Q{q}"
+                for y in range(2014, last_year + 1) for q in range(1, 5)]
+    targets = {t.indicator: t for t in load_targets() if t.year == TARGET_YEAR}
+    option = {"animation": False, "tooltip": {"trigger": "axis"}, "title": [], "grid": [],
+              "xAxis": [], "yAxis": [], "series": [], "color": PALETTE}
+    for i, (title, names, divisor) in enumerate(CHARTS):
+        row, col = divmod(i, 2)
+        left, top = 6 + 50 * col, 1 + 25 * row
+        option["title"].append({"text": title, "left": f"{left}%", "top": f"{top}%",
+                                "textStyle": {"fontSize": 11, "fontWeight": "normal"}})
+        option["grid"].append({"left": f"{left + 3}%", "top": f"{top + 5}%", "width": "38%",
+                               "height": "15%"})
+        option["xAxis"].append({"gridIndex": i, "type": "category", "data": quarters,
+                                "boundaryGap": False,
+                                "axisLabel": {"interval": 3, "fontSize": 9}})
+        option["yAxis"].append({"gridIndex": i, "type": "value", "scale": True,
+                                "axisLabel": {"fontSize": 9}})
+        for k, name in enumerate(names):
+            values = np.asarray(data.get(name, []), float) / divisor
+            option["series"].append({
+                "type": "line", "name": name.replace("_", " "), "xAxisIndex": i,
+                "yAxisIndex": i, "showSymbol": False, "color": PALETTE[k],
+                "data": values.round(6).tolist()})
+            t = targets.get(name)
+            if t is not None:
+                scale = divisor * (4 if name in QUARTERLY_FLOWS else 1)
+                x = f"{TARGET_YEAR} Q4"
+                option["series"].append({
+                    "type": "line", "name": f"2020 target: {name.replace('_', ' ')}",
+                    "xAxisIndex": i, "yAxisIndex": i, "color": TARGET_RED, "symbol": "diamond",
+                    "data": [[x, t.low / scale], [x, t.value / scale], [x, t.high / scale]]})
+        if "development_intensity" in names:
+            option["series"][-1]["markLine"] = {
+                "symbol": "none", "lineStyle": {"type": "dashed", "color": "#666"},
+                "data": [{"yAxis": model.world.intensity_cap / divisor, "name": "cap"}]}
+    return option
+
+
+PALETTE = ["#2b6a99", "#e67e22", "#27ae60"]
+TARGET_RED = "#c0392b"
+CHART_NOTE = ("Lines: blue first series, orange second; red diamonds: the 2020 target and "
+              "its band. Flows are per quarter.")
+
+
+def _view(model: XiangheApp, kind):
+    """The model's own view of a kind, made on first use (the model is new after Reset)."""
+    views = model.__dict__.setdefault("_views", {})
+    if kind not in views:
+        views[kind] = kind(model)
+    return views[kind].update(model)
+
+
+def RegionMapView(model):
+    update_counter.get()
+    return solara.FigureMatplotlib(_view(model, RegionMap), format="png",
+                                   dependencies=[id(model), model.quarter])
+
+
+def IndicatorChartsView(model):
+    update_counter.get()
+    with solara.Column(gap="0px") as main:
+        solara.FigureEcharts(option=indicator_charts_option(model),
+                             attributes={"style": "height: 640px; width: 100%;"})
+        solara.Text(CHART_NOTE, style={"font-size": "11px", "color": "#555"})
+    return main
+
+
+@solara.component
+def Page():
+    controls = solara.use_memo(Controls, [])
+    model = solara.use_memo(lambda: XiangheApp(controls), [])
+    with solara.Sidebar():
+        MeasuresPanel(controls)
+    SolaraViz(model, components=[RegionMapView, IndicatorChartsView],
+              model_params={"controls": controls}, name="Xianghe relocation model")
