@@ -37,6 +37,8 @@ from .world import World
 LAND_ANNUALISATION = 0.06
 # Years over which a subsidy on intended investment is weighed against yearly costs.
 SUBSIDY_YEARS = 10.0
+# Skilled-worker access of the focus county once vocational status is mutually recognised.
+VOCATIONAL_ACCESS_GAIN = 1.3
 # Largest project a repurposed exhibition hall can take, m2 of land.
 HALL_MAX_PROJECT_M2 = 10_000.0
 # Full strength of the incubator fund: yuan a year from which it works at its maximum.
@@ -223,9 +225,6 @@ def location_utilities(firms: Firms, world: World, p: dict, land_price: np.ndarr
     return utilities, available, destinations
 
 
-# Skilled-worker access of the focus county once vocational status is mutually recognised.
-VOCATIONAL_ACCESS_GAIN = 1.3
-
 
 @dataclass
 class QuarterDraws:
@@ -252,8 +251,6 @@ class FirmQuarter:
     started: np.ndarray           # firms that started producing (any destination)
     months_to_production: np.ndarray  # of the focus-county starters
     left_again: np.ndarray        # firms that left the focus county again
-    blocked: int
-    failed: int
     subsidy_yuan: float
 
 
@@ -348,14 +345,11 @@ def advance_quarter(firms: Firms, world: World, p: dict, year: float, month: flo
     leaving[started] = False
     s[leaving] = State.LEFT_AGAIN
 
-    focus_mask = firms.region == focus
     return FirmQuarter(
         signed=signed,
         started=started,
         months_to_production=months_to_production,
         left_again=np.flatnonzero(leaving),
-        blocked=int((focus_mask[blocked]).sum()),
-        failed=int((failing & focus_mask).sum()),
         subsidy_yuan=subsidy * firms.weight,
     )
 

@@ -82,7 +82,7 @@ class Controls:
     def check(self) -> dict:
         """The parameters to build the model from: the requested ones if valid."""
         try:
-            params = resolve(self.requested())
+            resolve(self.requested())
         except ParamError as err:
             self.error.set(f"{err}. The model keeps the last valid values.")
             return self.last_valid

@@ -41,8 +41,9 @@ def indicator_panels(quarterly: pd.DataFrame) -> plt.Figure:
         if t.indicator not in FLOWS:
             targets.setdefault(t.indicator, []).append(t)
     fig, axes = plt.subplots(3, 3, figsize=(12, 9), constrained_layout=True)
-    for ax, (name, title, divisor) in zip(axes.flat, KEY_INDICATORS):
-        panel = df[df["indicator"] == name].assign(value=lambda d: d["value"] / divisor)
+    for ax, (name, title, divisor) in zip(axes.flat, KEY_INDICATORS, strict=True):
+        panel = df[df["indicator"] == name]
+        panel = panel.assign(value=panel["value"] / divisor)
         sns.lineplot(data=panel, x="time", y="value", ax=ax, errorbar=("pi", 95),
                      color="#2b6a99")
         ax.set_title(title)
@@ -102,7 +103,7 @@ def sensitivity_bars(indices: pd.DataFrame, indicator: str, year: int) -> plt.Fi
             indices.assign(index="total order (ST)", value=indices["ST"], conf=indices["ST_conf"]),
         ])
         sns.barplot(data=long, y="parameter", x="value", hue="index", ax=ax, errorbar=None)
-        for bar, conf in zip(ax.patches, long["conf"]):
+        for bar, conf in zip(ax.patches, long["conf"], strict=False):
             ax.errorbar(bar.get_width(), bar.get_y() + bar.get_height() / 2, xerr=conf,
                         color="0.2", capsize=2)
         ax.set_xlabel(f"Sobol index of {indicator} in {year}")

@@ -51,9 +51,11 @@ def _read(path: Path) -> dict:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise InputError(f"scenario file {path}: malformed TOML: {err}".replace("\n", " "))
+        raise InputError(
+            f"scenario file {path}: malformed TOML: {err}".replace("\n", " ")) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"scenario file {path}: cannot be read: {err}".replace("\n", " "))
+        raise InputError(
+            f"scenario file {path}: cannot be read: {err}".replace("\n", " ")) from None
     unknown = set(data) - KEYS
     if unknown:
         raise InputError(f"scenario file {path}: unknown key {sorted(unknown)[0]!r}; "

@@ -79,7 +79,7 @@ def tasks_for(design: Design, scenario_params: dict) -> list[RunTask]:
     table = points(design)
     tasks = []
     for point, row in enumerate(table.itertuples(index=False)):
-        values = {name: _plain(v) for name, v in zip(table.columns, row)}
+        values = {name: _plain(v) for name, v in zip(table.columns, row, strict=True)}
         for s in range(1, design.seeds + 1):
             tasks.append(RunTask(point * design.seeds + (s - 1), point, s,
                                  {**scenario_params, **values}, values, design.years))
