@@ -56,6 +56,7 @@ class Controls:
         self.base: dict = {}
         self.error = solara.reactive(None)
         self.last_valid: dict = {}
+        self.last_valid_seed = 1
         self.load_scenario(scenario)
 
     def load_scenario(self, name: str) -> None:
@@ -82,12 +83,15 @@ class Controls:
     def check(self) -> dict:
         """The parameters to build the model from: the requested ones if valid."""
         try:
+            if self.seed.value is None or self.seed.value < 0:
+                raise ParamError(f"seed {self.seed.value}: allowed: an integer of 0 or more")
             resolve(self.requested())
         except ParamError as err:
             self.error.set(f"{err}. The model keeps the last valid values.")
             return self.last_valid
         self.error.set(None)
         self.last_valid = self.requested()
+        self.last_valid_seed = int(self.seed.value)
         return self.last_valid
 
 
@@ -96,7 +100,8 @@ class XiangheApp(XiangheModel):
 
     def __init__(self, controls: Controls | None = None):
         controls = controls or Controls()
-        super().__init__(controls.check(), seed=int(controls.seed.value))
+        params = controls.check()
+        super().__init__(params, seed=controls.last_valid_seed)
         self.label = controls.scenario.value
 
     @property
@@ -134,7 +139,8 @@ def MeasuresPanel(controls: Controls):
     with solara.Card("Scenario and measures", style={"max-width": "100%"}):
         solara.Select("Start from scenario", value=controls.scenario.value,
                       values=[p.stem for p in available()], on_value=controls.load_scenario)
-        solara.InputInt("Seed", value=controls.seed.value, on_value=controls.seed.set)
+        solara.InputInt("Seed", value=controls.seed.value,
+                        on_value=lambda v: (controls.seed.set(v), controls.check()))
         solara.SliderInt(f"Talent agents: {controls.talent_agents.value:,}",
                          value=controls.talent_agents.value, min=5_000,
                          max=200_000, step=5_000, on_value=lambda v: (

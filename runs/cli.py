@@ -45,8 +45,10 @@ def _cmd_run(args) -> int:
         raise InputError(f"--replicates {args.replicates}: allowed: an integer of 1 or more")
     if args.seed < 0:
         raise InputError(f"--seed {args.seed}: allowed: an integer of 0 or more")
-    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
-        raise InputError(f"--out {args.out}: exists and is not a folder")
+    if args.out is not None:
+        from .sweep import check_folder
+
+        check_folder(Path(args.out))
     sc = scenarios.load(args.scenario)
     params = {**sc.params, **_parse_set(args.set)}
     resolve(params)
@@ -137,6 +139,10 @@ def _cmd_compare(args) -> int:
     if args.replicates < 2:
         raise InputError(f"--replicates {args.replicates}: allowed: an integer of 2 or more "
                          "(a confidence interval needs two pairs)")
+    if args.out is not None:
+        from .sweep import check_folder
+
+        check_folder(Path(args.out))
     common = _parse_set(args.set)
     scenarios_ab = [scenarios.load(args.a), scenarios.load(args.b)]
     params = []
@@ -186,17 +192,17 @@ def _cmd_compare(args) -> int:
 
 def _load_sweep(folder: str):
     from .design import Design
-    from .sweep import MANIFEST, RESULTS, read_results
+    from .sweep import MANIFEST, _read_manifest, read_results
 
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
+    manifest = _read_manifest(Path(folder))
+    if manifest is None:
         raise InputError(f"{folder}: holds no sweep (no {MANIFEST}); run `xianghe sweep` first")
-    manifest = json.loads(path.read_text())
-    if not (Path(folder) / RESULTS).is_dir():
-        raise InputError(f"{folder}: no run has finished yet; run `xianghe sweep` on it")
-    d = manifest["design"]
-    design = Design(d["scenario"], d["sampler"], d["samples"], d["seeds"], tuple(d["years"]),
-                    d["params"], d["sampler_seed"])
+    try:
+        d = manifest["design"]
+        design = Design(d["scenario"], d["sampler"], d["samples"], d["seeds"],
+                        tuple(d["years"]), d["params"], d["sampler_seed"])
+    except (KeyError, TypeError):
+        raise InputError(f"{folder}/{MANIFEST}: the design in it is incomplete") from None
     return design, read_results(Path(folder))
 
 
@@ -210,9 +216,9 @@ def _cmd_sensitivity(args) -> int:
     paths = save(sensitivity_bars(indices, args.indicator, year),
                  Path(args.folder) / "plots" / f"sensitivity-{args.indicator}-{year}")
     if args.json:
+        records = indices.astype(object).where(indices.notna(), None).to_dict(orient="records")
         print(json.dumps({"indicator": args.indicator, "year": year,
-                          "sampler": design.sampler,
-                          "indices": indices.to_dict(orient="records")}))
+                          "sampler": design.sampler, "indices": records}, allow_nan=False))
     else:
         print(f"{design.sampler} indices of {args.indicator} in {year}:")
         print(indices.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
@@ -236,6 +242,12 @@ def _cmd_plot(args) -> int:
     if year not in design.years:
         raise InputError(f"--year {year}: not stored by this sweep; allowed: "
                          f"{', '.join(map(str, design.years))}")
+    if args.heatmap and args.heatmap[0] == args.heatmap[1]:
+        raise InputError(f"--heatmap {' '.join(args.heatmap)}: allowed: two different "
+                         "parameters")
+    if not ((results["status"] == "ok") & (results["year"] == year)).any():
+        raise InputError(f"{args.folder}: no run finished without error for {year}; "
+                         "nothing to plot")
     plots = Path(args.folder) / "plots"
     paths = save(sweep_lines(results, args.indicator, args.by),
                  plots / (f"lines-{args.indicator}" + (f"-by-{args.by}" if args.by else "")))
@@ -257,16 +269,24 @@ OFFLINE_ENV = {
 
 
 def _cmd_viz(args) -> int:
-    import subprocess
+    import socket
 
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port {args.port}: allowed: an integer in [1, 65535]")
+    try:
+        with socket.create_server((args.host, args.port)):
+            pass
+    except (OSError, OverflowError) as err:
+        raise InputError(f"--host {args.host} --port {args.port}: cannot serve there "
+                         f"({err.strerror or err}); allowed: a local address and a free "
+                         "port") from None
     solara = Path(sys.executable).parent / "solara"
     command = [str(solara), "run", "runs.app", "--host", args.host, "--port", str(args.port),
                "--production", "--no-open", "--no-check-version"]
     print(f"serving the page at http://{args.host}:{args.port}/ (Ctrl-C stops it)",
           file=sys.stderr)
-    return subprocess.call(command, env={**os.environ, **OFFLINE_ENV})
+    # Become the server, so that stopping this process stops the page.
+    os.execve(solara, command, {**os.environ, **OFFLINE_ENV})
 
 
 def build_parser() -> argparse.ArgumentParser:

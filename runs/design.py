@@ -15,7 +15,9 @@ Optional: ``sampler_seed`` (default 0) seeds the sampler, so the same file alway
 the same points. Grid takes the full product of the lists. Latin hypercube (scipy.stats.qmc)
 gives ``samples`` points; Sobol (SALib, Saltelli's scheme without second-order terms) gives
 ``samples x (D + 2)`` and Morris (SALib) ``samples x (D + 1)`` for D parameters. Integer
-parameters are rounded; a range must lie inside the parameter's declared range.
+parameters are rounded (Latin hypercube gives each integer an equal share; a Morris
+integer range must split into three equal steps); a range must lie inside the parameter's
+declared range, and every sampled point must be one the model accepts.
 """
 
 from __future__ import annotations
@@ -66,8 +68,11 @@ class Design:
 
     @property
     def digest(self) -> str:
-        """Identity of the design: two files with the same content share it."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
+        """Identity of the design: two files with the same content share it.
+
+        The parameters' order is part of it: it orders the sampled columns and the points.
+        """
+        text = json.dumps({**self.to_dict(), "order": self.names}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def problem(self) -> dict:
@@ -148,12 +153,36 @@ def load_design(path: str | Path) -> Design:
             if not low < high:
                 _fail(path, f"parameter {name}: empty range [{low}, {high}]; "
                             "allowed: low < high")
+            steps = MORRIS_LEVELS - 1
+            if sampler == "morris" and p.kind == "int" and (high - low) % steps:
+                _fail(path, f"parameter {name}: the integer range [{low}, {high}] does not "
+                            f"split into {steps} equal steps for Morris's {MORRIS_LEVELS} "
+                            f"levels; allowed: high - low a multiple of {steps}")
             params[name] = [low, high]
     design = Design(scenario, sampler, samples, seeds, tuple(sorted(set(years))), params,
                     sampler_seed)
     if sampler in ("sobol", "morris") and len(params) < 2:
         _fail(path, f"the {sampler} sampler needs at least two parameters")
+    if sampler != "grid":
+        _check_points(path, design)
     return design
+
+
+def _check_points(path, design: Design) -> None:
+    """A sampled design must be runnable at every point: an analysis needs them all.
+
+    (A grid may hold combinations the model refuses; those runs become failure rows.)
+    """
+    from model.params import resolve
+
+    from .scenario import load
+
+    base = load(design.scenario).params
+    for point, row in points(design).iterrows():
+        try:
+            resolve({**base, **row.to_dict()})
+        except ParamError as err:
+            _fail(path, f"design point {point}: {err}; narrow the ranges")
 
 
 def points(design: Design) -> pd.DataFrame:
@@ -163,15 +192,18 @@ def points(design: Design) -> pd.DataFrame:
         rows = list(itertools.product(*design.params.values()))
         return pd.DataFrame(rows, columns=names).rename_axis("point")
     unit = _unit_samples(design)
-    low = np.array([b[0] for b in design.params.values()], dtype=float)
-    high = np.array([b[1] for b in design.params.values()], dtype=float)
-    values = low + unit * (high - low) if design.sampler == "lhs" else unit
-    df = pd.DataFrame(values, columns=names)
-    for name in names:
-        p = lookup(name)
-        if p.kind == "int":
+    df = pd.DataFrame(unit, columns=names)
+    for name, (low, high) in design.params.items():
+        integer = lookup(name).kind == "int"
+        if design.sampler == "lhs":
+            # Integers get equal shares of the unit interval, the ends included.
+            span = high - low + 1 if integer else high - low
+            df[name] = low + df[name] * span
+            if integer:
+                df[name] = np.minimum(np.floor(df[name]), high)
+        if integer:
             df[name] = df[name].round().astype(int)
-        df[name] = df[name].clip(p.low, p.high)
+        df[name] = df[name].clip(low, high)
     return df.rename_axis("point")
 
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import signal
 import time
 import uuid
@@ -163,9 +164,14 @@ class Backend:
         if scheduler:
             from distributed import Client
 
+            if not re.fullmatch(r"(tcp|tls|ucx|inproc)://[^/\s]+|[\w.-]+:\d+", scheduler):
+                raise InputError(f"--scheduler {scheduler}: no Dask scheduler answers there "
+                                 "(not an address); allowed: the address of a running "
+                                 "`dask scheduler`, e.g. tcp://127.0.0.1:8786")
+
             try:
                 self.client = Client(scheduler, timeout="10s", set_as_default=False)
-            except (OSError, TimeoutError) as err:
+            except (OSError, TimeoutError, ValueError) as err:
                 raise InputError(f"--scheduler {scheduler}: no Dask scheduler answers there "
                                  f"({type(err).__name__}); allowed: the address of a "
                                  "running `dask scheduler`, e.g. tcp://127.0.0.1:8786") from None
@@ -174,7 +180,9 @@ class Backend:
             self.label = f"dask {scheduler} ({self.slots} threads)"
         else:
             self.executor = cf.ProcessPoolExecutor(max_workers=workers,
-                                                   mp_context=_worker_context())
+                                                   mp_context=_worker_context(),
+                                                   initializer=_watch_parent,
+                                                   initargs=(os.getpid(),))
             self.slots = workers
             self.label = f"{workers} local process(es)"
 
@@ -196,11 +204,34 @@ def _worker_context():
     return context
 
 
+def _watch_parent(pid: int) -> None:
+    """In a worker: exit when the sweep that started it is gone (killed, not shut down),
+    rather than wait for tasks forever."""
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(2.0)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _read_manifest(out: Path) -> dict | None:
     path = out / MANIFEST
     if not path.is_file():
         return None
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: unreadable ({type(err).__name__}); it is not a sweep "
+                         "manifest this version wrote") from None
+    if not isinstance(manifest, dict) or "design" not in manifest:
+        raise InputError(f"{path}: holds no design; it is not a sweep manifest")
+    return manifest
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:
@@ -215,10 +246,19 @@ def sweep_digest(design: Design, scenario_params: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def check_folder(path: Path, option: str = "--out") -> None:
+    """Refuse a folder that cannot be made: one that is a file or lies under a file."""
+    path = Path(path)
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {path}: {parent} is a file, not a folder")
+            return
+
+
 def check_out(out: Path, digest: str) -> None:
     """Refuse an output folder that holds another design's results."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder")
+    check_folder(out)
     manifest = _read_manifest(out) if out.is_dir() else None
     if manifest is not None and manifest.get("sweep_digest") != digest:
         raise InputError(f"--out {out}: holds the results of a different design "
@@ -263,12 +303,18 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
         buffer: list[dict] = []
         finished = {"ok": 0, "failed": 0}
 
+        def flush() -> None:
+            # Taken out of the buffer before writing: an interrupt during the write must
+            # not leave the rows there to be written a second time.
+            rows = buffer[:]
+            buffer.clear()
+            store.append(rows)
+
         def keep(rows: list[dict]) -> None:
             buffer.extend(rows)
             finished[rows[0]["status"]] += 1
             if len(buffer) >= batch * len(design.years):
-                store.append(buffer)
-                buffer.clear()
+                flush()
 
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run",
@@ -276,7 +322,7 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
         try:
             execute(todo, backend.executor, 2 * backend.slots, keep, bar)
         finally:
-            store.append(buffer)
+            flush()
             bar.close()
             signal.signal(signal.SIGTERM, previous)
             seconds = time.time() - started
@@ -301,5 +347,8 @@ def _raise_interrupt(signum, frame):
 
 def read_results(out: Path) -> pd.DataFrame:
     """The stored results of a sweep, sorted by run and year."""
-    df = pd.read_parquet(Path(out) / RESULTS)
+    parts = sorted((Path(out) / RESULTS).glob("part-*.parquet"))
+    if not parts:
+        raise InputError(f"{out}: no run has finished yet; run `xianghe sweep` on it")
+    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
     return df.sort_values(["run_id", "year"], ignore_index=True)

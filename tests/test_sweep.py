@@ -182,6 +182,11 @@ BAD_DESIGNS = {
     "list for lhs": ('sampler = "lhs"\n[params]\nbus_lines = [1, 2]\n', "needs a range"),
     "malformed": ('sampler = "grid"\n[params\n', "malformed TOML"),
     "bad years": ('years = [1900]\n[params]\nbus_lines = [1]\n', "years"),
+    "morris integer steps": ('sampler = "morris"\n[params]\nbus_lines = { low = 4, high = 8 }'
+                             '\nbeta_cost = { low = 5.0, high = 9.0 }\n', "3 equal steps"),
+    "sampled point refused": ('sampler = "lhs"\nsamples = 8\n[params]\n'
+                              'high_skill_share = { low = 0.1, high = 0.9 }\n'
+                              'skilled_share = { low = 0.3, high = 0.6 }\n', "design point"),
 }
 
 
@@ -251,8 +256,8 @@ samples = 3
 seeds = 1
 years = [2016]
 [params]
-talent_agents = { low = 3000, high = 3500 }
-checkpoint_lanes = { low = 20, high = 60 }
+talent_agents = { low = 3000, high = 3600 }
+checkpoint_lanes = { low = 21, high = 60 }
 bus_lines = { low = 4, high = 16 }
 """)
     out = tmp_path / "out"
@@ -273,3 +278,55 @@ def test_sensitivity_refuses_a_grid_sweep(local_sweep):
     _, out = local_sweep
     run = xianghe("sensitivity", str(out), "--indicator", "car_share")
     assert run.returncode == 2 and "sobol or morris" in run.stderr
+
+
+def test_reordered_parameters_are_another_design(local_sweep, tmp_path):
+    """The order of [params] orders the points, so it is part of what a folder holds."""
+    _, out = local_sweep
+    lines = GRID.splitlines()
+    i, j = lines.index("bus_lines = [4, 8]"), lines.index("checkpoint_lanes = [30, 40]")
+    lines[i], lines[j] = lines[j], lines[i]
+    run = xianghe("sweep", str(_design(tmp_path, "\n".join(lines))), "--out", str(out),
+                  "--quiet")
+    assert run.returncode == 2 and "different design" in run.stderr
+
+
+@pytest.mark.parametrize("case", ["scheduler", "manifest", "under a file", "heatmap"])
+def test_more_bad_input_exits_2_and_writes_nothing(case, local_sweep, tmp_path):
+    _, done = local_sweep
+    design = str(_design(tmp_path, GRID))
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    if case == "scheduler":
+        args, needle = ["sweep", design, "--out", str(tmp_path / "o"), "--scheduler",
+                        "nonsense://"], "no Dask scheduler"
+    elif case == "manifest":
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        (broken / "manifest.json").write_text("{not json")
+        args, needle = ["sensitivity", str(broken), "--indicator", "car_share"], "unreadable"
+    elif case == "under a file":
+        args, needle = ["sweep", design, "--out", str(afile / "sub")], "is a file"
+    else:
+        args, needle = ["plot", str(done), "--indicator", "car_share", "--heatmap",
+                        "bus_lines", "bus_lines"], "two different"
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    run = xianghe(*args, "--quiet") if case in ("scheduler", "under a file") else xianghe(*args)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], run.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert not (done / "plots").exists() or case != "heatmap" or not list(
+        (done / "plots").glob("lines-car_share*"))
+
+
+def test_latin_hypercube_gives_integers_equal_shares(tmp_path):
+    design = load_design(_design(tmp_path, """
+sampler = "lhs"
+samples = 400
+[params]
+bus_lines = { low = 0, high = 3 }
+beta_cost = { low = 5.0, high = 30.0 }
+"""))
+    counts = points(design)["bus_lines"].value_counts()
+    assert sorted(counts.index) == [0, 1, 2, 3] and (counts == 100).all()

@@ -151,3 +151,24 @@ def test_controls_start_from_a_scenario_and_keep_the_last_valid_values():
     assert model.params["entry_permits_per_year"] == 24 and model.params["bus_lines"] == 20
     controls.set("entry_permits_per_year", 30)
     assert controls.error.value is None
+
+
+def test_a_negative_seed_is_named_not_raised():
+    from runs.app import Controls, XiangheApp
+
+    controls = Controls()
+    controls.seed.set(-1)
+    controls.check()
+    assert "seed -1" in controls.error.value
+    assert XiangheApp(controls).params == XiangheApp(Controls()).params
+
+
+def test_viz_refuses_a_port_in_use():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "runs.cli", "viz", "--port", str(port)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert run.returncode == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and "cannot serve" in run.stderr
