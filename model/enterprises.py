@@ -31,6 +31,7 @@ from enum import IntEnum
 import numpy as np
 
 from .choice import draw, hazard_probability, logit_probabilities
+from .params import skill_shares
 from .world import World
 
 # Yearly cost of holding a yuan of land: the user cost of capital tied up in land.
@@ -81,13 +82,14 @@ def environmental_threshold(year: float, growth: float) -> float:
     return 1.0 + growth * max(0.0, year - 2014.0)
 
 
-def move_rate(mobility, restricted, land_share, median_land_share, push, since, halflife,
-              base, land_push):
-    """Yearly rate at which each Beijing firm considers moving (see module docstring)."""
+def move_rate(mobility, restricted, land_ratio, push, since, halflife, base, land_push):
+    """Yearly rate at which each Beijing firm considers moving (see module docstring).
+
+    ``land_ratio`` is a firm's Beijing land cost share over the median firm's.
+    """
     decay = 0.0 if not np.isfinite(since) else 0.5 ** (since / halflife)
     catalogue_push = 1.0 + push * restricted * decay
-    land = (land_share / median_land_share) ** land_push
-    return base * mobility * catalogue_push * land
+    return base * mobility * catalogue_push * land_ratio**land_push
 
 
 @dataclass
@@ -103,6 +105,7 @@ class Firms:
     ties: np.ndarray         # 0..1 strength of ties to Beijing partners
     mobility: np.ndarray     # ease of moving, mean 1
     rank: np.ndarray         # sub-class rank against the catalogue share
+    land_ratio: np.ndarray   # Beijing land cost share over the median firm's (fixed)
     state: np.ndarray
     region: np.ndarray       # destination region, -1 while in Beijing
     sign_month: np.ndarray
@@ -119,6 +122,7 @@ class Firms:
         land = staff * p["land_need_m2_per_staff"] * world.sector_land[sector]
         investment = land * p["investment_yuan_per_m2"] * rng.lognormal(0.0, 0.4, n)
         sigma = p["mobility_sigma"]
+        land_share = land * world.land_price_yuan_m2[world.region("beijing")] / revenue
         return cls(
             weight=weight,
             sector=sector,
@@ -129,6 +133,7 @@ class Firms:
             ties=rng.beta(2.0, 2.0, n),
             mobility=rng.lognormal(-0.5 * sigma**2, sigma, n),
             rank=rng.random(n),
+            land_ratio=land_share / np.median(land_share),
             state=np.zeros(n, dtype=np.int8),
             region=np.full(n, -1, dtype=np.int8),
             sign_month=np.zeros(n),
@@ -199,8 +204,7 @@ def location_utilities(firms: Firms, world: World, p: dict, land_price: np.ndarr
     asc = world.firm_asc.copy()
     asc[focus] = p["xianghe_firm_asc"]
     months = permit_months(world, p)
-    skill_mix = np.array([p["staff_high_skill_share"], p["skilled_share"],
-                          max(0.0, 1.0 - p["staff_high_skill_share"] - p["skilled_share"])])
+    skill_mix = skill_shares(p["staff_high_skill_share"], p["skilled_share"])
     cost = firms.location_cost_share(world, land_price, subsidy, skill_mix)
     distance = world.distance_km[origin]
     region_terms = (
@@ -272,9 +276,7 @@ def advance_quarter(firms: Firms, world: World, p: dict, year: float, month: flo
     end_of_quarter = month + 3.0
 
     # 1. Beijing firms consider moving and choose where.
-    land_cost_share = firms.land_m2 * world.land_price_yuan_m2[origin] / firms.revenue
-    rate = move_rate(firms.mobility, restricted, land_cost_share, np.median(land_cost_share),
-                     p["catalogue_push"], since, p["catalogue_push_halflife_years"],
+    rate = move_rate(firms.mobility, restricted, firms.land_ratio, p["catalogue_push"], since, p["catalogue_push_halflife_years"],
                      p["firm_base_move_rate"], p["land_rent_push"])
     considering = np.flatnonzero((s == State.IN_BEIJING)
                                  & (draws.hazard < hazard_probability(rate)))
@@ -359,4 +361,4 @@ def _subset(firms: Firms, index: np.ndarray) -> Firms:
 
 
 _ARRAYS = ("sector", "staff", "revenue", "land_m2", "investment", "ties", "mobility", "rank",
-           "state", "region", "sign_month", "stage_end_month", "wait_quarters")
+           "land_ratio", "state", "region", "sign_month", "stage_end_month", "wait_quarters")

@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 Role = Literal["uncertainty", "lever", "setting"]
 Kind = Literal["float", "int", "bool"]
 
@@ -377,6 +379,12 @@ def _with_start_years(declared: list[Param]) -> dict[str, Param]:
 
 PARAMS: dict[str, Param] = _with_start_years(_DECLARED)
 LEVERS: tuple[str, ...] = tuple(p.name for p in _DECLARED if p.role == "lever")
+
+
+def skill_shares(high: float, skilled: float) -> np.ndarray:
+    """Shares of high-skill, skilled and general workers (the rest), summing to one."""
+    shares = np.array([high, skilled, max(0.0, 1.0 - high - skilled)])
+    return shares / shares.sum()
 
 
 def defaults() -> dict[str, float | int | bool]:

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import commuting
 from .choice import draw, hazard_probability, logit_probabilities
+from .params import skill_shares
 from .services import HOUSEHOLD_WEIGHTS, household_index
 from .world import World
 
@@ -68,9 +69,7 @@ class Talent:
         beijing, tongzhou, focus = world.region("beijing"), world.region("tongzhou"), world.focus
 
         def skills(k, high):
-            shares = np.array([high, p["skilled_share"],
-                               max(0.0, 1.0 - high - p["skilled_share"])])
-            return rng.choice(3, size=k, p=shares / shares.sum())
+            return rng.choice(3, size=k, p=skill_shares(high, p["skilled_share"]))
 
         # The focus county's workforce: residents working at home, out-commuters, in-commuters.
         u = rng.random(n_local)

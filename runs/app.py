@@ -34,6 +34,8 @@ GROUPS = (("targeting", "Targeting and attraction modes"), ("permits", "Permit d
 START_YEARS = (2014, 2040)
 PAGE_TALENT_AGENTS = 50_000
 TARGET_YEAR = 2020
+# Read once: the charts are rebuilt every step.
+TARGETS = {t.indicator: t for t in load_targets() if t.year == TARGET_YEAR}
 
 
 def _label(name: str) -> str:
@@ -285,7 +287,6 @@ def indicator_charts_option(model: XiangheApp) -> dict:
     # and only those labels are shown.
     quarters = [f"{y}" if q == 1 else f"{y} Q{q}"
                 for y in range(2014, last_year + 1) for q in range(1, 5)]
-    targets = {t.indicator: t for t in load_targets() if t.year == TARGET_YEAR}
     option = {"animation": False, "tooltip": {"trigger": "axis"}, "title": [], "grid": [],
               "xAxis": [], "yAxis": [], "series": [], "color": PALETTE}
     for i, (title, names, divisor) in enumerate(CHARTS):
@@ -306,7 +307,7 @@ def indicator_charts_option(model: XiangheApp) -> dict:
                 "type": "line", "name": name.replace("_", " "), "xAxisIndex": i,
                 "yAxisIndex": i, "showSymbol": False, "color": PALETTE[k],
                 "data": values.round(6).tolist()})
-            t = targets.get(name)
+            t = TARGETS.get(name)
             if t is not None:
                 scale = divisor * (4 if name in QUARTERLY_FLOWS else 1)
                 x = f"{TARGET_YEAR} Q4"

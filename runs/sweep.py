@@ -164,17 +164,17 @@ class Backend:
         if scheduler:
             from distributed import Client
 
-            if not re.fullmatch(r"(tcp|tls|ucx|inproc)://[^/\s]+|[\w.-]+:\d+", scheduler):
-                raise InputError(f"--scheduler {scheduler}: no Dask scheduler answers there "
-                                 "(not an address); allowed: the address of a running "
-                                 "`dask scheduler`, e.g. tcp://127.0.0.1:8786")
+            def unreachable(why: str) -> InputError:
+                return InputError(f"--scheduler {scheduler}: no Dask scheduler answers there "
+                                  f"({why}); allowed: the address of a running `dask "
+                                  "scheduler`, e.g. tcp://127.0.0.1:8786")
 
+            if not re.fullmatch(r"(tcp|tls|ucx|inproc)://[^/\s]+|[\w.-]+:\d+", scheduler):
+                raise unreachable("not an address")
             try:
                 self.client = Client(scheduler, timeout="10s", set_as_default=False)
             except (OSError, TimeoutError, ValueError) as err:
-                raise InputError(f"--scheduler {scheduler}: no Dask scheduler answers there "
-                                 f"({type(err).__name__}); allowed: the address of a "
-                                 "running `dask scheduler`, e.g. tcp://127.0.0.1:8786") from None
+                raise unreachable(type(err).__name__) from None
             self.executor = self.client.get_executor()
             self.slots = max(1, sum(self.client.nthreads().values()))
             self.label = f"dask {scheduler} ({self.slots} threads)"
