@@ -38,6 +38,11 @@ from .policy import in_force
 from .talent import Talent
 from .world import load_world
 
+def quarters_to_end_of(year: int) -> int:
+    """Quarters from 2014Q1 to the end of ``year``: the model time at which it ends."""
+    return (year - FIRST_YEAR + 1) * 4
+
+
 # From this many talent agents up, one firm or merchant agent is one real firm or merchant.
 FULL_SCALE_TALENT = 50_000
 
@@ -72,8 +77,7 @@ class XiangheModel(mesa.Model):
         self.workers_home_2014 = self._workers_at_home()
         self.residents = w.residents_2014
 
-        self.quarter = 0
-        self.year = FIRST_YEAR
+        self.year = FIRST_YEAR       # calendar year of the quarter simulated next
         self.delay_min = 0.0
         self.event_delay_min = 0.0
         self.bus_load = 0.0
@@ -83,21 +87,22 @@ class XiangheModel(mesa.Model):
         self.quarter_values: dict[str, float] = {}
         self._settle_commuting(in_force(p, FIRST_YEAR))
 
-        reporters = {"year": "year", "quarter": lambda m: m.quarter % 4 + 1}
+        reporters = {"year": "year", "quarter": lambda m: (m.steps - 1) % 4 + 1}
         for name in (*NAMES, SIGNED_COUNT, SIGNED_INVESTMENT):
             reporters[name] = lambda m, n=name: m.quarter_values[n]
         self.datacollector = DataCollector(model_reporters=reporters)
 
     # --- schedule ---------------------------------------------------------------------
     def step(self) -> None:
-        """Advance one quarter."""
+        """Advance one quarter (Mesa counts it in ``steps`` and ``time``: one unit a quarter)."""
+        quarter = self.steps - 1     # quarters since 2014Q1, this one excluded
         w, p = self.world, in_force(self.params, self.year)
-        year_f = self.year + (self.quarter % 4) / 4.0
-        month = 3.0 * self.quarter
+        year_f = self.year + (quarter % 4) / 4.0
+        month = 3.0 * quarter
         spending = self._spending_on_measures(p)
 
         spending += services.advance_quarter(self.services, w.focus, p)
-        spending += self._advance_land(p)
+        spending += self._advance_land(p, quarter)
         land_price = w.land_price_yuan_m2.copy()
         land_price[w.focus] = self.land.price(p["land_price_elasticity"])
 
@@ -122,19 +127,17 @@ class XiangheModel(mesa.Model):
         self._learn(p["delay_learning"])
         self._record(p, fq, tq, flows, land_price[w.focus], spending)
         self.datacollector.collect(self)
-        self.quarter += 1
-        self.year = FIRST_YEAR + self.quarter // 4
+        self.year = FIRST_YEAR + self.steps // 4
 
-    def run_until(self, year: int) -> None:
-        """Run to the end of ``year``."""
-        while self.year <= year:
-            self.step()
+    def run_until_year(self, year: int) -> None:
+        """Run to the end of calendar ``year`` (Mesa's ``run_until`` takes model time)."""
+        self.run_until(quarters_to_end_of(year))
 
     # --- submodel glue ----------------------------------------------------------------
     def _workers_at_home(self) -> float:
         return float((self.talent.home == self.world.focus).sum() * self.talent.weight)
 
-    def _advance_land(self, p: dict) -> float:
+    def _advance_land(self, p: dict, quarter: int) -> float:
         spent = self.land.supply(p["county_land_quota_km2"] * M2_PER_KM2 / 4.0,
                                  p["plan_release_share"], p["fast_spatial_plan"],
                                  p["space_fund_yuan"] / 4.0, p["space_fund_cost_yuan_m2"])
@@ -143,7 +146,7 @@ class XiangheModel(mesa.Model):
         residents = (self.world.residents_2014
                      + (self._workers_at_home() - self.workers_home_2014)
                      * p["residents_per_worker"]
-                     + p["resident_growth"] * self.quarter / 4.0)
+                     + p["resident_growth"] * quarter / 4.0)
         housing = max(0.0, residents - self.residents) * p["housing_land_m2_per_resident"]
         self.residents = max(residents, self.residents)
         self.land.take_first(housing + p["background_land_km2"] * M2_PER_KM2 / 4.0)

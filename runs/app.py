@@ -108,7 +108,7 @@ class XiangheApp(XiangheModel):
 
     @property
     def quarter_label(self) -> str:
-        q = self.quarter - 1
+        q = self.steps - 1
         return "2014Q1 (start)" if q < 0 else f"{2014 + q // 4}Q{q % 4 + 1}"
 
 

@@ -21,7 +21,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from model import INDICATORS, NAMES, XiangheModel
-from model.params import FIRST_YEAR, resolve
+from model.model import quarters_to_end_of
+from model.params import resolve
 
 UNITS = {i.name: i.unit for i in INDICATORS}
 
@@ -41,7 +42,7 @@ def run_replicates(params: dict, seed: int, replicates: int, until: int,
     parameters and ``until`` takes it from there instead of running it again, so an
     interrupted run resumes without losing the seeds it finished.
     """
-    quarters = (until - FIRST_YEAR + 1) * 4
+    quarters = quarters_to_end_of(until)
     store = _CheckpointStore(checkpoints, params, until) if checkpoints else None
     results = []
     with tqdm(total=replicates * quarters, disable=not progress, unit="quarter",

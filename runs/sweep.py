@@ -65,7 +65,7 @@ def simulate(task: RunTask) -> list[dict]:
             **task.design_values}
     try:
         model = XiangheModel(task.params, seed=task.seed)
-        model.run_until(max(task.years))
+        model.run_until_year(max(task.years))
         annual = model.annual().set_index("year")
         return [{**base, "year": y, **{n: float(annual.loc[y, n]) for n in NAMES},
                  "status": "ok", "error": None} for y in task.years]

@@ -23,7 +23,7 @@ def _run(params: dict, until: int = 2020) -> list[XiangheModel]:
     models = []
     for seed in SEEDS:
         m = XiangheModel(params, seed=seed)
-        m.run_until(until)
+        m.run_until_year(until)
         models.append(m)
     return models
 
