@@ -136,7 +136,7 @@ def import_model_code(kind: str) -> None:
         kind: ``XIANGHE`` or ``BOLTZMANN``.
     """
     if kind == XIANGHE:
-        import model as _  # noqa: F401
+        import model.model as _  # noqa: F401  (the package itself loads lazily)
     else:
         import mesa.examples.basic.boltzmann_wealth_model.model as _  # noqa: F401
 

@@ -25,28 +25,98 @@ employment location choice: a stay/move decision, then a location logit):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 
 from .choice import draw, hazard_probability, logit_probabilities
-from .params import skill_shares
-from .world import World
+from .params import FIRST_YEAR, View, view
+from .world import World, skill_shares
 
-# Yearly cost of holding a yuan of land: the user cost of capital tied up in land.
-LAND_ANNUALISATION = 0.06
-# Years over which a subsidy on intended investment is weighed against yearly costs.
-SUBSIDY_YEARS = 10.0
-# Skilled-worker access of the focus county once vocational status is mutually recognised.
-VOCATIONAL_ACCESS_GAIN = 1.3
-# Largest project a repurposed exhibition hall can take, m2 of land.
-HALL_MAX_PROJECT_M2 = 10_000.0
-# Full strength of the incubator fund: yuan a year from which it works at its maximum.
-INCUBATOR_FULL_YUAN = 1.0e8
-# Catalogue editions: (decimal year in force, share of manufacturing sub-classes restricted).
-# The 2018 share is the parameter catalogue_share_2018.
-CATALOGUE_EDITIONS = ((2014.5, 0.45), (2015.5, 0.78), (2018.75, None))
+MONTHS_PER_QUARTER = 3.0
+
+
+@view
+class FirmPopulationParams(View):
+    """What the creation of the firm agents reads."""
+
+    firm_revenue_median_yuan: float
+    firm_staff_median: float
+    firm_size_sigma: float
+    staff_size_elasticity: float
+    staff_sigma: float
+    land_need_m2_per_staff: float
+    investment_yuan_per_m2: float
+    investment_sigma: float
+    mobility_sigma: float
+    ties_beta_shape: float
+
+
+@view
+class HazardParams(View):
+    """What the rate at which firms consider moving reads."""
+
+    firm_base_move_rate: float
+    catalogue_push: float
+    catalogue_push_halflife_years: float
+    catalogue_share_2014: float
+    catalogue_share_2015: float
+    catalogue_share_2018: float
+    land_rent_push: float
+
+
+@view
+class LocationParams(View):
+    """What a firm's choice of location reads: its costs, the focus county's measures."""
+
+    beta_cost: float
+    beta_permit_month: float
+    beta_ties_km: float
+    beta_public_services_firm: float
+    beta_worker_access: float
+    xianghe_firm_asc: float
+    stay_asc: float
+    restricted_stay_penalty: float
+    cost_of_capital: float
+    subsidy_horizon_years: float
+    staff_high_skill_share: float
+    skilled_share: float
+    investment_subsidy_rate: float
+    vocational_recognition: bool
+    vocational_access_gain: float
+    permit_devolution: bool
+    commitment_system: bool
+    devolution_permit_months: float
+    commitment_overlap_share: float
+    sector_targeting: float
+    mode_industry_chain: bool
+    mode_associations: bool
+    mode_zgc_parks: bool
+    mode_platform_branches: bool
+    mode_bonus: float
+    ftz_extension: bool
+    incubator_fund_yuan: float
+    incubator_full_yuan: float
+
+
+@view
+class PipelineParams(View):
+    """What the progress of signed projects reads."""
+
+    env_threshold_growth: float
+    project_failure_rate: float
+    incubator_fund_yuan: float
+    incubator_full_yuan: float
+    incubator_failure_cut: float
+    leave_again_rate: float
+    provincial_land_quota: bool
+    major_project_yuan: float
+    hall_max_project_m2: float
+    land_wait_max_quarters: int
+    construction_months: float
+    stage_duration_sigma: float
 
 
 class State(IntEnum):
@@ -67,29 +137,40 @@ PIPELINE = (State.SIGNED, State.PERMITS, State.BUILDING)
 MOVED = (*PIPELINE, State.PRODUCING, State.LEFT_AGAIN)
 
 
-def catalogue(year: float, share_2018: float) -> tuple[float, float]:
+def catalogue(year: float, edition_years: tuple[float, ...],
+              edition_shares: tuple[float, ...]) -> tuple[float, float]:
     """Share of sub-classes restricted at ``year`` and years since the latest edition."""
     share, since = 0.0, np.inf
-    for start, edition_share in CATALOGUE_EDITIONS:
+    for start, edition_share in zip(edition_years, edition_shares, strict=True):
         if year >= start:
-            share = share_2018 if edition_share is None else edition_share
+            share = edition_share
             since = year - start
     return share, since
 
 
+def edition_shares(hp: HazardParams, world: World) -> tuple[float, ...]:
+    """The share each catalogue edition restricts, from the parameters the data name."""
+    return tuple(getattr(hp, name) for name in world.catalogue_shares)
+
+
 def environmental_threshold(year: float, growth: float) -> float:
     """Stringency of environmental and energy thresholds, 1 in 2014."""
-    return 1.0 + growth * max(0.0, year - 2014.0)
+    return 1.0 + growth * max(0.0, year - FIRST_YEAR)
 
 
-def move_rate(mobility, restricted, land_ratio, push, since, halflife, base, land_push):
+def move_rate(mobility, restricted, land_ratio, since, hp: HazardParams):
     """Yearly rate at which each Beijing firm considers moving (see module docstring).
 
     ``land_ratio`` is a firm's Beijing land cost share over the median firm's.
     """
-    decay = 0.0 if not np.isfinite(since) else 0.5 ** (since / halflife)
-    catalogue_push = 1.0 + push * restricted * decay
-    return base * mobility * catalogue_push * land_ratio**land_push
+    decay = 0.0 if not np.isfinite(since) else 0.5 ** (since / hp.catalogue_push_halflife_years)
+    catalogue_push = 1.0 + hp.catalogue_push * restricted * decay
+    return hp.firm_base_move_rate * mobility * catalogue_push * land_ratio**hp.land_rent_push
+
+
+def incubator_strength(fund_yuan: float, full_yuan: float) -> float:
+    """How far the incubator fund works, 0 to 1: in proportion up to its full strength."""
+    return min(1.0, fund_yuan / full_yuan)
 
 
 @dataclass
@@ -113,15 +194,17 @@ class Firms:
     wait_quarters: np.ndarray
 
     @classmethod
-    def create(cls, n: int, weight: float, world: World, p: dict, rng: np.random.Generator):
+    def create(cls, n: int, weight: float, world: World, fp: FirmPopulationParams,
+               rng: np.random.Generator) -> Firms:
         """Draw ``n`` firm agents."""
         sector = rng.choice(len(world.sector_names), size=n, p=world.sector_share)
-        size = rng.lognormal(0.0, 1.0, n)
-        revenue = p["firm_revenue_median_yuan"] * world.sector_revenue[sector] * size
-        staff = p["firm_staff_median"] * size**0.7 * rng.lognormal(0.0, 0.5, n)
-        land = staff * p["land_need_m2_per_staff"] * world.sector_land[sector]
-        investment = land * p["investment_yuan_per_m2"] * rng.lognormal(0.0, 0.4, n)
-        sigma = p["mobility_sigma"]
+        size = rng.lognormal(0.0, fp.firm_size_sigma, n)
+        revenue = fp.firm_revenue_median_yuan * world.sector_revenue[sector] * size
+        staff = (fp.firm_staff_median * size**fp.staff_size_elasticity
+                 * rng.lognormal(0.0, fp.staff_sigma, n))
+        land = staff * fp.land_need_m2_per_staff * world.sector_land[sector]
+        investment = land * fp.investment_yuan_per_m2 * rng.lognormal(0.0, fp.investment_sigma, n)
+        sigma = fp.mobility_sigma
         land_share = land * world.land_price_yuan_m2[world.region("beijing")] / revenue
         return cls(
             weight=weight,
@@ -130,7 +213,7 @@ class Firms:
             revenue=revenue,
             land_m2=land,
             investment=investment,
-            ties=rng.beta(2.0, 2.0, n),
+            ties=rng.beta(fp.ties_beta_shape, fp.ties_beta_shape, n),
             mobility=rng.lognormal(-0.5 * sigma**2, sigma, n),
             rank=rng.random(n),
             land_ratio=land_share / np.median(land_share),
@@ -141,12 +224,19 @@ class Firms:
             wait_quarters=np.zeros(n, dtype=np.int16),
         )
 
+    def subset(self, index: np.ndarray) -> Firms:
+        """The firms ``index`` (copies of their arrays)."""
+        return dataclasses.replace(self, **{
+            f.name: getattr(self, f.name)[index]
+            for f in dataclasses.fields(self) if f.name != "weight"})
+
     def restricted(self, world: World, share: float) -> np.ndarray:
         """Whether each firm's sub-class is on the catalogue."""
         return self.rank < share * world.sector_catalogue[self.sector]
 
     def location_cost_share(self, world: World, land_price: np.ndarray,
-                            subsidy_rate: np.ndarray, skill_mix: np.ndarray) -> np.ndarray:
+                            subsidy_rate: np.ndarray, skill_mix: np.ndarray,
+                            lp: LocationParams) -> np.ndarray:
         """Yearly land and wage cost net of subsidy, over revenue, (n, R).
 
         The wage bill is priced at the region's wages: staff who follow keep their Beijing
@@ -154,39 +244,37 @@ class Firms:
         """
         wage_bill = world.wage_yuan @ skill_mix
         cost = (
-            self.land_m2[:, None] * land_price[None, :] * LAND_ANNUALISATION
+            self.land_m2[:, None] * land_price[None, :] * lp.cost_of_capital
             + self.staff[:, None] * wage_bill[None, :]
-            - self.investment[:, None] * subsidy_rate[None, :] / SUBSIDY_YEARS
+            - self.investment[:, None] * subsidy_rate[None, :] / lp.subsidy_horizon_years
         )
         return cost / self.revenue[:, None]
 
 
-def sector_bonus(world: World, p: dict) -> np.ndarray:
+def sector_bonus(world: World, lp: LocationParams) -> np.ndarray:
     """Utility the focus county's targeting and attraction measures add, by sector."""
-    bonus = p["mode_bonus"]
-    targeting = p["sector_targeting"]
-    modes = np.array([p["mode_industry_chain"], p["mode_associations"],
-                      p["mode_zgc_parks"], p["mode_platform_branches"]], dtype=float)
-    incubator = min(1.0, p["incubator_fund_yuan"] / INCUBATOR_FULL_YUAN)
-    return bonus * (
-        targeting * np.where(world.sector_target, 1.0, -world.sector_pollution)
+    modes = np.array([lp.mode_industry_chain, lp.mode_associations,
+                      lp.mode_zgc_parks, lp.mode_platform_branches], dtype=float)
+    incubator = incubator_strength(lp.incubator_fund_yuan, lp.incubator_full_yuan)
+    return lp.mode_bonus * (
+        lp.sector_targeting * np.where(world.sector_target, 1.0, -world.sector_pollution)
         + world.sector_modes.astype(float) @ modes
-        + p["ftz_extension"] * world.sector_ftz
+        + lp.ftz_extension * world.sector_ftz
         + incubator * world.sector_incubator
     )
 
 
-def permit_months(world: World, p: dict) -> np.ndarray:
+def permit_months(world: World, lp: LocationParams) -> np.ndarray:
     """Months from land to permits in each region, with the focus county's reforms."""
     months = world.permit_months.copy()
-    if p["permit_devolution"]:
-        months[world.focus] = min(months[world.focus], p["devolution_permit_months"])
-    if p["commitment_system"]:
-        months[world.focus] *= 1.0 - p["commitment_overlap_share"]
+    if lp.permit_devolution:
+        months[world.focus] = min(months[world.focus], lp.devolution_permit_months)
+    if lp.commitment_system:
+        months[world.focus] *= 1.0 - lp.commitment_overlap_share
     return months
 
 
-def location_utilities(firms: Firms, world: World, p: dict, land_price: np.ndarray,
+def location_utilities(firms: Firms, world: World, lp: LocationParams, land_price: np.ndarray,
                        services: np.ndarray, restricted: np.ndarray,
                        origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Utilities of staying (column 0) and of each destination region, and availability.
@@ -197,37 +285,36 @@ def location_utilities(firms: Firms, world: World, p: dict, land_price: np.ndarr
     destinations = np.flatnonzero(world.firm_destination)
     focus = world.focus
     subsidy = np.zeros(len(world.region_names))
-    subsidy[focus] = p["investment_subsidy_rate"]
+    subsidy[focus] = lp.investment_subsidy_rate
     access = world.worker_access.copy()
-    if p["vocational_recognition"]:
-        access[focus] *= VOCATIONAL_ACCESS_GAIN
+    if lp.vocational_recognition:
+        access[focus] *= lp.vocational_access_gain
     asc = world.firm_asc.copy()
-    asc[focus] = p["xianghe_firm_asc"]
-    months = permit_months(world, p)
-    skill_mix = skill_shares(p["staff_high_skill_share"], p["skilled_share"])
-    cost = firms.location_cost_share(world, land_price, subsidy, skill_mix)
+    asc[focus] = lp.xianghe_firm_asc
+    months = permit_months(world, lp)
+    skill_mix = skill_shares(lp.staff_high_skill_share, lp.skilled_share)
+    cost = firms.location_cost_share(world, land_price, subsidy, skill_mix, lp)
     distance = world.distance_km[origin]
     region_terms = (
         asc
-        - p["beta_permit_month"] * months
-        + p["beta_public_services_firm"] * services.mean(axis=1)
-        + p["beta_worker_access"] * np.log(access)
+        - lp.beta_permit_month * months
+        + lp.beta_public_services_firm * services.mean(axis=1)
+        + lp.beta_worker_access * np.log(access)
     )
     v = (
         region_terms[None, :]
-        - p["beta_cost"] * cost
-        - p["beta_ties_km"] * firms.ties[:, None] * distance[None, :]
+        - lp.beta_cost * cost
+        - lp.beta_ties_km * firms.ties[:, None] * distance[None, :]
     )
-    v[:, focus] += sector_bonus(world, p)[firms.sector]
+    v[:, focus] += sector_bonus(world, lp)[firms.sector]
     stay = (
-        p["stay_asc"] - p["restricted_stay_penalty"] * restricted
-        - p["beta_cost"] * cost[:, origin] + region_terms[origin] - world.firm_asc[origin]
+        lp.stay_asc - lp.restricted_stay_penalty * restricted
+        - lp.beta_cost * cost[:, origin] + region_terms[origin] - world.firm_asc[origin]
     )
     utilities = np.column_stack([stay, v[:, destinations]])
     available = np.ones_like(utilities, dtype=bool)
     available[:, 1:] = ~(world.in_beijing[destinations][None, :] & restricted[:, None])
     return utilities, available, destinations
-
 
 
 @dataclass
@@ -242,7 +329,7 @@ class QuarterDraws:
     duration: np.ndarray  # (n, 2) standard normals: permit and construction times
 
     @classmethod
-    def draw(cls, n: int, rng: np.random.Generator) -> "QuarterDraws":
+    def draw(cls, n: int, rng: np.random.Generator) -> QuarterDraws:
         u = rng.random((5, n))
         return cls(u[0], u[1], u[2], u[3], u[4], rng.standard_normal((n, 2)))
 
@@ -258,107 +345,138 @@ class FirmQuarter:
     subsidy_yuan: float
 
 
-def _stage_months(mean_months: np.ndarray | float, normals: np.ndarray) -> np.ndarray:
-    return mean_months * np.exp(0.25 * normals - 0.5 * 0.25**2)
+@dataclass(frozen=True)
+class Quarter:
+    """When the quarter is: decimal year and months since 2014Q1 at its start."""
+
+    year: float
+    month: float
+
+    @property
+    def end_month(self) -> float:
+        return self.month + MONTHS_PER_QUARTER
 
 
-def advance_quarter(firms: Firms, world: World, p: dict, year: float, month: float,
-                    land, land_price: np.ndarray, services: np.ndarray,
-                    draws: QuarterDraws) -> FirmQuarter:
+def _stage_months(mean_months: np.ndarray | float, normals: np.ndarray,
+                  sigma: float) -> np.ndarray:
+    """Lognormal stage durations with the given mean."""
+    return mean_months * np.exp(sigma * normals - 0.5 * sigma**2)
+
+
+def advance_quarter(firms: Firms, world: World, hp: HazardParams, lp: LocationParams,
+                    pp: PipelineParams, when: Quarter, land, land_price: np.ndarray,
+                    services: np.ndarray, draws: QuarterDraws) -> FirmQuarter:
     """One quarter of relocation decisions and project progress, for all firms at once."""
-    focus = world.focus
-    origin = world.region("beijing")
-    share, since = catalogue(year, p["catalogue_share_2018"])
+    signed, subsidy = _consider_and_sign(firms, world, hp, lp, when, land_price, services,
+                                         draws)
+    threshold = environmental_threshold(when.year, pp.env_threshold_growth)
+    _fail(firms, world, pp, threshold, signed, draws)
+    _grant_land(firms, world, pp, lp, when, land, draws)
+    started, months_to_production = _advance_stages(firms, world, pp, when, draws)
+    leaving = _leave_again(firms, world, pp, threshold, started, draws)
+    return FirmQuarter(
+        signed=signed,
+        started=started,
+        months_to_production=months_to_production,
+        left_again=leaving,
+        subsidy_yuan=subsidy * firms.weight,
+    )
+
+
+def _consider_and_sign(firms: Firms, world: World, hp: HazardParams, lp: LocationParams,
+                       when: Quarter, land_price: np.ndarray, services: np.ndarray,
+                       draws: QuarterDraws) -> tuple[np.ndarray, float]:
+    """Step 1: Beijing firms consider moving and choose where; return who signed and the
+    subsidy promised to the focus county's signers (per agent)."""
+    share, since = catalogue(when.year, world.catalogue_years, edition_shares(hp, world))
     restricted = firms.restricted(world, share)
-    threshold = environmental_threshold(year, p["env_threshold_growth"])
-    pollution = world.sector_pollution[firms.sector]
-    s = firms.state
-    end_of_quarter = month + 3.0
-
-    # 1. Beijing firms consider moving and choose where.
-    rate = move_rate(firms.mobility, restricted, firms.land_ratio, p["catalogue_push"], since, p["catalogue_push_halflife_years"],
-                     p["firm_base_move_rate"], p["land_rent_push"])
-    considering = np.flatnonzero((s == State.IN_BEIJING)
+    rate = move_rate(firms.mobility, restricted, firms.land_ratio, since, hp)
+    considering = np.flatnonzero((firms.state == State.IN_BEIJING)
                                  & (draws.hazard < hazard_probability(rate)))
-    signed = considering[:0]
-    subsidy = 0.0
-    if considering.size:
-        sub = _subset(firms, considering)
-        v, available, destinations = location_utilities(
-            sub, world, p, land_price, services, restricted[considering], origin)
-        choice = draw(logit_probabilities(v, available), draws.choice[considering])
-        signed = considering[choice > 0]
-        firms.region[signed] = destinations[choice[choice > 0] - 1]
-        s[signed] = State.SIGNED
-        firms.sign_month[signed] = month + 3.0 * draws.timing[signed]
-        firms.wait_quarters[signed] = 0
-        in_focus = signed[firms.region[signed] == focus]
-        subsidy = float(firms.investment[in_focus].sum() * p["investment_subsidy_rate"])
+    if considering.size == 0:
+        return considering, 0.0
+    v, available, destinations = location_utilities(
+        firms.subset(considering), world, lp, land_price, services, restricted[considering],
+        world.region("beijing"))
+    choice = draw(logit_probabilities(v, available), draws.choice[considering])
+    signed = considering[choice > 0]
+    firms.region[signed] = destinations[choice[choice > 0] - 1]
+    firms.state[signed] = State.SIGNED
+    firms.sign_month[signed] = when.month + MONTHS_PER_QUARTER * draws.timing[signed]
+    firms.wait_quarters[signed] = 0
+    in_focus = signed[firms.region[signed] == world.focus]
+    return signed, float(firms.investment[in_focus].sum() * lp.investment_subsidy_rate)
 
-    # 2. Projects under way fail at a rate that rises with environmental thresholds.
-    incubator = min(1.0, p["incubator_fund_yuan"] / INCUBATOR_FULL_YUAN)
-    fail_rate = (p["project_failure_rate"] * (1.0 + pollution * (threshold - 1.0))
-                 * (1.0 - 0.5 * incubator * world.sector_incubator[firms.sector]))
-    in_pipeline = np.isin(s, PIPELINE)
-    failing = in_pipeline & (draws.failure < hazard_probability(fail_rate))
+
+def _fail(firms: Firms, world: World, pp: PipelineParams, threshold: float,
+          signed: np.ndarray, draws: QuarterDraws) -> None:
+    """Step 2: projects under way fail at a rate that rises with environmental thresholds
+    (less where the incubator fund supports the sector)."""
+    pollution = world.sector_pollution[firms.sector]
+    incubator = incubator_strength(pp.incubator_fund_yuan, pp.incubator_full_yuan)
+    fail_rate = (pp.project_failure_rate * (1.0 + pollution * (threshold - 1.0))
+                 * (1.0 - pp.incubator_failure_cut * incubator
+                    * world.sector_incubator[firms.sector]))
+    failing = np.isin(firms.state, PIPELINE) & (draws.failure < hazard_probability(fail_rate))
     failing[signed] = False
-    s[failing] = State.FAILED
+    firms.state[failing] = State.FAILED
 
-    # 3. Signed projects wait for land: only the focus county's land is accounted.
+
+def _grant_land(firms: Firms, world: World, pp: PipelineParams, lp: LocationParams,
+                when: Quarter, land, draws: QuarterDraws) -> None:
+    """Step 3: signed projects wait for land; only the focus county's land is accounted.
+    Those granted land start on their permits; those waiting too long are blocked."""
+    s = firms.state
+    focus = world.focus
     waiting = np.flatnonzero(s == State.SIGNED)
     elsewhere = waiting[firms.region[waiting] != focus]
     queue = waiting[firms.region[waiting] == focus]
     queue = queue[np.argsort(firms.sign_month[queue], kind="stable")]
     granted_at = np.full(len(s), np.nan)
     granted_at[elsewhere] = firms.sign_month[elsewhere]
-    provincial = (np.full(queue.size, p["provincial_land_quota"], dtype=bool)
-                  & (firms.investment[queue] >= p["major_project_yuan"]))
-    small = ((firms.land_m2[queue] <= HALL_MAX_PROJECT_M2)
+    provincial = (np.full(queue.size, pp.provincial_land_quota, dtype=bool)
+                  & (firms.investment[queue] >= pp.major_project_yuan))
+    small = ((firms.land_m2[queue] <= pp.hall_max_project_m2)
              & (world.sector_pollution[firms.sector[queue]] == 0))
     # An agent standing for several firms needs the land of all of them.
     granted = land.allocate(firms.land_m2[queue] * firms.weight, provincial, small)
-    granted_at[queue[granted]] = np.maximum(firms.sign_month[queue[granted]], month)
+    granted_at[queue[granted]] = np.maximum(firms.sign_month[queue[granted]], when.month)
     got_land = np.flatnonzero(~np.isnan(granted_at))
     s[got_land] = State.PERMITS
-    months = permit_months(world, p)[firms.region[got_land]]
+    months = permit_months(world, lp)[firms.region[got_land]]
     firms.stage_end_month[got_land] = granted_at[got_land] + _stage_months(
-        months, draws.duration[got_land, 0])
+        months, draws.duration[got_land, 0], pp.stage_duration_sigma)
     still = queue[~granted]
     firms.wait_quarters[still] += 1
-    blocked = still[firms.wait_quarters[still] >= p["land_wait_max_quarters"]]
+    blocked = still[firms.wait_quarters[still] >= pp.land_wait_max_quarters]
     s[blocked] = State.BLOCKED
 
-    # 4. Permits, then construction; a stage ending within the quarter starts the next.
-    done = np.flatnonzero((s == State.PERMITS) & (firms.stage_end_month <= end_of_quarter))
-    s[done] = State.BUILDING
-    firms.stage_end_month[done] += _stage_months(p["construction_months"],
-                                                 draws.duration[done, 1])
-    started = np.flatnonzero((s == State.BUILDING)
-                             & (firms.stage_end_month <= end_of_quarter))
-    s[started] = State.PRODUCING
-    focus_started = started[firms.region[started] == focus]
-    months_to_production = (firms.stage_end_month[focus_started]
-                            - firms.sign_month[focus_started])
 
-    # 5. Producing polluting firms leave the focus county again as thresholds rise.
-    leave_rate = p["leave_again_rate"] * pollution * threshold
-    leaving = ((s == State.PRODUCING) & (firms.region == focus)
+def _advance_stages(firms: Firms, world: World, pp: PipelineParams, when: Quarter,
+                    draws: QuarterDraws) -> tuple[np.ndarray, np.ndarray]:
+    """Step 4: permits, then construction; a stage ending within the quarter starts the
+    next. Return who started producing and the months from signing of the focus county's
+    starters."""
+    s = firms.state
+    done = np.flatnonzero((s == State.PERMITS) & (firms.stage_end_month <= when.end_month))
+    s[done] = State.BUILDING
+    firms.stage_end_month[done] += _stage_months(pp.construction_months,
+                                                 draws.duration[done, 1],
+                                                 pp.stage_duration_sigma)
+    started = np.flatnonzero((s == State.BUILDING)
+                             & (firms.stage_end_month <= when.end_month))
+    s[started] = State.PRODUCING
+    focus_started = started[firms.region[started] == world.focus]
+    return started, firms.stage_end_month[focus_started] - firms.sign_month[focus_started]
+
+
+def _leave_again(firms: Firms, world: World, pp: PipelineParams, threshold: float,
+                 started: np.ndarray, draws: QuarterDraws) -> np.ndarray:
+    """Step 5: producing polluting firms leave the focus county again as thresholds rise."""
+    pollution = world.sector_pollution[firms.sector]
+    leave_rate = pp.leave_again_rate * pollution * threshold
+    leaving = ((firms.state == State.PRODUCING) & (firms.region == world.focus)
                & (draws.leave < hazard_probability(leave_rate)))
     leaving[started] = False
-    s[leaving] = State.LEFT_AGAIN
-
-    return FirmQuarter(
-        signed=signed,
-        started=started,
-        months_to_production=months_to_production,
-        left_again=np.flatnonzero(leaving),
-        subsidy_yuan=subsidy * firms.weight,
-    )
-
-
-def _subset(firms: Firms, index: np.ndarray) -> Firms:
-    return Firms(firms.weight, *(getattr(firms, f)[index] for f in _ARRAYS))
-
-
-_ARRAYS = ("sector", "staff", "revenue", "land_m2", "investment", "ties", "mobility", "rank",
-           "land_ratio", "state", "region", "sign_month", "stage_end_month", "wait_quarters")
+    firms.state[leaving] = State.LEFT_AGAIN
+    return np.flatnonzero(leaving)

@@ -1,22 +1,50 @@
-"""The indicators the model reports (CONTRACT.md), declared once with unit and aggregation.
+"""The indicators the model reports (CONTRACT.md), each declared once with its unit, its
+yearly aggregation and how it is measured.
 
-Each quarter the model records every indicator for that quarter. A year's value is then
+Each quarter the model measures every indicator for that quarter. A year's value is then
 the sum of its quarters for flows, the last quarter for stocks and the mean for rates and
 shares; ``mean_signed_investment_yuan`` is the investment signed in the year over the
 projects signed, and ``months_sign_to_production`` the median over the projects that
 started producing in the year. When no project was signed or started in a year those two
 are 0, so that no indicator is ever NaN.
+
+A measure is a function of the model after its quarter: it reads the agents' arrays and
+what the quarter's submodels returned (``model.last``, a :class:`QuarterOutcome`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
+
+from .enterprises import MOVED, PIPELINE, FirmQuarter, State
+from .talent import TalentQuarter
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .commuting import Flows
 
 Aggregation = Literal["flow", "stock", "mean", "special"]
+Measure = Callable[[Any], float]
+
+
+@dataclass(frozen=True)
+class QuarterOutcome:
+    """What the submodels returned in the quarter just run, for the measures."""
+
+    firms: FirmQuarter
+    talent: TalentQuarter
+    flows: Flows
+    land_price_yuan_m2: float
+    spending_yuan: float
+
+    def signed_in_focus(self, m) -> np.ndarray:
+        signed = self.firms.signed
+        return signed[m.firms.region[signed] == m.world.focus]
 
 
 @dataclass(frozen=True)
@@ -25,64 +53,159 @@ class Indicator:
     unit: str
     aggregation: Aggregation
     meaning: str
+    measure: Measure
+
+
+def _in_focus(m, *states: State) -> float:
+    """Real firms whose project is in the focus county and in one of ``states``."""
+    f = m.firms
+    return float(((f.region == m.world.focus) & np.isin(f.state, states)).sum() * f.weight)
+
+
+def _producing_in_focus(m) -> np.ndarray:
+    f = m.firms
+    return (f.region == m.world.focus) & (f.state == State.PRODUCING)
+
+
+def _revenue(m) -> float:
+    f = m.firms
+    return float(f.revenue[_producing_in_focus(m)].sum() * f.weight / 4.0)
+
+
+def _mean_signed_investment(m) -> float:
+    signed = m.last.signed_in_focus(m)
+    return float(m.firms.investment[signed].mean()) if signed.size else 0.0
+
+
+def _median_months(m) -> float:
+    months = m.last.firms.months_to_production
+    return float(np.median(months)) if months.size else 0.0
+
+
+def _relocated_workers(m) -> float:
+    t = m.talent
+    return float((t.moved & (t.job == m.world.focus)).sum() * t.weight)
 
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("firms_relocated", "firms", "stock",
-              "Beijing enterprises that committed to Xianghe since 2014Q1, cumulative"),
-    Indicator("firms_operating", "firms", "stock", "of those, producing in Xianghe"),
+              "Beijing enterprises that committed to Xianghe since 2014Q1, cumulative",
+              lambda m: _in_focus(m, *State)),
+    Indicator("firms_operating", "firms", "stock", "of those, producing in Xianghe",
+              lambda m: _in_focus(m, State.PRODUCING)),
     Indicator("firms_left_again", "firms", "stock",
-              "relocated firms that later left Xianghe, cumulative"),
+              "relocated firms that later left Xianghe, cumulative",
+              lambda m: _in_focus(m, State.LEFT_AGAIN)),
     Indicator("land_blocked_projects", "projects", "stock",
-              "projects that could not land in Xianghe for lack of land, cumulative"),
-    Indicator("pipeline_projects", "projects", "stock", "signed and not yet producing"),
+              "projects that could not land in Xianghe for lack of land, cumulative",
+              lambda m: _in_focus(m, State.BLOCKED)),
+    Indicator("pipeline_projects", "projects", "stock", "signed and not yet producing",
+              lambda m: _in_focus(m, *PIPELINE)),
     Indicator("mean_signed_investment_yuan", "yuan", "special",
-              "mean intended investment of the projects signed in the period"),
+              "mean intended investment of the projects signed in the period",
+              _mean_signed_investment),
     Indicator("months_sign_to_production", "months", "special",
-              "median months from signing to production, projects starting production"),
+              "median months from signing to production, projects starting production",
+              _median_months),
     Indicator("relocated_revenue_yuan", "yuan/year", "flow",
-              "revenue of the relocated firms operating in Xianghe"),
-    Indicator("relocated_tax_yuan", "yuan/year", "flow", "tax paid by them"),
+              "revenue of the relocated firms operating in Xianghe", _revenue),
+    Indicator("relocated_tax_yuan", "yuan/year", "flow", "tax paid by them",
+              lambda m: _revenue(m) * m.params["tax_share_of_revenue"]),
     Indicator("market_merchants", "merchants", "stock",
-              "merchants trading in Xianghe's wholesale-market platforms"),
+              "merchants trading in Xianghe's wholesale-market platforms",
+              lambda m: m.merchants.trading_in_xianghe()),
     Indicator("relocated_workers_employed", "people", "stock",
-              "people who moved their home from Beijing to Xianghe and are employed there"),
+              "people who moved their home from Beijing to Xianghe and are employed there",
+              _relocated_workers),
     Indicator("high_skill_to_beijing", "people/year", "flow",
-              "high-skill workers who left a Xianghe job for a Beijing job"),
-    Indicator("high_skill_to_xianghe", "people/year", "flow", "the reverse"),
+              "high-skill workers who left a Xianghe job for a Beijing job",
+              lambda m: m.last.talent.high_to_beijing * m.talent.weight),
+    Indicator("high_skill_to_xianghe", "people/year", "flow", "the reverse",
+              lambda m: m.last.talent.high_to_focus * m.talent.weight),
     Indicator("cross_border_daily_persons", "people/day", "mean",
-              "people crossing the Xianghe-Beijing border on an average working day"),
-    Indicator("commuter_share", "share", "mean", "share of them who cross to work"),
-    Indicator("car_share", "share", "mean", "share of cross-border commuters going by car"),
+              "people crossing the Xianghe-Beijing border on an average working day",
+              lambda m: m.last.flows.persons),
+    Indicator("commuter_share", "share", "mean", "share of them who cross to work",
+              lambda m: m.last.flows.commuter_share),
+    Indicator("car_share", "share", "mean", "share of cross-border commuters going by car",
+              lambda m: m.last.flows.car_share),
     Indicator("checkpoint_peak_delay_min", "minutes", "mean",
-              "average clearance time at the checkpoints at peak, normal days"),
+              "average clearance time at the checkpoints at peak, normal days",
+              lambda m: m.last.flows.peak_delay_min),
     Indicator("checkpoint_event_delay_min", "minutes", "mean",
-              "the same on major-event security days"),
-    Indicator("development_intensity", "share", "stock", "construction land over county area"),
+              "the same on major-event security days",
+              lambda m: m.last.flows.event_delay_min),
+    Indicator("development_intensity", "share", "stock", "construction land over county area",
+              lambda m: m.land.intensity),
     Indicator("industrial_land_price_yuan_m2", "yuan/m2", "stock",
-              "price of industrial land in Xianghe"),
+              "price of industrial land in Xianghe", lambda m: m.last.land_price_yuan_m2),
     Indicator("public_spending_yuan", "yuan/year", "flow",
-              "public money spent on the measures (subsidies, funds, buses, lanes, ...)"),
+              "public money spent on the measures (subsidies, funds, buses, lanes, ...)",
+              lambda m: m.last.spending_yuan),
     # Beyond the contract.
-    Indicator("firms_signed", "firms/year", "flow", "projects signed with Xianghe"),
+    Indicator("firms_signed", "firms/year", "flow", "projects signed with Xianghe",
+              lambda m: float(m.last.signed_in_focus(m).size * m.firms.weight)),
     Indicator("firms_left_beijing", "firms", "stock",
               "exposed Beijing firms that moved anywhere (failed and blocked projects not "
-              "counted), cumulative"),
+              "counted), cumulative",
+              lambda m: float(np.isin(m.firms.state, MOVED).sum() * m.firms.weight)),
     Indicator("relocated_firm_jobs", "people", "stock",
-              "jobs at the relocated firms producing in Xianghe, whoever fills them"),
-    Indicator("bus_load", "share", "mean", "cross-border bus riders over bus capacity"),
+              "jobs at the relocated firms producing in Xianghe, whoever fills them",
+              lambda m: float(m.firms.staff[_producing_in_focus(m)].sum() * m.firms.weight)),
+    Indicator("bus_load", "share", "mean", "cross-border bus riders over bus capacity",
+              lambda m: m.last.flows.bus_load),
     Indicator("public_service_index", "index", "stock",
-              "Xianghe's mean public-service index, Beijing = 1"),
+              "Xianghe's mean public-service index, Beijing = 1",
+              lambda m: float(m.services[m.world.focus].mean())),
 )
 
 NAMES: tuple[str, ...] = tuple(i.name for i in INDICATORS)
 # Helper columns recorded each quarter for the two indicators that are not plain sums.
 SIGNED_COUNT = "_signed_projects"
 SIGNED_INVESTMENT = "_signed_investment_yuan"
+HELPERS: dict[str, Measure] = {
+    SIGNED_COUNT: lambda m: float(m.last.signed_in_focus(m).size),
+    SIGNED_INVESTMENT: lambda m: float(m.firms.investment[m.last.signed_in_focus(m)].sum()),
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A small chart of key indicators that share a unit: plots and the page show these."""
+
+    title: str
+    names: tuple[str, ...]
+    divisor: float = 1.0
+
+
+KEY_CHARTS: tuple[Chart, ...] = (
+    Chart("Firms relocated, producing", ("firms_relocated", "firms_operating")),
+    Chart("Revenue, tax (bn yuan/quarter)", ("relocated_revenue_yuan", "relocated_tax_yuan"),
+          1e9),
+    Chart("Merchants on the market platforms", ("market_merchants",)),
+    Chart("Workers who moved from Beijing", ("relocated_workers_employed",)),
+    Chart("High-skill moves: to Beijing, to Xianghe (per quarter)",
+          ("high_skill_to_beijing", "high_skill_to_xianghe")),
+    Chart("Cross-border persons per day (thousands)", ("cross_border_daily_persons",), 1e3),
+    Chart("Checkpoint delay (min): normal, event days",
+          ("checkpoint_peak_delay_min", "checkpoint_event_delay_min")),
+    Chart("Development intensity (%)", ("development_intensity",), 1e-2),
+    Chart("Public spending (m yuan/quarter)", ("public_spending_yuan",), 1e6),
+)
+KEY_INDICATORS: tuple[str, ...] = tuple(n for c in KEY_CHARTS for n in c.names)
+
+
+def measure(model) -> dict[str, float]:
+    """Every indicator and helper column for the quarter just run."""
+    values = {i.name: i.measure(model) for i in INDICATORS}
+    values.update({name: m(model) for name, m in HELPERS.items()})
+    return values
 
 
 def annual(quarters: pd.DataFrame, production_months: dict[int, np.ndarray]) -> pd.DataFrame:
     """Yearly indicators from the quarterly records (columns ``year`` and every name)."""
+    import pandas as pd
+
     rows = []
     for year, q in quarters.groupby("year", sort=True):
         row: dict[str, float] = {"year": int(year)}

@@ -11,7 +11,8 @@ projects land on provincial quota, still under the cap. The space-optimisation f
 idle land held by firms to use, as projects need it; repurposed exhibition halls take small
 clean projects. Both are already construction land, so they need neither quota nor room
 under the cap. The price of industrial land rises as the room left under the cap shrinks:
-``price = price_2014 * (room_2014 / room) ** elasticity``.
+``price = price_2014 * (room_2014 / room) ** elasticity``, the room counted no lower than a
+declared floor.
 """
 
 from __future__ import annotations
@@ -20,9 +21,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .params import View, view
+
 M2_PER_KM2 = 1.0e6
-# Redeveloped idle land the space fund keeps ready for projects; it stops spending beyond.
-IDLE_READY_BUFFER_M2 = 200_000.0
+QUARTERS_PER_YEAR = 4.0
+
+
+@view
+class LandParams(View):
+    """What the land accounts read each quarter."""
+
+    county_land_quota_km2: float
+    plan_release_share: float
+    fast_spatial_plan: bool
+    space_fund_yuan: float
+    space_fund_cost_yuan_m2: float
+    space_fund_ready_m2: float
+    hall_conversion: bool
+    resident_growth: float
+    residents_per_worker: float
+    housing_land_m2_per_resident: float
+    background_land_km2: float
+    land_price_elasticity: float
+    land_room_floor_share: float
 
 
 @dataclass
@@ -40,14 +61,17 @@ class Land:
     idle_ready_m2: float = 0.0      # redeveloped idle land waiting for a project
     hall_m2: float = 0.0            # repurposed exhibition-hall space free for small firms
     halls_opened: bool = False
+    residents: float = 0.0          # residents housed so far (housing land is never given back)
+    residents_2014: float = 0.0
 
     @classmethod
     def create(cls, area_km2: float, cap_share: float, used_km2: float, price: float,
-               idle_km2: float) -> "Land":
+               idle_km2: float, residents: float = 0.0) -> Land:
         cap = area_km2 * cap_share * M2_PER_KM2
         used = min(used_km2 * M2_PER_KM2, cap)
         return cls(area_km2 * M2_PER_KM2, cap, used, max(cap - used, 1.0), price,
-                   idle_left_m2=idle_km2 * M2_PER_KM2)
+                   idle_left_m2=idle_km2 * M2_PER_KM2, residents=residents,
+                   residents_2014=residents)
 
     @property
     def room_m2(self) -> float:
@@ -58,13 +82,37 @@ class Land:
         """Construction land over county area."""
         return self.used_m2 / self.area_m2
 
-    def price(self, elasticity: float) -> float:
+    def price(self, lp: LandParams) -> float:
         """Industrial land price, yuan/m2, from the scarcity of room under the cap."""
-        room = max(self.room_m2, 0.01 * self.room_2014_m2)
-        return self.price_2014 * (self.room_2014_m2 / room) ** elasticity
+        room = max(self.room_m2, lp.land_room_floor_share * self.room_2014_m2)
+        return self.price_2014 * (self.room_2014_m2 / room) ** lp.land_price_elasticity
+
+    def advance_quarter(self, lp: LandParams, quarter: int, extra_workers_at_home: float,
+                        hall_space_m2: float) -> float:
+        """A quarter's quota, redevelopment, halls, housing and infrastructure; return the
+        space fund spent.
+
+        Args:
+            lp: the land parameters in force.
+            quarter: quarters since 2014Q1, this one excluded.
+            extra_workers_at_home: workers living in the county beyond those of 2014.
+            hall_space_m2: repurposed hall space for small firms, once halls open.
+        """
+        spent = self.supply(lp.county_land_quota_km2 * M2_PER_KM2 / QUARTERS_PER_YEAR,
+                            lp.plan_release_share, lp.fast_spatial_plan,
+                            lp.space_fund_yuan / QUARTERS_PER_YEAR, lp.space_fund_cost_yuan_m2,
+                            lp.space_fund_ready_m2)
+        if lp.hall_conversion:
+            self.open_halls(hall_space_m2)
+        residents = (self.residents_2014 + extra_workers_at_home * lp.residents_per_worker
+                     + lp.resident_growth * quarter / QUARTERS_PER_YEAR)
+        housing = max(0.0, residents - self.residents) * lp.housing_land_m2_per_resident
+        self.residents = max(residents, self.residents)
+        self.take_first(housing + lp.background_land_km2 * M2_PER_KM2 / QUARTERS_PER_YEAR)
+        return spent
 
     def supply(self, quota_m2: float, release_share: float, plan_approved: bool,
-               fund_yuan: float, cost_yuan_m2: float) -> float:
+               fund_yuan: float, cost_yuan_m2: float, ready_m2: float) -> float:
         """Add a quarter's quota and redevelop idle land; return the fund actually spent."""
         if plan_approved:
             self.quota_pool_m2 += quota_m2 + self.quota_held_m2
@@ -72,7 +120,7 @@ class Land:
         else:
             self.quota_pool_m2 += quota_m2 * release_share
             self.quota_held_m2 += quota_m2 * (1.0 - release_share)
-        wanted = max(0.0, IDLE_READY_BUFFER_M2 - self.idle_ready_m2)
+        wanted = max(0.0, ready_m2 - self.idle_ready_m2)
         redeveloped = min(self.idle_left_m2, fund_yuan / cost_yuan_m2, wanted)
         self.idle_left_m2 -= redeveloped
         self.idle_ready_m2 += redeveloped

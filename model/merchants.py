@@ -18,6 +18,7 @@ from enum import IntEnum
 import numpy as np
 
 from .choice import draw, hazard_probability, logit_probabilities
+from .params import View, view
 from .world import World
 
 
@@ -31,8 +32,18 @@ class MerchantState(IntEnum):
     WAITING = 4   # followed the market but found no place on the platform yet
 
 
-# Yearly rate at which a merchant waiting for a place gives up for another market.
-WAIT_GIVE_UP_RATE = 0.5
+QUARTER_YEARS = 0.25
+
+
+@view
+class MerchantParams(View):
+    """What merchants' choices read."""
+
+    merchant_follow_asc: float
+    merchant_elsewhere_asc: float
+    merchant_exit_rate: float
+    merchant_wait_give_up_rate: float
+    hall_conversion: bool
 
 
 @dataclass
@@ -54,7 +65,7 @@ class Merchants:
         return float((self.state == MerchantState.XIANGHE_PLATFORM).sum() * self.weight)
 
 
-def advance_quarter(merchants: Merchants, world: World, p: dict, year: float,
+def advance_quarter(merchants: Merchants, world: World, mp: MerchantParams, year: float,
                     rng: np.random.Generator) -> None:
     """Markets closing this quarter relocate; merchants quit, give up or take free places."""
     n = merchants.market.size
@@ -62,18 +73,19 @@ def advance_quarter(merchants: Merchants, world: World, p: dict, year: float,
     state = merchants.state
 
     trading = state == MerchantState.XIANGHE_PLATFORM
-    state[trading & (u_exit < hazard_probability(p["merchant_exit_rate"]))] = MerchantState.QUIT
+    state[trading & (u_exit < hazard_probability(mp.merchant_exit_rate))] = MerchantState.QUIT
     waiting = state == MerchantState.WAITING
-    state[waiting & (u_exit < hazard_probability(WAIT_GIVE_UP_RATE))] = MerchantState.ELSEWHERE
+    giving_up = u_exit < hazard_probability(mp.merchant_wait_give_up_rate)
+    state[waiting & giving_up] = MerchantState.ELSEWHERE
 
-    closing = (world.market_year >= year) & (world.market_year < year + 0.25)
-    v = np.array([p["merchant_follow_asc"], p["merchant_elsewhere_asc"], 0.0])
+    closing = (world.market_year >= year) & (world.market_year < year + QUARTER_YEARS)
+    v = np.array([mp.merchant_follow_asc, mp.merchant_elsewhere_asc, 0.0])   # quit: reference
     outcome = np.array([MerchantState.WAITING, MerchantState.ELSEWHERE, MerchantState.QUIT])
     members = np.flatnonzero(closing[merchants.market])
     prob = logit_probabilities(np.broadcast_to(v, (members.size, 3)))
     state[members] = outcome[draw(prob, u_choice[members])]
 
-    places = np.round((world.market_capacity + p["hall_conversion"]
+    places = np.round((world.market_capacity + mp.hall_conversion
                        * world.market_halls_capacity) / merchants.weight)
     on_platform = np.bincount(merchants.market[state == MerchantState.XIANGHE_PLATFORM],
                               minlength=places.size)

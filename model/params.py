@@ -1,393 +1,860 @@
 """Every parameter of the model, declared once.
 
-A parameter has a name, a default, a unit, a valid range, a role and a source.
+A parameter has a name, a default, a unit, a valid range, a role, a group and a source.
 Roles follow the EMA Workbench vocabulary:
 
 * ``uncertainty`` -- something we do not know; the calibration fits it or a sweep explores it;
 * ``lever`` -- something policy sets; its default is the measure "as it was" up to 2020;
+* ``constant`` -- a structural number users rarely change (a speed, a fare, a distribution's
+  spread); declared like the others, so sweeps, sensitivity and calibration can reach it;
 * ``setting`` -- how the simulation is run (scale), not a property of the world.
 
-Each lever gets a companion ``<lever>_start_year``: before that year the lever keeps
-its "as it was" default, from the first quarter of that year on it takes the value set.
+Kinds are types: :class:`Number` (a real in a range), :class:`Integer` and :class:`Switch`
+(true or false). Each lever has a companion :class:`StartYear`, named in its
+``start_year`` field: before that year the lever keeps its "as it was" default, from the
+first quarter of that year on it takes the value set.
+
+Each submodel reads its parameters through a :func:`view`: a frozen dataclass whose fields
+are declared names, checked when the module is imported, so a submodel's signature shows
+what it depends on and a misspelt name fails at once.
 
 Everything else -- ``--set`` parsing, ``xianghe params``, scenario validation, sweep
 designs, the interactive page and the parameter table in the README -- is derived from
-:data:`PARAMS`.
+:data:`PARAMS`. This module imports nothing beyond the standard library, so the command
+line can parse and check input without loading the simulation stack.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import numpy as np
-
-Role = Literal["uncertainty", "lever", "setting"]
-Kind = Literal["float", "int", "bool"]
+from enum import StrEnum
+from typing import Any, ClassVar, Self
 
 FIRST_YEAR = 2014
 LAST_YEAR = 2100
 DAYS_PER_YEAR = 366
 
 
+class Role(StrEnum):
+    UNCERTAINTY = "uncertainty"
+    LEVER = "lever"
+    CONSTANT = "constant"
+    SETTING = "setting"
+
+
+UNCERTAINTY, LEVER, CONSTANT, SETTING = Role
+
+
 class ParamError(ValueError):
     """A parameter value that is not allowed; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Param:
-    """One declared parameter."""
+    """One declared parameter; subclasses say what kind of value it takes."""
 
     name: str
-    default: float | int | bool
+    default: Any
     unit: str
-    low: float
-    high: float
     role: Role
-    group: str
     meaning: str
     source: str
-    kind: Kind = "float"
+    group: str = ""
+    start_year: str | None = None   # a lever's companion StartYear parameter
+
+    type: ClassVar[type]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "default", self.check(self.default))
 
     @property
     def allowed(self) -> str:
         """The allowed values, in words, for error messages."""
-        if self.kind == "bool":
-            return "true or false"
-        kind = "an integer" if self.kind == "int" else "a number"
-        return f"{kind} in [{_fmt(self.low)}, {_fmt(self.high)}]"
+        raise NotImplementedError
 
-    def check(self, value: Any) -> float | int | bool:
+    @property
+    def range_text(self) -> str:
+        """The valid range, short, for tables."""
+        raise NotImplementedError
+
+    def format(self, value: Any) -> str:
+        """A value as the command line writes it."""
+        return f"{value:g}"
+
+    def check(self, value: Any) -> Any:
         """Return ``value`` as this parameter's type, or raise :class:`ParamError`."""
-        if self.kind == "bool":
-            if isinstance(value, bool):
-                return value
-            raise ParamError(f"parameter {self.name}: got {value!r}; allowed: {self.allowed}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ParamError(f"parameter {self.name}: got {value!r}; allowed: {self.allowed}")
-        if self.kind == "int" and not float(value).is_integer():
-            raise ParamError(f"parameter {self.name}: got {value!r}; allowed: {self.allowed}")
-        if math.isnan(value) or not self.low <= value <= self.high:
-            raise ParamError(f"parameter {self.name}: got {value!r}; allowed: {self.allowed}")
-        return int(value) if self.kind == "int" else float(value)
+        raise NotImplementedError
 
-    def parse(self, text: str) -> float | int | bool:
+    def parse(self, text: str) -> Any:
         """Parse a command-line string such as ``0.3`` or ``true``."""
-        text = text.strip()
-        if self.kind == "bool":
-            lowered = text.lower()
-            if lowered in ("true", "1", "yes", "on"):
-                return True
-            if lowered in ("false", "0", "no", "off"):
-                return False
-            raise ParamError(f"parameter {self.name}: got {text!r}; allowed: {self.allowed}")
+        raise NotImplementedError
+
+    def _refuse(self, value: Any):
+        raise ParamError(f"parameter {self.name}: got {value!r}; allowed: {self.allowed}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Number(Param):
+    """A real number in ``[low, high]``."""
+
+    low: float
+    high: float
+    type: ClassVar[type] = float
+    _word: ClassVar[str] = "a number"
+
+    @property
+    def allowed(self) -> str:
+        return f"{self._word} in [{self.low:g}, {self.high:g}]"
+
+    @property
+    def range_text(self) -> str:
+        return f"{self.low:g} – {self.high:g}"
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self._refuse(value)
+        if math.isnan(value) or not self.low <= value <= self.high:
+            self._refuse(value)
+        return self.type(value)
+
+    def parse(self, text: str) -> Any:
         try:
-            number = int(text) if self.kind == "int" else float(text)
+            number = self.type(text.strip())
         except ValueError:
-            raise ParamError(
-                f"parameter {self.name}: got {text!r}; allowed: {self.allowed}"
-            ) from None
+            self._refuse(text.strip())
         return self.check(number)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
+@dataclass(frozen=True, kw_only=True)
+class Integer(Number):
+    """A whole number in ``[low, high]``."""
+
+    type: ClassVar[type] = int
+    _word: ClassVar[str] = "an integer"
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, float) and not value.is_integer():
+            self._refuse(value)
+        return super().check(value)
 
 
-def _p(name, default, unit, low, high, role, group, meaning, source, kind="float") -> Param:
-    return Param(name, default, unit, low, high, role, group, meaning, source, kind)
+@dataclass(frozen=True, kw_only=True)
+class StartYear(Integer):
+    """The first year in which a lever takes the value set."""
+
+    lever: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Switch(Param):
+    """True or false."""
+
+    type: ClassVar[type] = bool
+    _TRUE: ClassVar[tuple[str, ...]] = ("true", "1", "yes", "on")
+    _FALSE: ClassVar[tuple[str, ...]] = ("false", "0", "no", "off")
+
+    @property
+    def allowed(self) -> str:
+        return "true or false"
+
+    @property
+    def range_text(self) -> str:
+        return "true/false"
+
+    def format(self, value: Any) -> str:
+        return str(value).lower()
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, bool):
+            self._refuse(value)
+        return value
+
+    def parse(self, text: str) -> Any:
+        word = text.strip().lower()
+        if word in self._TRUE:
+            return True
+        if word in self._FALSE:
+            return False
+        self._refuse(text.strip())
 
 
 REPORT = "county report 2021 (BRIEF)"
 ASSUMED = "assumption, fitted by calibration"
 ASSUMED_FIXED = "assumption, to be set from independent evidence"
 
+
+def _group(name: str, *params: Param) -> list[Param]:
+    return [dataclasses.replace(p, group=name) for p in params]
+
+
 _DECLARED: list[Param] = [
-    # --- scale -------------------------------------------------------------------------
-    _p("talent_agents", 50_000, "agents", 100, 5_000_000, "setting", "scale",
-       "talent agents standing for the workforce; firms and merchants scale with it "
-       "(one agent per real firm or merchant from 50,000 talent agents up)", "CONTRACT", "int"),
-    # --- population ----------------------------------------------------------------------
-    _p("xianghe_workforce_people", 230_000, "people", 50_000, 1_000_000, "uncertainty",
-       "population", "workers living or working in Xianghe in 2014",
-       "census: 449,038 residents 2020, 343,372 in 2010; ~0.6 employed (assumption)", "int"),
-    _p("firm_pool", 6_000, "firms", 500, 50_000, "uncertainty", "population",
-       "Beijing enterprises exposed to relocation pressure in 2014",
-       "BRIEF: 2,800+ manufacturing/polluting firms left Beijing 2014-2020; pool size assumed",
-       "int"),
-    _p("firm_staff_median", 60, "people", 5, 2_000, "uncertainty", "population",
-       "median staff of an exposed firm (lognormal, sigma 0.9)", ASSUMED_FIXED),
-    _p("high_skill_share", 0.18, "share", 0.0, 1.0, "uncertainty", "population",
-       "share of high-skill workers (university degree)", "census education shares (assumption)"),
-    _p("skilled_share", 0.37, "share", 0.0, 1.0, "uncertainty", "population",
-       "share of skilled workers (vocational qualification); the rest are general",
-       "census education shares (assumption)"),
-    _p("staff_high_skill_share", 0.30, "share", 0.0, 1.0, "uncertainty", "population",
-       "share of high-skill workers among the Beijing staff of exposed firms",
-       ASSUMED_FIXED),
-    _p("children_share", 0.45, "share", 0.0, 1.0, "uncertainty", "population",
-       "share of households with children of school age", ASSUMED_FIXED),
-    _p("car_share_households", 0.75, "share", 0.0, 1.0, "uncertainty", "population",
-       "share of households with a car", ASSUMED_FIXED),
-    _p("beijing_plate_share", 0.72, "share", 0.0, 1.0, "uncertainty", "population",
-       "share of Xianghe-resident car owners who drive a Beijing-plated car (their own, "
-       "a relative's or a rented plate) and need no entry permit", ASSUMED),
-    _p("initial_out_commuter_share", 0.25, "share", 0.0, 0.9, "uncertainty", "population",
-       "share of Xianghe-resident workers with a job in Beijing or Tongzhou in 2014",
-       "BTI 2022: ~330,000 Hebei/Tianjin commuters, 43% from the three counties (assumption)"),
-    _p("initial_in_commuter_share", 0.04, "share", 0.0, 0.5, "uncertainty", "population",
-       "share of the Xianghe workforce living in Beijing or Tongzhou in 2014", ASSUMED_FIXED),
-    # --- enterprise relocation hazard ----------------------------------------------------
-    _p("firm_base_move_rate", 0.032, "1/year", 0.0, 0.5, "uncertainty", "enterprises",
-       "rate at which a firm considers moving without policy push (some then stay, so "
-       "the realised rate is lower)",
-       "Tang, Li, Ni & Yuan 2020, China Econ. Rev. 64:101560 (3.2% a year moved)"),
-    _p("catalogue_push", 10.0, "factor", 0.0, 50.0, "uncertainty", "enterprises",
-       "extra relocation hazard of a firm whose sub-class the catalogue restricts, "
-       "right after an edition", ASSUMED),
-    _p("catalogue_push_halflife_years", 1.5, "years", 0.1, 20.0, "uncertainty", "enterprises",
-       "half-life of the enforcement push after each catalogue edition", ASSUMED),
-    _p("catalogue_share_2018", 0.85, "share", 0.0, 1.0, "uncertainty", "enterprises",
-       "share of manufacturing sub-classes restricted by the 2018 edition "
-       "(2014: 45%, 2015: 78% are data)", "BRIEF (2014, 2015); 2018 value assumed"),
-    _p("mobility_sigma", 1.2, "log sd", 0.0, 3.0, "uncertainty", "enterprises",
-       "spread of firms' ease of moving (lognormal); the easy movers go first", ASSUMED_FIXED),
-    _p("land_rent_push", 0.6, "elasticity", 0.0, 5.0, "uncertainty", "enterprises",
-       "elasticity of the move hazard to a firm's Beijing land cost share",
-       "Tang et al. 2020; Zheng & Shi 2018, Land Use Policy 76:58-67"),
-    _p("beta_cost", 12.0, "1/(cost share)", 0.0, 200.0, "uncertainty", "enterprises",
-       "disutility of location cost as a share of revenue (land, wages, net of subsidy)",
-       "Bartik 1991: elasticity -1 to -3 within a metro (assumption)"),
-    _p("beta_permit_month", 0.06, "1/month", 0.0, 1.0, "uncertainty", "enterprises",
-       "disutility of a month from signing to permits", ASSUMED),
-    _p("beta_ties_km", 0.004, "1/km", 0.0, 1.0, "uncertainty", "enterprises",
-       "disutility of distance to Beijing partners, per km, for a firm with full ties",
-       "Nguyen et al. 2013 (structure); value assumed"),
-    _p("beta_public_services_firm", 1.5, "1/index", 0.0, 20.0, "uncertainty", "enterprises",
-       "weight of staff public services in the firm's choice", ASSUMED_FIXED),
-    _p("beta_worker_access", 0.8, "1/log", 0.0, 10.0, "uncertainty", "enterprises",
-       "weight of the log of skilled-worker access", ASSUMED_FIXED),
-    _p("xianghe_firm_asc", -2.1, "utility", -20.0, 20.0, "uncertainty", "enterprises",
-       "Xianghe's alternative-specific constant in the location logit", ASSUMED),
-    _p("stay_asc", 1.5, "utility", -20.0, 20.0, "uncertainty", "enterprises",
-       "constant of staying in Beijing once a firm considers moving", ASSUMED),
-    _p("restricted_stay_penalty", 3.0, "utility", 0.0, 20.0, "uncertainty", "enterprises",
-       "disutility of staying in Beijing for a firm the catalogue restricts", ASSUMED),
-    _p("firm_revenue_median_yuan", 80000000.0, "yuan/year", 1e6, 1e10, "uncertainty", "enterprises",
-       "median revenue of an exposed firm (lognormal, sigma 1.0)", ASSUMED),
-    _p("land_need_m2_per_staff", 250.0, "m2/person", 10.0, 5_000.0, "uncertainty",
-       "enterprises", "industrial land a manufacturing firm needs per staff member "
-       "(services need a fifth of it)", ASSUMED_FIXED),
-    _p("investment_yuan_per_m2", 18000.0, "yuan/m2", 500.0, 100_000.0, "uncertainty",
-       "enterprises", "intended investment per m2 of land of a relocating project", ASSUMED),
-    _p("tax_share_of_revenue", 0.055, "share", 0.0, 0.5, "uncertainty", "enterprises",
-       "taxes paid by a producing firm as a share of revenue",
-       "assumption: VAT + income tax of Chinese manufacturing firms, to be checked"),
-    # --- pipeline ------------------------------------------------------------------------
-    _p("construction_months", 12.0, "months", 1.0, 60.0, "uncertainty", "pipeline",
-       "months of construction after permits", ASSUMED_FIXED),
-    _p("land_wait_max_quarters", 6, "quarters", 1, 40, "uncertainty", "pipeline",
-       "quarters a signed project waits for land before it is abandoned as blocked",
-       ASSUMED_FIXED, "int"),
-    _p("project_failure_rate", 0.03, "1/year", 0.0, 1.0, "uncertainty", "pipeline",
-       "rate at which a project in the pipeline fails", ASSUMED),
-    _p("leave_again_rate", 0.008, "1/year", 0.0, 1.0, "uncertainty", "pipeline",
-       "rate at which a producing polluting firm leaves again, per unit of threshold",
-       ASSUMED),
-    _p("env_threshold_growth", 0.25, "1/year", 0.0, 2.0, "uncertainty", "pipeline",
-       "yearly rise of environmental and energy thresholds (2014 = 1)", ASSUMED_FIXED),
-    # --- merchants -----------------------------------------------------------------------
-    _p("merchant_follow_asc", 2.0, "utility", -10.0, 10.0, "uncertainty", "merchants",
-       "constant of following the market to Xianghe's platform", ASSUMED),
-    _p("merchant_elsewhere_asc", 0.0, "utility", -10.0, 10.0, "uncertainty", "merchants",
-       "constant of moving to another market elsewhere (quitting is the reference, 0)",
-       ASSUMED_FIXED),
-    _p("merchant_exit_rate", 0.05, "1/year", 0.0, 1.0, "uncertainty", "merchants",
-       "rate at which a merchant trading in Xianghe quits", ASSUMED_FIXED),
-    # --- talent --------------------------------------------------------------------------
-    _p("talent_reconsider_rate", 0.10, "1/year", 0.0, 1.0, "uncertainty", "talent",
-       "rate at which a worker reconsiders home and job", ASSUMED_FIXED),
-    _p("beta_log_wage", 3.0, "1/log yuan", 0.0, 20.0, "uncertainty", "talent",
-       "weight of the log wage in home/job choice", ASSUMED_FIXED),
-    _p("beta_housing", 2.5, "1/(cost share)", 0.0, 20.0, "uncertainty", "talent",
-       "disutility of housing cost as a share of income", ASSUMED_FIXED),
-    _p("beta_commute", 3.0, "1/(cost share)", 0.0, 20.0, "uncertainty", "talent",
-       "disutility of generalised commuting cost as a share of income", ASSUMED_FIXED),
-    _p("beta_services_high", 3.0, "1/index", 0.0, 20.0, "uncertainty", "talent",
-       "weight of public services for high-skill households",
-       "Su, Hua & Liang 2019, IRSR 42:400-430 (high-skilled weigh them more)"),
-    _p("beta_services_other", 1.5, "1/index", 0.0, 20.0, "uncertainty", "talent",
-       "weight of public services for skilled and general households", "Su et al. 2019"),
-    _p("home_move_cost", 3.0, "utility", 0.0, 20.0, "uncertainty", "talent",
-       "disutility of moving home", ASSUMED_FIXED),
-    _p("job_change_cost", 1.5, "utility", 0.0, 20.0, "uncertainty", "talent",
-       "disutility of changing job region", ASSUMED_FIXED),
-    _p("value_of_time_share", 0.5, "share of wage", 0.0, 2.0, "uncertainty", "talent",
-       "value of travel time as a share of the after-tax hourly wage",
-       "Whittington & Cook 2018, J. Benefit-Cost Anal."),
-    _p("purchase_restriction_premium", 0.35, "share", 0.0, 3.0, "uncertainty", "talent",
-       "extra housing cost of a household barred from buying in Xianghe "
-       "(non-local, social security outside Hebei; restriction from 2017Q2)", ASSUMED_FIXED),
-    # --- commuting -----------------------------------------------------------------------
-    _p("noncommute_trips_per_resident", 0.045, "persons/resident/day", 0.0, 1.0,
-       "uncertainty", "commuting",
-       "Xianghe residents crossing the border on a working day for other purposes",
-       ASSUMED_FIXED),
-    _p("commute_days_share", 0.9, "share", 0.0, 1.0, "uncertainty", "commuting",
-       "share of working days a cross-border commuter actually crosses", ASSUMED_FIXED),
-    _p("checkpoint_service_veh_h", 180.0, "vehicles/hour/lane", 10.0, 2_000.0, "uncertainty",
-       "commuting", "vehicles one checkpoint lane clears per hour on normal days", ASSUMED),
-    _p("peak_share", 0.6, "share", 0.01, 1.0, "uncertainty", "commuting",
-       "share of the day's Beijing-bound vehicles arriving in the morning peak", ASSUMED_FIXED),
-    _p("peak_hours", 3.0, "hours", 0.25, 12.0, "uncertainty", "commuting",
-       "length of the morning peak", ASSUMED_FIXED),
-    _p("event_service_factor", 0.55, "share", 0.05, 1.0, "uncertainty", "commuting",
-       "checkpoint throughput on major-event security days relative to normal days",
-       ASSUMED_FIXED),
-    _p("event_days_share", 0.08, "share", 0.0, 1.0, "uncertainty", "commuting",
-       "share of working days under major-event security", ASSUMED_FIXED),
-    _p("delay_learning", 0.4, "share", 0.01, 1.0, "uncertainty", "commuting",
-       "weight of the latest quarter in the checkpoint delay and bus crowding commuters "
-       "expect (adaptive expectations)", ASSUMED_FIXED),
-    _p("car_occupancy", 1.3, "persons/vehicle", 1.0, 5.0, "uncertainty", "commuting",
-       "persons per cross-border car", ASSUMED_FIXED),
-    _p("bus_line_capacity", 9000.0, "persons/day", 100.0, 50_000.0, "uncertainty",
-       "commuting", "cross-border passengers one bus line carries a working day",
-       ASSUMED_FIXED),
-    _p("bus_asc", -2.3, "utility", -20.0, 20.0, "uncertainty", "commuting",
-       "constant of the bus against the car (stops badly placed, transfers)", ASSUMED),
-    # --- land ----------------------------------------------------------------------------
-    _p("county_land_quota_km2", 1.9, "km2/year", 0.0, 20.0, "uncertainty", "land",
-       "new construction-land quota the county receives a year", ASSUMED),
-    _p("construction_land_2014_km2", 118.5, "km2", 0.0, 1_000.0, "uncertainty", "land",
-       "construction land in the focus county at the start of 2014",
-       "back-cast from the report's 27.8% of 458 km2 in 2020 (assumption)"),
-    _p("plan_release_share", 0.7, "share", 0.0, 1.0, "uncertainty", "land",
-       "share of the yearly quota usable before the territorial spatial plan is approved",
-       ASSUMED_FIXED),
-    _p("resident_growth", 6_000.0, "people/year", 0.0, 100_000.0, "uncertainty", "land",
-       "residents the county gains a year besides the workers the model moves",
-       "census 2010-2020: +10,600 a year in all (assumption for the part not modelled)"),
-    _p("residents_per_worker", 1.8, "people/worker", 1.0, 5.0, "uncertainty", "land",
-       "residents per resident worker (household size over earners)",
-       "census 449,038 residents against ~250,000 workers (assumption)"),
-    _p("housing_land_m2_per_resident", 60.0, "m2/person", 0.0, 500.0, "uncertainty", "land",
-       "construction land taken by housing and infrastructure per new resident",
-       ASSUMED_FIXED),
-    _p("background_land_km2", 0.75, "km2/year", 0.0, 20.0, "uncertainty", "land",
-       "construction land taken a year by infrastructure and local firms", ASSUMED),
-    _p("land_price_elasticity", 0.8, "elasticity", 0.0, 5.0, "uncertainty", "land",
-       "elasticity of the industrial land price to the scarcity of land left under the cap",
-       ASSUMED_FIXED),
-    _p("idle_industrial_land_km2", 3.0, "km2", 0.0, 50.0, "uncertainty", "land",
-       "idle land held by firms that the space-optimisation fund can redevelop", ASSUMED_FIXED),
-    _p("space_fund_cost_yuan_m2", 1_500.0, "yuan/m2", 10.0, 100_000.0, "uncertainty", "land",
-       "public cost of returning one m2 of idle land to use", ASSUMED_FIXED),
-    # --- public services -----------------------------------------------------------------
-    _p("services_drift", 0.006, "index/year", 0.0, 0.1, "uncertainty", "public services",
-       "yearly rise of Xianghe's public-service indices as it was "
-       "(cross-region services, 30 hospitals under insurance agreement)", REPORT),
-    _p("services_yuan_per_point", 2.0e9, "yuan/index point", 1e7, 1e12, "uncertainty",
-       "public services", "yearly spending that closes one hundredth of the gap between "
-       "Xianghe's public-service indices and Beijing's", ASSUMED_FIXED),
-    # --- levers: targeting and attraction modes ------------------------------------------
-    _p("sector_targeting", 0.0, "strength", 0.0, 1.0, "lever", "targeting",
-       "focus on functions Beijing cannot hold, cannot do without, cannot go far: "
-       "utility bonus for '1+3+2' sectors, screening of general manufacturing", REPORT),
-    _p("mode_industry_chain", False, "on/off", 0, 1, "lever", "targeting",
-       "industry-chain attraction (auto parts, equipment, bio-health leaders)", REPORT, "bool"),
-    _p("mode_associations", False, "on/off", 0, 1, "lever", "targeting",
-       "attraction through industry associations (back-office services)", REPORT, "bool"),
-    _p("mode_zgc_parks", False, "on/off", 0, 1, "lever", "targeting",
-       "parks co-built with Zhongguancun, park in park with incubators", REPORT, "bool"),
-    _p("mode_platform_branches", False, "on/off", 0, 1, "lever", "targeting",
-       "branches of large platform firms", REPORT, "bool"),
-    _p("mode_bonus", 0.8, "utility", 0.0, 10.0, "uncertainty", "targeting",
-       "utility an attraction mode adds for the sectors it works on", ASSUMED_FIXED),
-    _p("mode_cost_yuan", 3.0e7, "yuan/year", 0.0, 1e10, "uncertainty", "targeting",
-       "yearly public cost of running one attraction mode", ASSUMED_FIXED),
-    # --- levers: permits -----------------------------------------------------------------
-    _p("permit_devolution", False, "on/off", 0, 1, "lever", "permits",
-       "provincial and city approval powers devolved to the county", REPORT, "bool"),
-    _p("commitment_system", False, "on/off", 0, 1, "lever", "permits",
-       "enterprise-investment commitment system, build first and inspect after", REPORT, "bool"),
-    _p("devolution_permit_months", 4.0, "months", 0.0, 60.0, "uncertainty", "permits",
-       "months for permits once powers are devolved (as it was: the region's own)",
-       ASSUMED_FIXED),
-    _p("commitment_overlap_share", 0.6, "share", 0.0, 1.0, "uncertainty", "permits",
-       "share of the permit time that overlaps construction under the commitment system",
-       ASSUMED_FIXED),
-    # --- levers: land --------------------------------------------------------------------
-    _p("provincial_land_quota", False, "on/off", 0, 1, "lever", "land",
-       "major projects put into provincial key projects, landing on provincial quota",
-       REPORT, "bool"),
-    _p("major_project_yuan", 3.0e8, "yuan", 0.0, 1e11, "uncertainty", "land",
-       "intended investment from which a project counts as major", ASSUMED_FIXED),
-    _p("space_fund_yuan", 0.0, "yuan/year", 0.0, 1e10, "lever", "land",
-       "industrial-space optimisation fund co-developing idle land", REPORT),
-    _p("fast_spatial_plan", False, "on/off", 0, 1, "lever", "land",
-       "faster approval of the territorial spatial plan: quota released at once",
-       REPORT, "bool"),
-    _p("hall_conversion", False, "on/off", 0, 1, "lever", "land",
-       "repurpose 700,000 m2 of idle exhibition halls for markets and small firms",
-       REPORT, "bool"),
-    # --- levers: policy innovation -------------------------------------------------------
-    _p("ftz_extension", False, "on/off", 0, 1, "lever", "subsidies",
-       "free-trade-zone and services-opening pilot policies extended to Xianghe",
-       REPORT, "bool"),
-    _p("investment_subsidy_rate", 0.0, "share of investment", 0.0, 0.5, "lever", "subsidies",
-       "subsidy and reward paid as a share of a project's intended investment", REPORT),
-    _p("incubator_fund_yuan", 0.0, "yuan/year", 0.0, 1e10, "lever", "subsidies",
-       "special fund for pilot bases and incubators", REPORT),
-    _p("services_spending_yuan", 0.0, "yuan/year", 0.0, 1e11, "lever", "talent",
-       "spending to close the public-service gap (schools, hospitals)", REPORT),
-    _p("talent_housing_eligibility", False, "on/off", 0, 1, "lever", "talent",
-       "high-level talent with Beijing social security who work in Xianghe may buy a home",
-       REPORT, "bool"),
-    _p("vocational_recognition", False, "on/off", 0, 1, "lever", "talent",
-       "mutual recognition of vocational-school status with Beijing", REPORT, "bool"),
-    # --- levers: commuting ---------------------------------------------------------------
-    _p("checkpoint_lanes", 36, "lanes", 1, 400, "lever", "commuting",
-       "inbound inspection lanes over the Xianghe-Beijing checkpoints", ASSUMED_FIXED, "int"),
-    _p("bus_lines", 6, "lines", 0, 200, "lever", "commuting",
-       "cross-border bus lines", "Xinhua 2017-07-29: 938, 938 express, 810, "
-       "two commuter expresses, 101", "int"),
-    _p("entry_permits_per_year", 12, "permits/year", 0, 366, "lever", "commuting",
-       "entry permits a non-Beijing car may get a year (limit from Nov 2019)", "BRIEF", "int"),
-    _p("entry_permit_days", 7, "days", 1, 366, "lever", "commuting",
-       "days one entry permit lasts", "BRIEF", "int"),
-    _p("bus_line_cost_yuan", 6.0e6, "yuan/year", 0.0, 1e9, "uncertainty", "commuting",
-       "yearly public subsidy for running one cross-border bus line", ASSUMED_FIXED),
-    _p("lane_cost_yuan", 1.5e6, "yuan/year", 0.0, 1e9, "uncertainty", "commuting",
-       "yearly cost of staffing one checkpoint lane", ASSUMED_FIXED),
+    *_group(
+        "scale",
+        Integer(name="talent_agents", default=50_000, unit="agents",
+                low=100, high=5_000_000, role=SETTING,
+                meaning="talent agents standing for the workforce; firms and merchants scale with it "
+                        "(one agent per real firm or merchant from 50,000 talent agents up)",
+                source="CONTRACT"),
+    ),
+    *_group(
+        "population",
+        Integer(name="xianghe_workforce_people", default=230_000, unit="people",
+                low=50_000, high=1_000_000, role=UNCERTAINTY,
+                meaning="workers living or working in Xianghe in 2014",
+                source="census: 449,038 residents 2020, 343,372 in 2010; ~0.6 employed (assumption)"),
+        Integer(name="firm_pool", default=6_000, unit="firms",
+                low=500, high=50_000, role=UNCERTAINTY,
+                meaning="Beijing enterprises exposed to relocation pressure in 2014",
+                source="BRIEF: 2,800+ manufacturing/polluting firms left Beijing 2014-2020; pool size assumed"),
+        Number(name="firm_staff_median", default=60, unit="people",
+               low=5, high=2_000, role=UNCERTAINTY,
+               meaning="median staff of an exposed firm (lognormal, sigma 0.9)",
+               source=ASSUMED_FIXED),
+        Number(name="high_skill_share", default=0.18, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of high-skill workers (university degree)",
+               source="census education shares (assumption)"),
+        Number(name="skilled_share", default=0.37, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of skilled workers (vocational qualification); the rest are general",
+               source="census education shares (assumption)"),
+        Number(name="staff_high_skill_share", default=0.30, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of high-skill workers among the Beijing staff of exposed firms",
+               source=ASSUMED_FIXED),
+        Number(name="children_share", default=0.45, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of households with children of school age",
+               source=ASSUMED_FIXED),
+        Number(name="car_share_households", default=0.75, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of households with a car",
+               source=ASSUMED_FIXED),
+        Number(name="beijing_plate_share", default=0.72, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of Xianghe-resident car owners who drive a Beijing-plated car (their own, "
+                       "a relative's or a rented plate) and need no entry permit",
+               source=ASSUMED),
+        Number(name="initial_out_commuter_share", default=0.25, unit="share",
+               low=0.0, high=0.9, role=UNCERTAINTY,
+               meaning="share of Xianghe-resident workers with a job in Beijing or Tongzhou in 2014",
+               source="BTI 2022: ~330,000 Hebei/Tianjin commuters, 43% from the three counties (assumption)"),
+        Number(name="initial_in_commuter_share", default=0.04, unit="share",
+               low=0.0, high=0.5, role=UNCERTAINTY,
+               meaning="share of the Xianghe workforce living in Beijing or Tongzhou in 2014",
+               source=ASSUMED_FIXED),
+        Number(name="staff_home_central_share", default=0.65, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="share of the exposed firms' Beijing staff living in the central city in "
+                       "2014 (the rest in Tongzhou)",
+               source=ASSUMED_FIXED),
+        Number(name="out_commute_central_share", default=0.45, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="share of Xianghe's 2014 out-commuters working in the central city "
+                       "(the rest in Tongzhou)",
+               source=ASSUMED_FIXED),
+        Number(name="in_commute_central_share", default=0.5, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="share of Xianghe's 2014 in-commuters living in the central city "
+                       "(the rest in Tongzhou)",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "enterprises",
+        Number(name="firm_base_move_rate", default=0.032, unit="1/year",
+               low=0.0, high=0.5, role=UNCERTAINTY,
+               meaning="rate at which a firm considers moving without policy push (some then stay, so "
+                       "the realised rate is lower)",
+               source="Tang, Li, Ni & Yuan 2020, China Econ. Rev. 64:101560 (3.2% a year moved)"),
+        Number(name="catalogue_push", default=10.0, unit="factor",
+               low=0.0, high=50.0, role=UNCERTAINTY,
+               meaning="extra relocation hazard of a firm whose sub-class the catalogue restricts, "
+                       "right after an edition",
+               source=ASSUMED),
+        Number(name="catalogue_push_halflife_years", default=1.5, unit="years",
+               low=0.1, high=20.0, role=UNCERTAINTY,
+               meaning="half-life of the enforcement push after each catalogue edition",
+               source=ASSUMED),
+        Number(name="catalogue_share_2018", default=0.85, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of manufacturing sub-classes restricted by the 2018 edition "
+                       "(2014: 45%, 2015: 78% are data)",
+               source="BRIEF (2014, 2015); 2018 value assumed"),
+        Number(name="mobility_sigma", default=1.2, unit="log sd",
+               low=0.0, high=3.0, role=UNCERTAINTY,
+               meaning="spread of firms' ease of moving (lognormal); the easy movers go first",
+               source=ASSUMED_FIXED),
+        Number(name="land_rent_push", default=0.6, unit="elasticity",
+               low=0.0, high=5.0, role=UNCERTAINTY,
+               meaning="elasticity of the move hazard to a firm's Beijing land cost share",
+               source="Tang et al. 2020; Zheng & Shi 2018, Land Use Policy 76:58-67"),
+        Number(name="beta_cost", default=12.0, unit="1/(cost share)",
+               low=0.0, high=200.0, role=UNCERTAINTY,
+               meaning="disutility of location cost as a share of revenue (land, wages, net of subsidy)",
+               source="Bartik 1991: elasticity -1 to -3 within a metro (assumption)"),
+        Number(name="beta_permit_month", default=0.06, unit="1/month",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="disutility of a month from signing to permits",
+               source=ASSUMED),
+        Number(name="beta_ties_km", default=0.004, unit="1/km",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="disutility of distance to Beijing partners, per km, for a firm with full ties",
+               source="Nguyen et al. 2013 (structure); value assumed"),
+        Number(name="beta_public_services_firm", default=1.5, unit="1/index",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="weight of staff public services in the firm's choice",
+               source=ASSUMED_FIXED),
+        Number(name="beta_worker_access", default=0.8, unit="1/log",
+               low=0.0, high=10.0, role=UNCERTAINTY,
+               meaning="weight of the log of skilled-worker access",
+               source=ASSUMED_FIXED),
+        Number(name="xianghe_firm_asc", default=-2.1, unit="utility",
+               low=-20.0, high=20.0, role=UNCERTAINTY,
+               meaning="Xianghe's alternative-specific constant in the location logit",
+               source=ASSUMED),
+        Number(name="stay_asc", default=1.5, unit="utility",
+               low=-20.0, high=20.0, role=UNCERTAINTY,
+               meaning="constant of staying in Beijing once a firm considers moving",
+               source=ASSUMED),
+        Number(name="restricted_stay_penalty", default=3.0, unit="utility",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="disutility of staying in Beijing for a firm the catalogue restricts",
+               source=ASSUMED),
+        Number(name="firm_revenue_median_yuan", default=80000000.0, unit="yuan/year",
+               low=1e6, high=1e10, role=UNCERTAINTY,
+               meaning="median revenue of an exposed firm (lognormal, sigma 1.0)",
+               source=ASSUMED),
+        Number(name="land_need_m2_per_staff", default=250.0, unit="m2/person",
+               low=10.0, high=5_000.0, role=UNCERTAINTY,
+               meaning="industrial land a manufacturing firm needs per staff member "
+                       "(services need a fifth of it)",
+               source=ASSUMED_FIXED),
+        Number(name="investment_yuan_per_m2", default=18000.0, unit="yuan/m2",
+               low=500.0, high=100_000.0, role=UNCERTAINTY,
+               meaning="intended investment per m2 of land of a relocating project",
+               source=ASSUMED),
+        Number(name="tax_share_of_revenue", default=0.055, unit="share",
+               low=0.0, high=0.5, role=UNCERTAINTY,
+               meaning="taxes paid by a producing firm as a share of revenue",
+               source="assumption: VAT + income tax of Chinese manufacturing firms, to be checked"),
+        Number(name="catalogue_share_2014", default=0.45, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="share of manufacturing sub-classes restricted by the 2014 edition",
+               source="BRIEF"),
+        Number(name="catalogue_share_2015", default=0.78, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="share of manufacturing sub-classes restricted by the 2015 edition",
+               source="BRIEF"),
+        Number(name="firm_size_sigma", default=1.0, unit="log sd",
+               low=0.0, high=3.0, role=CONSTANT,
+               meaning="spread of firm size (lognormal): revenue is proportional to size",
+               source=ASSUMED_FIXED),
+        Number(name="staff_size_elasticity", default=0.7, unit="elasticity",
+               low=0.0, high=1.5, role=CONSTANT,
+               meaning="elasticity of staff to firm size (larger firms are more productive per "
+                       "worker)",
+               source=ASSUMED_FIXED),
+        Number(name="staff_sigma", default=0.5, unit="log sd",
+               low=0.0, high=3.0, role=CONSTANT,
+               meaning="spread of staff among firms of one size (lognormal)",
+               source=ASSUMED_FIXED),
+        Number(name="investment_sigma", default=0.4, unit="log sd",
+               low=0.0, high=3.0, role=CONSTANT,
+               meaning="spread of intended investment among projects of one land need (lognormal)",
+               source=ASSUMED_FIXED),
+        Number(name="ties_beta_shape", default=2.0, unit="shape",
+               low=0.1, high=50.0, role=CONSTANT,
+               meaning="both shape parameters of the beta distribution of firms' ties to Beijing "
+                       "partners (2: mean 0.5, sd 0.22)",
+               source=ASSUMED_FIXED),
+        Number(name="cost_of_capital", default=0.06, unit="1/year",
+               low=0.0, high=0.5, role=UNCERTAINTY,
+               meaning="yearly cost of holding a yuan of land: the user cost of capital tied up "
+                       "in land",
+               source=ASSUMED_FIXED),
+        Number(name="subsidy_horizon_years", default=10.0, unit="years",
+               low=1.0, high=50.0, role=UNCERTAINTY,
+               meaning="years over which a firm spreads a subsidy on its investment when it "
+                       "weighs it against yearly costs",
+               source=ASSUMED_FIXED),
+        Number(name="vocational_access_gain", default=1.3, unit="factor",
+               low=1.0, high=5.0, role=UNCERTAINTY,
+               meaning="factor on Xianghe's skilled-worker access once vocational-school status "
+                       "is mutually recognised",
+               source=ASSUMED_FIXED),
+        Number(name="incubator_full_yuan", default=1.0e8, unit="yuan/year",
+               low=1e5, high=1e11, role=UNCERTAINTY,
+               meaning="yearly incubator fund from which it works at full strength (weaker in "
+                       "proportion below)",
+               source=ASSUMED_FIXED),
+        Number(name="incubator_failure_cut", default=0.5, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of the project failure rate a full-strength incubator fund removes "
+                       "in the sectors it serves",
+               source=ASSUMED_FIXED),
+        Number(name="hall_max_project_m2", default=10_000.0, unit="m2",
+               low=0.0, high=1e6, role=CONSTANT,
+               meaning="largest (clean) project a repurposed exhibition hall can take, in m2 of land",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "pipeline",
+        Number(name="construction_months", default=12.0, unit="months",
+               low=1.0, high=60.0, role=UNCERTAINTY,
+               meaning="months of construction after permits",
+               source=ASSUMED_FIXED),
+        Integer(name="land_wait_max_quarters", default=6, unit="quarters",
+                low=1, high=40, role=UNCERTAINTY,
+                meaning="quarters a signed project waits for land before it is abandoned as blocked",
+                source=ASSUMED_FIXED),
+        Number(name="project_failure_rate", default=0.03, unit="1/year",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="rate at which a project in the pipeline fails",
+               source=ASSUMED),
+        Number(name="leave_again_rate", default=0.008, unit="1/year",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="rate at which a producing polluting firm leaves again, per unit of threshold",
+               source=ASSUMED),
+        Number(name="env_threshold_growth", default=0.25, unit="1/year",
+               low=0.0, high=2.0, role=UNCERTAINTY,
+               meaning="yearly rise of environmental and energy thresholds (2014 = 1)",
+               source=ASSUMED_FIXED),
+        Number(name="stage_duration_sigma", default=0.25, unit="log sd",
+               low=0.0, high=2.0, role=CONSTANT,
+               meaning="spread of permit and construction times around their mean (lognormal)",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "merchants",
+        Number(name="merchant_follow_asc", default=2.0, unit="utility",
+               low=-10.0, high=10.0, role=UNCERTAINTY,
+               meaning="constant of following the market to Xianghe's platform",
+               source=ASSUMED),
+        Number(name="merchant_elsewhere_asc", default=0.0, unit="utility",
+               low=-10.0, high=10.0, role=UNCERTAINTY,
+               meaning="constant of moving to another market elsewhere (quitting is the reference, 0)",
+               source=ASSUMED_FIXED),
+        Number(name="merchant_exit_rate", default=0.05, unit="1/year",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="rate at which a merchant trading in Xianghe quits",
+               source=ASSUMED_FIXED),
+        Number(name="merchant_wait_give_up_rate", default=0.5, unit="1/year",
+               low=0.0, high=10.0, role=UNCERTAINTY,
+               meaning="rate at which a merchant waiting for a place on a platform gives up for "
+                       "another market",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "talent",
+        Number(name="talent_reconsider_rate", default=0.10, unit="1/year",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="rate at which a worker reconsiders home and job",
+               source=ASSUMED_FIXED),
+        Number(name="beta_log_wage", default=3.0, unit="1/log yuan",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="weight of the log wage in home/job choice",
+               source=ASSUMED_FIXED),
+        Number(name="beta_housing", default=2.5, unit="1/(cost share)",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="disutility of housing cost as a share of income",
+               source=ASSUMED_FIXED),
+        Number(name="beta_commute", default=3.0, unit="1/(cost share)",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="disutility of generalised commuting cost as a share of income",
+               source=ASSUMED_FIXED),
+        Number(name="beta_services_high", default=3.0, unit="1/index",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="weight of public services for high-skill households",
+               source="Su, Hua & Liang 2019, IRSR 42:400-430 (high-skilled weigh them more)"),
+        Number(name="beta_services_other", default=1.5, unit="1/index",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="weight of public services for skilled and general households",
+               source="Su et al. 2019"),
+        Number(name="home_move_cost", default=3.0, unit="utility",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="disutility of moving home",
+               source=ASSUMED_FIXED),
+        Number(name="job_change_cost", default=1.5, unit="utility",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="disutility of changing job region",
+               source=ASSUMED_FIXED),
+        Number(name="value_of_time_share", default=0.5, unit="share of wage",
+               low=0.0, high=2.0, role=UNCERTAINTY,
+               meaning="value of travel time as a share of the after-tax hourly wage",
+               source="Whittington & Cook 2018, J. Benefit-Cost Anal."),
+        Number(name="purchase_restriction_premium", default=0.35, unit="share",
+               low=0.0, high=3.0, role=UNCERTAINTY,
+               meaning="extra housing cost of a household barred from buying in Xianghe "
+                       "(non-local, social security outside Hebei; restriction from 2017Q2)",
+               source=ASSUMED_FIXED),
+        Number(name="services_spending_yuan", default=0.0, unit="yuan/year",
+               low=0.0, high=1e11, role=LEVER,
+               meaning="spending to close the public-service gap (schools, hospitals)",
+               source=REPORT),
+        Switch(name="talent_housing_eligibility", default=False, unit="on/off",
+               role=LEVER,
+               meaning="high-level talent with Beijing social security who work in Xianghe may buy a home",
+               source=REPORT),
+        Switch(name="vocational_recognition", default=False, unit="on/off",
+               role=LEVER,
+               meaning="mutual recognition of vocational-school status with Beijing",
+               source=REPORT),
+    ),
+    *_group(
+        "commuting",
+        Number(name="noncommute_trips_per_resident", default=0.045, unit="persons/resident/day",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="Xianghe residents crossing the border on a working day for other purposes",
+               source=ASSUMED_FIXED),
+        Number(name="commute_days_share", default=0.9, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of working days a cross-border commuter actually crosses",
+               source=ASSUMED_FIXED),
+        Number(name="checkpoint_service_veh_h", default=180.0, unit="vehicles/hour/lane",
+               low=10.0, high=2_000.0, role=UNCERTAINTY,
+               meaning="vehicles one checkpoint lane clears per hour on normal days",
+               source=ASSUMED),
+        Number(name="peak_share", default=0.6, unit="share",
+               low=0.01, high=1.0, role=UNCERTAINTY,
+               meaning="share of the day's Beijing-bound vehicles arriving in the morning peak",
+               source=ASSUMED_FIXED),
+        Number(name="peak_hours", default=3.0, unit="hours",
+               low=0.25, high=12.0, role=UNCERTAINTY,
+               meaning="length of the morning peak",
+               source=ASSUMED_FIXED),
+        Number(name="event_service_factor", default=0.55, unit="share",
+               low=0.05, high=1.0, role=UNCERTAINTY,
+               meaning="checkpoint throughput on major-event security days relative to normal days",
+               source=ASSUMED_FIXED),
+        Number(name="event_days_share", default=0.08, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of working days under major-event security",
+               source=ASSUMED_FIXED),
+        Number(name="delay_learning", default=0.4, unit="share",
+               low=0.01, high=1.0, role=UNCERTAINTY,
+               meaning="weight of the latest quarter in the checkpoint delay and bus crowding commuters "
+                       "expect (adaptive expectations)",
+               source=ASSUMED_FIXED),
+        Number(name="car_occupancy", default=1.3, unit="persons/vehicle",
+               low=1.0, high=5.0, role=UNCERTAINTY,
+               meaning="persons per cross-border car",
+               source=ASSUMED_FIXED),
+        Number(name="bus_line_capacity", default=9000.0, unit="persons/day",
+               low=100.0, high=50_000.0, role=UNCERTAINTY,
+               meaning="cross-border passengers one bus line carries a working day",
+               source=ASSUMED_FIXED),
+        Number(name="bus_asc", default=-2.3, unit="utility",
+               low=-20.0, high=20.0, role=UNCERTAINTY,
+               meaning="constant of the bus against the car (stops badly placed, transfers)",
+               source=ASSUMED),
+        Integer(name="checkpoint_lanes", default=36, unit="lanes",
+                low=1, high=400, role=LEVER,
+                meaning="inbound inspection lanes over the Xianghe-Beijing checkpoints",
+                source=ASSUMED_FIXED),
+        Integer(name="bus_lines", default=6, unit="lines",
+                low=0, high=200, role=LEVER,
+                meaning="cross-border bus lines",
+                source="Xinhua 2017-07-29: 938, 938 express, 810, "
+                       "two commuter expresses, 101"),
+        Integer(name="entry_permits_per_year", default=12, unit="permits/year",
+                low=0, high=366, role=LEVER,
+                meaning="entry permits a non-Beijing car may get a year (limit from Nov 2019)",
+                source="BRIEF"),
+        Integer(name="entry_permit_days", default=7, unit="days",
+                low=1, high=366, role=LEVER,
+                meaning="days one entry permit lasts",
+                source="BRIEF"),
+        Number(name="bus_line_cost_yuan", default=6.0e6, unit="yuan/year",
+               low=0.0, high=1e9, role=UNCERTAINTY,
+               meaning="yearly public subsidy for running one cross-border bus line",
+               source=ASSUMED_FIXED),
+        Number(name="lane_cost_yuan", default=1.5e6, unit="yuan/year",
+               low=0.0, high=1e9, role=UNCERTAINTY,
+               meaning="yearly cost of staffing one checkpoint lane",
+               source=ASSUMED_FIXED),
+        Number(name="road_factor", default=1.3, unit="road km/km",
+               low=1.0, high=3.0, role=CONSTANT,
+               meaning="road kilometres per straight-line kilometre",
+               source=ASSUMED_FIXED),
+        Number(name="car_min_per_km", default=1.5, unit="min/km",
+               low=0.5, high=10.0, role=CONSTANT,
+               meaning="congested car travel time (1.5: 40 km/h)",
+               source=ASSUMED_FIXED),
+        Number(name="bus_min_per_km", default=2.2, unit="min/km",
+               low=0.5, high=10.0, role=CONSTANT,
+               meaning="bus travel time, stops included",
+               source=ASSUMED_FIXED),
+        Number(name="car_fixed_min", default=8.0, unit="minutes",
+               low=0.0, high=120.0, role=CONSTANT,
+               meaning="minutes of a car trip besides driving: parking, access",
+               source=ASSUMED_FIXED),
+        Number(name="bus_fixed_min", default=20.0, unit="minutes",
+               low=0.0, high=120.0, role=CONSTANT,
+               meaning="minutes of a bus trip besides riding: walking to badly placed stops, waiting",
+               source=ASSUMED_FIXED),
+        Number(name="local_trip_min", default=30.0, unit="minutes",
+               low=0.0, high=120.0, role=CONSTANT,
+               meaning="one-way minutes of a commute within one region, by any mode",
+               source=ASSUMED_FIXED),
+        Number(name="car_yuan_per_km", default=0.8, unit="yuan/km",
+               low=0.0, high=10.0, role=CONSTANT,
+               meaning="fuel and wear of a car",
+               source=ASSUMED_FIXED),
+        Number(name="car_fixed_yuan", default=10.0, unit="yuan/trip",
+               low=0.0, high=200.0, role=CONSTANT,
+               meaning="tolls and parking of a car trip",
+               source=ASSUMED_FIXED),
+        Number(name="bus_fare_yuan", default=8.0, unit="yuan/trip",
+               low=0.0, high=200.0, role=CONSTANT,
+               meaning="fare of a cross-region bus trip",
+               source=ASSUMED_FIXED),
+        Number(name="local_trip_yuan", default=5.0, unit="yuan/trip",
+               low=0.0, high=200.0, role=CONSTANT,
+               meaning="money cost of a commute within one region",
+               source=ASSUMED_FIXED),
+        Number(name="bus_check_min", default=15.0, unit="minutes",
+               low=0.0, high=120.0, role=CONSTANT,
+               meaning="minutes bus passengers lose leaving the bus for the identity check",
+               source=ASSUMED_FIXED),
+        Number(name="offpeak_delay_share", default=0.3, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="checkpoint delay a reverse commuter meets entering Beijing off the peak, "
+                       "as a share of the peak delay",
+               source=ASSUMED_FIXED),
+        Number(name="working_days", default=250.0, unit="days/year",
+               low=200.0, high=300.0, role=CONSTANT,
+               meaning="working days a year",
+               source="PRC calendar: 365 days less 104 weekend days and 11 public holidays"),
+        Number(name="working_hours", default=2_000.0, unit="hours/year",
+               low=1_000.0, high=3_500.0, role=CONSTANT,
+               meaning="working hours a year, to turn a yearly wage into an hourly one",
+               source="250 days of 8 hours"),
+        Number(name="after_tax_share", default=0.8, unit="share",
+               low=0.3, high=1.0, role=CONSTANT,
+               meaning="take-home pay over gross wage (income tax and social security)",
+               source=ASSUMED_FIXED),
+        Number(name="bus_crowding_alpha", default=0.15, unit="factor",
+               low=0.0, high=5.0, role=CONSTANT,
+               meaning="BPR alpha of bus crowding: t = t0 (1 + alpha (load)^beta)",
+               source="Bureau of Public Roads 1964"),
+        Number(name="bus_crowding_beta", default=4.0, unit="exponent",
+               low=1.0, high=10.0, role=CONSTANT,
+               meaning="BPR beta of bus crowding",
+               source="Bureau of Public Roads 1964"),
+        Number(name="bus_crowding_max", default=2.0, unit="factor",
+               low=1.0, high=10.0, role=CONSTANT,
+               meaning="largest crowding factor on bus time: beyond it riders wait for the next bus "
+                       "rather than squeeze in",
+               source=ASSUMED_FIXED),
+        Number(name="no_bus_cost_share", default=1.0, unit="share of wage",
+               low=0.0, high=10.0, role=CONSTANT,
+               meaning="yearly cost of crossing without a car where no cross-border bus runs",
+               source=ASSUMED_FIXED),
+        Number(name="queue_overload_cap", default=2.0, unit="factor",
+               low=0.0, high=10.0, role=CONSTANT,
+               meaning="largest overload of the checkpoints (arrivals over capacity, less one) "
+                       "commuters sit through; beyond it they leave earlier instead",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "land",
+        Number(name="county_land_quota_km2", default=1.9, unit="km2/year",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="new construction-land quota the county receives a year",
+               source=ASSUMED),
+        Number(name="construction_land_2014_km2", default=118.5, unit="km2",
+               low=0.0, high=1_000.0, role=UNCERTAINTY,
+               meaning="construction land in the focus county at the start of 2014",
+               source="back-cast from the report's 27.8% of 458 km2 in 2020 (assumption)"),
+        Number(name="plan_release_share", default=0.7, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of the yearly quota usable before the territorial spatial plan is approved",
+               source=ASSUMED_FIXED),
+        Number(name="resident_growth", default=6_000.0, unit="people/year",
+               low=0.0, high=100_000.0, role=UNCERTAINTY,
+               meaning="residents the county gains a year besides the workers the model moves",
+               source="census 2010-2020: +10,600 a year in all (assumption for the part not modelled)"),
+        Number(name="residents_per_worker", default=1.8, unit="people/worker",
+               low=1.0, high=5.0, role=UNCERTAINTY,
+               meaning="residents per resident worker (household size over earners)",
+               source="census 449,038 residents against ~250,000 workers (assumption)"),
+        Number(name="housing_land_m2_per_resident", default=60.0, unit="m2/person",
+               low=0.0, high=500.0, role=UNCERTAINTY,
+               meaning="construction land taken by housing and infrastructure per new resident",
+               source=ASSUMED_FIXED),
+        Number(name="background_land_km2", default=0.75, unit="km2/year",
+               low=0.0, high=20.0, role=UNCERTAINTY,
+               meaning="construction land taken a year by infrastructure and local firms",
+               source=ASSUMED),
+        Number(name="land_price_elasticity", default=0.8, unit="elasticity",
+               low=0.0, high=5.0, role=UNCERTAINTY,
+               meaning="elasticity of the industrial land price to the scarcity of land left under the cap",
+               source=ASSUMED_FIXED),
+        Number(name="idle_industrial_land_km2", default=3.0, unit="km2",
+               low=0.0, high=50.0, role=UNCERTAINTY,
+               meaning="idle land held by firms that the space-optimisation fund can redevelop",
+               source=ASSUMED_FIXED),
+        Number(name="space_fund_cost_yuan_m2", default=1_500.0, unit="yuan/m2",
+               low=10.0, high=100_000.0, role=UNCERTAINTY,
+               meaning="public cost of returning one m2 of idle land to use",
+               source=ASSUMED_FIXED),
+        Switch(name="provincial_land_quota", default=False, unit="on/off",
+               role=LEVER,
+               meaning="major projects put into provincial key projects, landing on provincial quota",
+               source=REPORT),
+        Number(name="major_project_yuan", default=3.0e8, unit="yuan",
+               low=0.0, high=1e11, role=UNCERTAINTY,
+               meaning="intended investment from which a project counts as major",
+               source=ASSUMED_FIXED),
+        Number(name="space_fund_yuan", default=0.0, unit="yuan/year",
+               low=0.0, high=1e10, role=LEVER,
+               meaning="industrial-space optimisation fund co-developing idle land",
+               source=REPORT),
+        Switch(name="fast_spatial_plan", default=False, unit="on/off",
+               role=LEVER,
+               meaning="faster approval of the territorial spatial plan: quota released at once",
+               source=REPORT),
+        Switch(name="hall_conversion", default=False, unit="on/off",
+               role=LEVER,
+               meaning="repurpose 700,000 m2 of idle exhibition halls for markets and small firms",
+               source=REPORT),
+        Number(name="space_fund_ready_m2", default=200_000.0, unit="m2",
+               low=0.0, high=1e7, role=CONSTANT,
+               meaning="redeveloped idle land the space fund keeps ready for projects; it spends "
+                       "nothing beyond",
+               source=ASSUMED_FIXED),
+        Number(name="land_room_floor_share", default=0.01, unit="share",
+               low=1e-4, high=1.0, role=CONSTANT,
+               meaning="smallest room under the cap, as a share of 2014's, that the land price "
+                       "responds to (the price stops rising there)",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "public services",
+        Number(name="services_drift", default=0.006, unit="index/year",
+               low=0.0, high=0.1, role=UNCERTAINTY,
+               meaning="yearly rise of Xianghe's public-service indices as it was "
+                       "(cross-region services, 30 hospitals under insurance agreement)",
+               source=REPORT),
+        Number(name="services_yuan_per_point", default=2.0e9, unit="yuan/index point",
+               low=1e7, high=1e12, role=UNCERTAINTY,
+               meaning="yearly spending that closes one hundredth of the gap between "
+                       "Xianghe's public-service indices and Beijing's",
+               source=ASSUMED_FIXED),
+        Number(name="education_weight_no_children", default=0.2, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="weight of education in the public-service index of a household without "
+                       "children",
+               source=ASSUMED_FIXED),
+        Number(name="health_weight_no_children", default=0.4, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="weight of health (social security takes the rest) for a household "
+                       "without children",
+               source=ASSUMED_FIXED),
+        Number(name="education_weight_children", default=0.5, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="weight of education for a household with children of school age",
+               source=ASSUMED_FIXED),
+        Number(name="health_weight_children", default=0.25, unit="share",
+               low=0.0, high=1.0, role=CONSTANT,
+               meaning="weight of health (social security takes the rest) for a household with "
+                       "children",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "targeting",
+        Number(name="sector_targeting", default=0.0, unit="strength",
+               low=0.0, high=1.0, role=LEVER,
+               meaning="focus on functions Beijing cannot hold, cannot do without, cannot go far: "
+                       "utility bonus for '1+3+2' sectors, screening of general manufacturing",
+               source=REPORT),
+        Switch(name="mode_industry_chain", default=False, unit="on/off",
+               role=LEVER,
+               meaning="industry-chain attraction (auto parts, equipment, bio-health leaders)",
+               source=REPORT),
+        Switch(name="mode_associations", default=False, unit="on/off",
+               role=LEVER,
+               meaning="attraction through industry associations (back-office services)",
+               source=REPORT),
+        Switch(name="mode_zgc_parks", default=False, unit="on/off",
+               role=LEVER,
+               meaning="parks co-built with Zhongguancun, park in park with incubators",
+               source=REPORT),
+        Switch(name="mode_platform_branches", default=False, unit="on/off",
+               role=LEVER,
+               meaning="branches of large platform firms",
+               source=REPORT),
+        Number(name="mode_bonus", default=0.8, unit="utility",
+               low=0.0, high=10.0, role=UNCERTAINTY,
+               meaning="utility an attraction mode adds for the sectors it works on",
+               source=ASSUMED_FIXED),
+        Number(name="mode_cost_yuan", default=3.0e7, unit="yuan/year",
+               low=0.0, high=1e10, role=UNCERTAINTY,
+               meaning="yearly public cost of running one attraction mode",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "permits",
+        Switch(name="permit_devolution", default=False, unit="on/off",
+               role=LEVER,
+               meaning="provincial and city approval powers devolved to the county",
+               source=REPORT),
+        Switch(name="commitment_system", default=False, unit="on/off",
+               role=LEVER,
+               meaning="enterprise-investment commitment system, build first and inspect after",
+               source=REPORT),
+        Number(name="devolution_permit_months", default=4.0, unit="months",
+               low=0.0, high=60.0, role=UNCERTAINTY,
+               meaning="months for permits once powers are devolved (as it was: the region's own)",
+               source=ASSUMED_FIXED),
+        Number(name="commitment_overlap_share", default=0.6, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of the permit time that overlaps construction under the commitment system",
+               source=ASSUMED_FIXED),
+    ),
+    *_group(
+        "subsidies",
+        Switch(name="ftz_extension", default=False, unit="on/off",
+               role=LEVER,
+               meaning="free-trade-zone and services-opening pilot policies extended to Xianghe",
+               source=REPORT),
+        Number(name="investment_subsidy_rate", default=0.0, unit="share of investment",
+               low=0.0, high=0.5, role=LEVER,
+               meaning="subsidy and reward paid as a share of a project's intended investment",
+               source=REPORT),
+        Number(name="incubator_fund_yuan", default=0.0, unit="yuan/year",
+               low=0.0, high=1e10, role=LEVER,
+               meaning="special fund for pilot bases and incubators",
+               source=REPORT),
+    ),
 ]
 
 
 def _with_start_years(declared: list[Param]) -> dict[str, Param]:
     params: dict[str, Param] = {}
     for p in declared:
-        params[p.name] = p
-        if p.role == "lever":
-            start = f"{p.name}_start_year"
-            params[start] = Param(
-                start, FIRST_YEAR, "year", FIRST_YEAR, LAST_YEAR, "lever", p.group,
-                f"first year in which {p.name} takes the value set", "scenario choice", "int",
-            )
+        if p.role is LEVER:
+            start = StartYear(name=f"{p.name}_start_year", default=FIRST_YEAR, unit="year",
+                              low=FIRST_YEAR, high=LAST_YEAR, role=LEVER, group=p.group,
+                              meaning=f"first year in which {p.name} takes the value set",
+                              source="scenario choice", lever=p.name)
+            params[p.name] = dataclasses.replace(p, start_year=start.name)
+            params[start.name] = start
+        else:
+            params[p.name] = p
     return params
 
 
 PARAMS: dict[str, Param] = _with_start_years(_DECLARED)
-LEVERS: tuple[str, ...] = tuple(p.name for p in _DECLARED if p.role == "lever")
+LEVERS: tuple[str, ...] = tuple(p.name for p in PARAMS.values() if p.start_year)
+# The scale at which one firm or merchant agent is one real firm or merchant.
+FULL_SCALE_TALENT: int = PARAMS["talent_agents"].default
 
 
-def skill_shares(high: float, skilled: float) -> np.ndarray:
-    """Shares of high-skill, skilled and general workers (the rest), summing to one."""
-    shares = np.array([high, skilled, max(0.0, 1.0 - high - skilled)])
-    return shares / shares.sum()
-
-
-def defaults() -> dict[str, float | int | bool]:
+def defaults() -> dict[str, Any]:
     """Every parameter at its default."""
     return {name: p.default for name, p in PARAMS.items()}
 
@@ -402,7 +869,7 @@ def lookup(name: str) -> Param:
         ) from None
 
 
-def resolve(overrides: dict[str, Any] | None = None) -> dict[str, float | int | bool]:
+def resolve(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults updated by ``overrides``, each checked against its declaration."""
     values = defaults()
     for name, value in (overrides or {}).items():
@@ -419,4 +886,36 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, float | int | 
             raise ParamError(
                 f"parameters {high} + skilled_share: {total:g}; allowed: at most 1"
             )
+    for kind in ("no_children", "children"):
+        total = values[f"education_weight_{kind}"] + values[f"health_weight_{kind}"]
+        if total > 1.0:
+            raise ParamError(f"parameters education_weight_{kind} + health_weight_{kind}: "
+                             f"{total:g}; allowed: at most 1 (social security takes the rest)")
     return values
+
+
+class View:
+    """A submodel's parameters, as a frozen dataclass of declared names (see :func:`view`)."""
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Self:
+        """The view of a full parameter mapping (as :func:`resolve` gives)."""
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+
+
+def view[V: type[View]](cls: V) -> V:
+    """Make ``cls`` a frozen dataclass whose fields are declared parameters.
+
+    A field that names no declared parameter, or whose type is not the parameter's, fails
+    here, when the submodel's module is imported.
+    """
+    cls = dataclass(frozen=True, slots=True)(cls)
+    for field in dataclasses.fields(cls):
+        p = PARAMS.get(field.name)
+        if p is None:
+            raise NameError(f"{cls.__qualname__}.{field.name}: no parameter of that name is "
+                            "declared in model.params")
+        if field.type not in (p.type, p.type.__name__):
+            raise TypeError(f"{cls.__qualname__}.{field.name}: declared as {field.type}, "
+                            f"but the parameter is a {p.type.__name__}")
+    return cls

@@ -43,6 +43,9 @@ class World:
     purchase_restriction_year: float
     residents_2014: float
     hall_firm_space_m2: float        # repurposed hall space left for small firms
+    catalogue_years: tuple[float, ...]   # when each catalogue edition came into force
+    catalogue_shares: tuple[str, ...]    # the parameter holding each edition's share
+    entry_permit_limit_year: float
     sector_names: tuple[str, ...]
     sector_labels: tuple[str, ...]
     sector_share: np.ndarray
@@ -72,26 +75,32 @@ class World:
         return self.region_names.index(name)
 
 
+def skill_shares(high: float, skilled: float) -> np.ndarray:
+    """Shares of high-skill, skilled and general workers (the rest), summing to one."""
+    shares = np.array([high, skilled, max(0.0, 1.0 - high - skilled)])
+    return shares / shares.sum()
+
+
 def _read(name: str) -> dict:
     return tomllib.loads(resources.files("model.data").joinpath(name).read_text("utf-8"))
 
 
-@cache
-def load_world() -> World:
-    """Read the data files once."""
-    regions = _read("regions.toml")["region"]
-    sectors = _read("sectors.toml")["sector"]
-    markets = _read("markets.toml")["market"]
+def _column(rows: list[dict], key: str) -> np.ndarray:
+    return np.array([r[key] for r in rows], dtype=float)
+
+
+def _regions(regions: list[dict], markets: list[dict]) -> dict:
+    """The World fields read from the region rows (and the focus county's own)."""
     sides = {"beijing": 0, "hebei": 1, "other": 2}
     focus = [i for i, r in enumerate(regions) if r.get("focus")]
     if len(focus) != 1:
         raise ValueError("regions.toml: exactly one region must have focus = true")
     f = regions[focus[0]]
 
-    def col(key, rows=regions):
-        return np.array([r[key] for r in rows], dtype=float)
+    def col(key):
+        return _column(regions, key)
 
-    return World(
+    return dict(
         region_names=tuple(r["name"] for r in regions),
         region_labels=tuple(r["label"] for r in regions),
         side=np.array([sides[r["side"]] for r in regions]),
@@ -114,21 +123,53 @@ def load_world() -> World:
         residents_2014=float(f["residents_2014"]),
         hall_firm_space_m2=max(0.0, float(f["idle_halls_m2"]) - float(f["hall_m2_per_merchant"])
                                * sum(m["halls_capacity"] for m in markets)),
+    )
+
+
+def _sectors(sectors: list[dict]) -> dict:
+    """The World fields read from the sector rows."""
+    share = _column(sectors, "pool_share")
+    return dict(
         sector_names=tuple(s["name"] for s in sectors),
         sector_labels=tuple(s["label"] for s in sectors),
-        sector_share=col("pool_share", sectors) / col("pool_share", sectors).sum(),
+        sector_share=share / share.sum(),
         sector_target=np.array([s["target"] for s in sectors]),
-        sector_catalogue=col("catalogue_exposure", sectors),
-        sector_land=col("land_factor", sectors),
-        sector_pollution=col("pollution", sectors),
-        sector_revenue=col("revenue_factor", sectors),
+        sector_catalogue=_column(sectors, "catalogue_exposure"),
+        sector_land=_column(sectors, "land_factor"),
+        sector_pollution=_column(sectors, "pollution"),
+        sector_revenue=_column(sectors, "revenue_factor"),
         sector_modes=np.array([[m in s["modes"] for m in MODES] for s in sectors]),
         sector_ftz=np.array([s["ftz"] for s in sectors]),
         sector_incubator=np.array([s["incubator"] for s in sectors]),
+    )
+
+
+def _markets(markets: list[dict]) -> dict:
+    """The World fields read from the market rows."""
+    return dict(
         market_names=tuple(m["name"] for m in markets),
         market_labels=tuple(m["label"] for m in markets),
-        market_year=col("year", markets),
-        market_merchants=col("merchants", markets),
-        market_capacity=col("capacity", markets),
-        market_halls_capacity=col("halls_capacity", markets),
+        market_year=_column(markets, "year"),
+        market_merchants=_column(markets, "merchants"),
+        market_capacity=_column(markets, "capacity"),
+        market_halls_capacity=_column(markets, "halls_capacity"),
     )
+
+
+def _calendar(calendar: dict) -> dict:
+    """The World fields read from the policy calendar."""
+    editions = calendar["catalogue_edition"]
+    return dict(
+        catalogue_years=tuple(float(e["year"]) for e in editions),
+        catalogue_shares=tuple(e["share"] for e in editions),
+        entry_permit_limit_year=float(calendar["entry_permits"]["limit_year"]),
+    )
+
+
+@cache
+def load_world() -> World:
+    """Read the data files once."""
+    regions = _read("regions.toml")["region"]
+    markets = _read("markets.toml")["market"]
+    return World(**_regions(regions, markets), **_sectors(_read("sectors.toml")["sector"]),
+                 **_markets(markets), **_calendar(_read("calendar.toml")))

@@ -9,18 +9,20 @@ from hypothesis import strategies as st
 from model import PARAMS, XiangheModel
 from model.enterprises import State
 from model.merchants import MerchantState
-from model.params import FIRST_YEAR
+from model.params import FIRST_YEAR, Integer, StartYear, Switch
 
-# Scale and skill shares are drawn separately: the shares must add up to at most one.
+# Scale and shares are drawn separately: shares of one whole must add up to at most one.
+SHARES = ("high_skill_share", "staff_high_skill_share", "skilled_share",
+          *(f"{kind}_weight_{who}" for kind in ("education", "health")
+            for who in ("no_children", "children")))
 FREE = [p for p in PARAMS.values()
-        if p.name not in ("talent_agents", "high_skill_share", "staff_high_skill_share",
-                          "skilled_share") and not p.name.endswith("_start_year")]
+        if p.name not in ("talent_agents", *SHARES) and not isinstance(p, StartYear)]
 
 
 def _value(p):
-    if p.kind == "bool":
+    if isinstance(p, Switch):
         return st.booleans()
-    if p.kind == "int":
+    if isinstance(p, Integer):
         return st.integers(int(p.low), int(min(p.high, p.low + 1_000)))
     return st.floats(p.low, p.high, allow_nan=False)
 
@@ -31,6 +33,10 @@ def parameter_sets(draw):
     values["skilled_share"] = draw(st.floats(0.0, 0.6))
     values["high_skill_share"] = draw(st.floats(0.0, 1.0 - values["skilled_share"]))
     values["staff_high_skill_share"] = draw(st.floats(0.0, 1.0 - values["skilled_share"]))
+    for who in ("no_children", "children"):
+        values[f"education_weight_{who}"] = draw(st.floats(0.0, 1.0))
+        values[f"health_weight_{who}"] = draw(
+            st.floats(0.0, max(0.0, 1.0 - values[f"education_weight_{who}"] - 1e-12)))
     values["talent_agents"] = draw(st.integers(200, 3_000))
     values["entry_permit_days"] = draw(
         st.integers(1, 366 // max(1, values["entry_permits_per_year"])))

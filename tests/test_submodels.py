@@ -10,7 +10,8 @@ from hypothesis.extra.numpy import arrays
 
 from model import commuting, enterprises
 from model.choice import draw, logit_probabilities
-from model.land import IDLE_READY_BUFFER_M2, Land
+from model.land import Land, LandParams
+from model.params import defaults
 
 
 @given(arrays(float, st.tuples(st.integers(1, 30), st.integers(1, 12)),
@@ -32,35 +33,41 @@ def test_draws_follow_probabilities():
     assert np.allclose(np.bincount(chosen) / len(p), [0.2, 0.5, 0.3], atol=0.005)
 
 
+LAND = LandParams.of(defaults())
+READY_M2 = LAND.space_fund_ready_m2
+OVERLOAD = defaults()["queue_overload_cap"]
+EDITIONS = (2014.5, 2015.5, 2018.75)
+
+
 def test_erlang_c_reduces_to_mm1():
     lam, mu = 6.0, 10.0
     assert commuting.erlang_c_wait_hours(lam, 1, mu) == pytest.approx(lam / (mu * (mu - lam)))
 
 
 def test_checkpoint_delay_rises_with_traffic_and_falls_with_lanes():
-    base = commuting.checkpoint_delay_min(20_000, 3.0, 36, 170)
-    assert commuting.checkpoint_delay_min(25_000, 3.0, 36, 170) > base
-    assert commuting.checkpoint_delay_min(20_000, 3.0, 48, 170) < base
-    assert commuting.checkpoint_delay_min(20_000, 3.0, 36, 170 * 0.55) > 2 * base
+    base = commuting.checkpoint_delay_min(20_000, 3.0, 36, 170, OVERLOAD)
+    assert commuting.checkpoint_delay_min(25_000, 3.0, 36, 170, OVERLOAD) > base
+    assert commuting.checkpoint_delay_min(20_000, 3.0, 48, 170, OVERLOAD) < base
+    assert commuting.checkpoint_delay_min(20_000, 3.0, 36, 170 * 0.55, OVERLOAD) > 2 * base
 
 
 def test_permit_limit_applies_from_november_2019():
-    assert commuting.permit_day_share(12, 7, 2019.5) == 1.0
+    assert commuting.permit_day_share(12, 7, 2019.5, 2019.75, 250.0) == 1.0
     # 12 permits of 7 calendar days: 84 days, of which 60 working days, out of 250.
-    assert commuting.permit_day_share(12, 7, 2020.0) == pytest.approx(60 / 250)
-    assert commuting.permit_day_share(52, 7, 2020.0) == 1.0
+    assert commuting.permit_day_share(12, 7, 2020.0, 2019.75, 250.0) == pytest.approx(60 / 250)
+    assert commuting.permit_day_share(52, 7, 2020.0, 2019.75, 250.0) == 1.0
 
 
 def test_catalogue_editions():
-    assert enterprises.catalogue(2014.0, 0.85)[0] == 0.0
-    assert enterprises.catalogue(2014.75, 0.85) == (0.45, 0.25)
-    assert enterprises.catalogue(2016.0, 0.85)[0] == 0.78
-    assert enterprises.catalogue(2019.0, 0.85)[0] == 0.85
+    assert enterprises.catalogue(2014.0, EDITIONS, (0.45, 0.78, 0.85))[0] == 0.0
+    assert enterprises.catalogue(2014.75, EDITIONS, (0.45, 0.78, 0.85)) == (0.45, 0.25)
+    assert enterprises.catalogue(2016.0, EDITIONS, (0.45, 0.78, 0.85))[0] == 0.78
+    assert enterprises.catalogue(2019.0, EDITIONS, (0.45, 0.78, 0.85))[0] == 0.85
 
 
 def test_land_is_granted_in_signing_order_and_never_past_the_cap():
     land = Land.create(area_km2=10, cap_share=0.3, used_km2=2.99, price=1000, idle_km2=0)
-    land.supply(50_000, release_share=1.0, plan_approved=False, fund_yuan=0, cost_yuan_m2=1)
+    land.supply(50_000, release_share=1.0, plan_approved=False, fund_yuan=0, cost_yuan_m2=1, ready_m2=READY_M2)
     none = np.zeros(3, bool)
     granted = land.allocate(np.array([30_000.0, 5_000.0, 5_000.0]), none, none)
     assert granted.tolist() == [False, False, False]   # head of line does not fit the cap
@@ -72,27 +79,27 @@ def test_land_is_granted_in_signing_order_and_never_past_the_cap():
 
 def test_land_price_rises_with_scarcity():
     land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
-    before = land.price(0.8)
+    before = land.price(LAND)
     land.take_first(5e6)
-    assert land.price(0.8) > before
+    assert land.price(LAND) > before
 
 
 def test_idle_land_needs_no_quota_and_the_fund_stops_when_enough_is_ready():
     land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=1)
-    spent = land.supply(0, 1.0, False, fund_yuan=3e7, cost_yuan_m2=1500)
+    spent = land.supply(0, 1.0, False, fund_yuan=3e7, cost_yuan_m2=1500, ready_m2=READY_M2)
     assert spent == pytest.approx(3e7)
     one = np.zeros(1, bool)
     granted = land.allocate(np.array([15_000.0]), one, one)
     assert granted.all() and land.used_m2 == pytest.approx(20e6)
-    assert land.supply(0, 1.0, False, fund_yuan=1e12, cost_yuan_m2=1500) == pytest.approx(
-        IDLE_READY_BUFFER_M2 * 1500 - 5_000 * 1500)
+    assert land.supply(0, 1.0, False, fund_yuan=1e12, cost_yuan_m2=1500, ready_m2=READY_M2) == pytest.approx(
+        READY_M2 * 1500 - 5_000 * 1500)
 
 
 def test_quota_held_back_is_released_when_the_plan_is_approved():
     land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
-    land.supply(100_000, release_share=0.7, plan_approved=False, fund_yuan=0, cost_yuan_m2=1)
+    land.supply(100_000, release_share=0.7, plan_approved=False, fund_yuan=0, cost_yuan_m2=1, ready_m2=READY_M2)
     assert land.quota_pool_m2 == pytest.approx(70_000)
-    land.supply(100_000, release_share=0.7, plan_approved=True, fund_yuan=0, cost_yuan_m2=1)
+    land.supply(100_000, release_share=0.7, plan_approved=True, fund_yuan=0, cost_yuan_m2=1, ready_m2=READY_M2)
     assert land.quota_pool_m2 == pytest.approx(200_000) and land.quota_held_m2 == 0
 
 
