@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from runs.design import Design
-from runs.sweep import read_results, run_sweep
+from runs.experiments import run_sweep
+from runs.store import read_results
 
 
 def design(points: int, until: int) -> Design:

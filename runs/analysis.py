@@ -9,7 +9,7 @@ from scipy import stats
 from model import NAMES
 
 from .design import MORRIS_LEVELS, Design, points
-from .scenario import InputError
+from .errors import InputError
 
 
 def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:

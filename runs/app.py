@@ -23,7 +23,8 @@ from mesa.visualization.utils import update_counter  # noqa: E402
 from calibration import load_targets  # noqa: E402
 from model import XiangheModel  # noqa: E402
 from model.enterprises import PIPELINE, State  # noqa: E402
-from model.params import LEVERS, PARAMS, ParamError, resolve  # noqa: E402
+from model.indicators import INDICATORS, KEY_CHARTS  # noqa: E402
+from model.params import FULL_SCALE_TALENT, LEVERS, PARAMS, Integer, ParamError, Switch, resolve  # noqa: E402
 
 from .scenario import available, load  # noqa: E402
 
@@ -32,7 +33,7 @@ GROUPS = (("targeting", "Targeting and attraction modes"), ("permits", "Permit d
           ("land", "Land"), ("subsidies", "Policy innovation: subsidies and funds"),
           ("talent", "Talent and public services"), ("commuting", "Commuting"))
 START_YEARS = (2014, 2040)
-PAGE_TALENT_AGENTS = 50_000
+PAGE_TALENT_AGENTS = FULL_SCALE_TALENT
 TARGET_YEAR = 2020
 # Read once: the charts are rebuilt every step.
 TARGETS = {t.indicator: t for t in load_targets() if t.year == TARGET_YEAR}
@@ -42,7 +43,7 @@ def _label(name: str) -> str:
     """A control's label: the name in words, with its unit unless the name says it."""
     p = PARAMS[name]
     words = name.removesuffix("_yuan").replace("_", " ")
-    said = p.kind == "bool" or (p.unit.split("/")[0].split()[0].rstrip("s") in words
+    said = isinstance(p, Switch) or (p.unit.split("/")[0].split()[0].rstrip("s") in words
                                 and "yuan" not in p.unit)
     return words.capitalize() + ("" if said else f" ({p.unit})")
 
@@ -73,7 +74,7 @@ class Controls:
 
     @staticmethod
     def lever_names() -> list[str]:
-        return [n for lever in LEVERS for n in (lever, f"{lever}_start_year")]
+        return [n for lever in LEVERS for n in (lever, PARAMS[lever].start_year)]
 
     def set(self, name: str, value) -> None:
         self.values.set({**self.values.value, name: value})
@@ -116,12 +117,12 @@ class XiangheApp(XiangheModel):
 def LeverControl(controls: Controls, name: str):
     p = PARAMS[name]
     value = controls.values.value[name]
-    start = f"{name}_start_year"
+    start = p.start_year
     with solara.Column(gap="0px"):
-        if p.kind == "bool":
+        if isinstance(p, Switch):
             solara.Switch(label=_label(name), value=bool(value),
                           on_value=lambda v: controls.set(name, bool(v)))
-        elif p.kind == "int":
+        elif isinstance(p, Integer):
             high = int(min(p.high, max(4 * p.default, p.low + 100)))
             solara.SliderInt(f"{_label(name)}: {value:g}", value=int(value), min=int(p.low),
                              max=high, on_value=lambda v: controls.set(name, int(v)))
@@ -262,17 +263,7 @@ class RegionMap:
         return self.fig
 
 
-CHARTS = (
-    ("Firms relocated, producing", ("firms_relocated", "firms_operating"), 1),
-    ("Revenue, tax (bn yuan/quarter)", ("relocated_revenue_yuan", "relocated_tax_yuan"), 1e9),
-    ("Workers who moved from Beijing", ("relocated_workers_employed",), 1),
-    ("High-skill moves: to Beijing, to Xianghe", ("high_skill_to_beijing", "high_skill_to_xianghe"), 1),
-    ("Cross-border persons per day (k)", ("cross_border_daily_persons",), 1e3),
-    ("Checkpoint delay (min): normal, event days", ("checkpoint_peak_delay_min", "checkpoint_event_delay_min"), 1),
-    ("Development intensity (%), cap dashed", ("development_intensity",), 1e-2),
-    ("Public spending (m yuan/quarter)", ("public_spending_yuan",), 1e6),
-)
-QUARTERLY_FLOWS = {"relocated_revenue_yuan", "relocated_tax_yuan", "public_spending_yuan"}
+QUARTERLY_FLOWS = {i.name for i in INDICATORS if i.aggregation == "flow"}
 
 
 def indicator_charts_option(model: XiangheApp) -> dict:
@@ -289,13 +280,16 @@ def indicator_charts_option(model: XiangheApp) -> dict:
                 for y in range(2014, last_year + 1) for q in range(1, 5)]
     option = {"animation": False, "tooltip": {"trigger": "axis"}, "title": [], "grid": [],
               "xAxis": [], "yAxis": [], "series": [], "color": PALETTE}
-    for i, (title, names, divisor) in enumerate(CHARTS):
+    rows = -(-len(KEY_CHARTS) // 2)
+    height = 100 / rows
+    for i, chart in enumerate(KEY_CHARTS):
+        title, names, divisor = chart.title, chart.names, chart.divisor
         row, col = divmod(i, 2)
-        left, top = 6 + 50 * col, 1 + 25 * row
+        left, top = 6 + 50 * col, 1 + height * row
         option["title"].append({"text": title, "left": f"{left}%", "top": f"{top}%",
                                 "textStyle": {"fontSize": 11, "fontWeight": "normal"}})
-        option["grid"].append({"left": f"{left + 3}%", "top": f"{top + 5}%", "width": "38%",
-                               "height": "15%"})
+        option["grid"].append({"left": f"{left + 3}%", "top": f"{top + 0.2 * height}%",
+                               "width": "38%", "height": f"{0.6 * height}%"})
         option["xAxis"].append({"gridIndex": i, "type": "category", "data": quarters,
                                 "boundaryGap": False,
                                 "axisLabel": {"interval": 3, "fontSize": 9}})
@@ -339,14 +333,15 @@ def _view(model: XiangheApp, kind):
 def RegionMapView(model):
     update_counter.get()
     return solara.FigureMatplotlib(_view(model, RegionMap), format="png",
-                                   dependencies=[id(model), model.quarter])
+                                   dependencies=[id(model), model.steps])
 
 
 def IndicatorChartsView(model):
     update_counter.get()
     with solara.Column(gap="0px") as main:
+        rows = -(-len(KEY_CHARTS) // 2)
         solara.FigureEcharts(option=indicator_charts_option(model),
-                             attributes={"style": "height: 640px; width: 100%;"})
+                             attributes={"style": f"height: {160 * rows}px; width: 100%;"})
         solara.Text(CHART_NOTE, style={"font-size": "11px", "color": "#555"})
     return main
 

@@ -9,18 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import time
 from pathlib import Path
 
 from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, ParamError, lookup, resolve
 
 from . import scenario as scenarios
-from .scenario import InputError
-
-# Seeds finished by an interrupted `run --out DIR`, kept in DIR until the run completes.
-CHECKPOINTS = ".checkpoints"
+from .errors import InputError, check_folder
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,32 +33,29 @@ def _parse_set(items: list[str]) -> dict:
     return values
 
 
+def _check_until(until: int) -> None:
+    if not FIRST_YEAR <= until <= LAST_YEAR:
+        raise InputError(f"--until {until}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
+
+
 def _cmd_run(args) -> int:
-    if not FIRST_YEAR <= args.until <= LAST_YEAR:
-        raise InputError(f"--until {args.until}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
+    _check_until(args.until)
     if args.replicates < 1:
         raise InputError(f"--replicates {args.replicates}: allowed: an integer of 1 or more")
     if args.seed < 0:
         raise InputError(f"--seed {args.seed}: allowed: an integer of 0 or more")
+    workers = _workers(args, default=1)
     if args.out is not None:
-        from .sweep import check_folder
-
         check_folder(Path(args.out))
     sc = scenarios.load(args.scenario)
     params = {**sc.params, **_parse_set(args.set)}
     resolve(params)
-    from .simulate import indicators_for, run_replicates, write_outputs
+    from .experiments import run_to_folder
 
-    started = time.perf_counter()
-    checkpoints = Path(args.out) / CHECKPOINTS if args.out is not None else None
-    results = run_replicates(params, args.seed, args.replicates, args.until,
-                             progress=not args.quiet, checkpoints=checkpoints)
-    mean, per_seed = indicators_for(results, args.until)
-    if args.out is not None:
-        seeds = list(range(args.seed, args.seed + args.replicates))
-        write_outputs(Path(args.out), sc, params, seeds, args.until, results,
-                      time.perf_counter() - started)
-        shutil.rmtree(checkpoints, ignore_errors=True)
+    result = run_to_folder(sc, params, args.seed, args.replicates, args.until,
+                           None if args.out is None else Path(args.out), workers=workers,
+                           scheduler=args.scheduler, progress=not args.quiet)
+    mean, per_seed = result.indicators(args.until)
     if args.json:
         doc = {"scenario": sc.name, "seed": args.seed, "until": args.until,
                "replicates": args.replicates, "indicators": mean, "per_seed": per_seed}
@@ -96,8 +88,7 @@ def _cmd_params(args) -> int:
         print("| name | default | unit | range | role | group | meaning | source |")
         print("|---|---|---|---|---|---|---|---|")
     for p in PARAMS.values():
-        rng = "true/false" if p.kind == "bool" else f"{p.low:g} – {p.high:g}"
-        default = str(p.default).lower() if p.kind == "bool" else f"{p.default:g}"
+        rng, default = p.range_text, p.format(p.default)
         if args.markdown:
             print(f"| `{p.name}` | {default} | {p.unit} | {rng} | {p.role} | {p.group} | "
                   f"{p.meaning} | {p.source} |")
@@ -107,15 +98,16 @@ def _cmd_params(args) -> int:
     return 0
 
 
-def _workers(args) -> int:
+def _workers(args, default: int | None = None) -> int:
+    """--workers, checked; by default ``default``, else every core."""
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers {args.workers}: allowed: an integer of 1 or more")
-    return args.workers or os.cpu_count() or 1
+    return args.workers or default or os.cpu_count() or 1
 
 
 def _cmd_sweep(args) -> int:
     from .design import load_design
-    from .sweep import run_sweep
+    from .experiments import run_sweep
 
     design = load_design(args.design)
     if args.batch < 1:
@@ -129,19 +121,12 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    import pandas as pd
-
-    from .analysis import paired_effects
-    from .sweep import Backend, RunTask, execute
-
-    if not FIRST_YEAR <= args.until <= LAST_YEAR:
-        raise InputError(f"--until {args.until}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
+    _check_until(args.until)
     if args.replicates < 2:
         raise InputError(f"--replicates {args.replicates}: allowed: an integer of 2 or more "
                          "(a confidence interval needs two pairs)")
+    workers = _workers(args)
     if args.out is not None:
-        from .sweep import check_folder
-
         check_folder(Path(args.out))
     common = _parse_set(args.set)
     scenarios_ab = [scenarios.load(args.a), scenarios.load(args.b)]
@@ -149,23 +134,11 @@ def _cmd_compare(args) -> int:
     for sc in scenarios_ab:
         params.append({**sc.params, **common})
         resolve(params[-1])
-    seeds = range(args.seed, args.seed + args.replicates)
-    tasks = [RunTask(i * args.replicates + k, i, s, params[i], {}, (args.until,))
-             for i in (0, 1) for k, s in enumerate(seeds)]
-    rows: list[dict] = []
-    backend = Backend(_workers(args), args.scheduler)
-    try:
-        from tqdm import tqdm
+    from .experiments import compare
 
-        with tqdm(total=len(tasks), unit="run", desc="compare", disable=args.quiet) as bar:
-            execute(tasks, backend.executor, 2 * backend.slots, rows.extend, bar)
-    finally:
-        backend.close()
-    df = pd.DataFrame(rows)
-    failed = df[df["status"] != "ok"]
-    if len(failed):
-        raise InputError(f"a run failed: {failed['error'].iloc[0]}")
-    effects = paired_effects(df[df["point"] == 0], df[df["point"] == 1])
+    result = compare(*params, args.seed, args.replicates, args.until, workers=workers,
+                     scheduler=args.scheduler, progress=not args.quiet)
+    effects = result.effects
     names = [sc.name for sc in scenarios_ab]
     if args.out is not None:
         from .plots import effects_forest, save
@@ -173,8 +146,9 @@ def _cmd_compare(args) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         effects.to_csv(out / "effects.csv", index=False)
-        df.to_parquet(out / "runs.parquet", index=False)
+        result.runs.to_parquet(out / "runs.parquet", index=False)
         save(effects_forest(effects, *names, args.until), out / "effects")
+    seeds = range(args.seed, args.seed + args.replicates)
     if args.json:
         print(json.dumps({"a": names[0], "b": names[1], "until": args.until,
                           "seeds": list(seeds),
@@ -192,9 +166,9 @@ def _cmd_compare(args) -> int:
 
 def _load_sweep(folder: str):
     from .design import Design
-    from .sweep import MANIFEST, _read_manifest, read_results
+    from .store import MANIFEST, read_manifest, read_results
 
-    manifest = _read_manifest(Path(folder))
+    manifest = read_manifest(Path(folder))
     if manifest is None:
         raise InputError(f"{folder}: holds no sweep (no {MANIFEST}); run `xianghe sweep` first")
     try:
@@ -302,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="set a parameter (repeatable); see `xianghe params`")
     run.add_argument("--replicates", type=int, default=1, help="seeds seed..seed+R-1")
     run.add_argument("--out", help="folder for the quarterly tables, plots and manifest")
+    run.add_argument("--workers", type=int,
+                     help="local worker processes (default 1: this process)")
+    run.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)

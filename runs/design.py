@@ -28,13 +28,15 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+from model.params import FIRST_YEAR, LAST_YEAR, Integer, Number, ParamError, lookup
 
-from model.params import FIRST_YEAR, LAST_YEAR, ParamError, lookup
+from .errors import InputError
 
-from .scenario import InputError
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
 KEYS = {"scenario", "sampler", "samples", "seeds", "years", "params", "sampler_seed"}
@@ -143,7 +145,7 @@ def load_design(path: str | Path) -> Design:
             if (not isinstance(spec, dict) or set(spec) != {"low", "high"}):
                 _fail(path, f"parameter {name}: the {sampler} sampler needs a range "
                             "{ low = ..., high = ... }")
-            if p.kind == "bool":
+            if not isinstance(p, Number):
                 _fail(path, f"parameter {name}: a true/false parameter cannot be sampled "
                             "from a range; use the grid sampler")
             try:
@@ -154,7 +156,7 @@ def load_design(path: str | Path) -> Design:
                 _fail(path, f"parameter {name}: empty range [{low}, {high}]; "
                             "allowed: low < high")
             steps = MORRIS_LEVELS - 1
-            if sampler == "morris" and p.kind == "int" and (high - low) % steps:
+            if sampler == "morris" and isinstance(p, Integer) and (high - low) % steps:
                 _fail(path, f"parameter {name}: the integer range [{low}, {high}] does not "
                             f"split into {steps} equal steps for Morris's {MORRIS_LEVELS} "
                             f"levels; allowed: high - low a multiple of {steps}")
@@ -187,6 +189,9 @@ def _check_points(path, design: Design) -> None:
 
 def points(design: Design) -> pd.DataFrame:
     """The design points, one row each, a column per parameter, index = point number."""
+    import numpy as np
+    import pandas as pd
+
     names = design.names
     if design.sampler == "grid":
         rows = list(itertools.product(*design.params.values()))
@@ -194,7 +199,7 @@ def points(design: Design) -> pd.DataFrame:
     unit = _unit_samples(design)
     df = pd.DataFrame(unit, columns=names)
     for name, (low, high) in design.params.items():
-        integer = lookup(name).kind == "int"
+        integer = isinstance(lookup(name), Integer)
         if design.sampler == "lhs":
             # Integers get equal shares of the unit interval, the ends included.
             span = high - low + 1 if integer else high - low
@@ -208,6 +213,8 @@ def points(design: Design) -> pd.DataFrame:
 
 
 def _unit_samples(design: Design) -> np.ndarray:
+    import numpy as np
+
     if design.sampler == "lhs":
         from scipy.stats import qmc
 

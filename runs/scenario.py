@@ -1,8 +1,17 @@
-"""Scenario files: a name, a description, an optional parent to extend and a [params] table.
+"""Scenario files: a name, a description, the scenarios it extends, a start year and a
+[params] table.
 
 A scenario is given by the name of a file in ``runs/scenarios/`` (without ``.toml``) or by
-a path to a TOML file. ``extends`` names another scenario whose parameters it starts from;
-chains are followed and a scenario that extends itself, directly or not, is an error.
+a path to a TOML file. ``extends`` names one scenario, or a list of them applied in order
+(a later one overrides an earlier one where both set a parameter), whose parameters it
+starts from; its own ``[params]`` come last. ``start_year`` is the first year of every
+lever the file itself sets, unless the file sets that lever's own start year. A scenario
+that extends itself, directly or not, is an error; two parents sharing an ancestor (both
+extending the baseline) is not.
+
+In EMA Workbench's words: the declared parameters of role ``uncertainty`` are its
+*uncertainties*, those of role ``lever`` its *levers*; a scenario file sets levers (a
+*policy*) and may pin uncertainties (a *scenario*); the indicators are its *outcomes*.
 """
 
 from __future__ import annotations
@@ -11,21 +20,19 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.params import ParamError, lookup, resolve
+from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, ParamError, lookup, resolve
+
+from .errors import InputError
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
-KEYS = {"name", "description", "extends", "params"}
-
-
-class InputError(ValueError):
-    """Bad input from the user; the message is one line naming what is wrong."""
+KEYS = {"name", "description", "extends", "start_year", "params"}
 
 
 @dataclass
 class Scenario:
     name: str
     description: str
-    params: dict = field(default_factory=dict)   # the values the file chain sets
+    params: dict = field(default_factory=dict)   # the values the file and its parents set
     source: str = ""
 
 
@@ -60,41 +67,63 @@ def _read(path: Path) -> dict:
     if unknown:
         raise InputError(f"scenario file {path}: unknown key {sorted(unknown)[0]!r}; "
                          f"allowed: {', '.join(sorted(KEYS))}")
-    for key in ("name", "description", "extends"):
+    for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             raise InputError(f"scenario file {path}: {key} must be a string")
+    extends = data.get("extends", [])
+    if isinstance(extends, str):
+        extends = [extends]
+    if not isinstance(extends, list) or not all(isinstance(e, str) for e in extends):
+        raise InputError(f"scenario file {path}: extends must be a scenario name or a list "
+                         "of them")
+    data["extends"] = extends
     if not isinstance(data.get("params", {}), dict):
         raise InputError(f"scenario file {path}: params must be a table")
     return data
 
 
-def load(ref: str) -> Scenario:
-    """Read a scenario and the chain it extends; check every parameter."""
-    chain: list[tuple[Path, dict]] = []
-    seen: set[Path] = set()
-    path = _path(ref)
-    while True:
-        resolved = path.resolve()
-        if resolved in seen:
-            raise InputError(f"scenario {ref!r} extends itself through {path.stem!r}; "
-                             "allowed: a chain of scenarios without loops")
-        seen.add(resolved)
-        data = _read(path)
-        chain.append((path, data))
-        if "extends" not in data:
-            break
-        path = _path(data["extends"])
+def _own_values(path: Path, data: dict) -> dict:
+    """The values the file itself sets, each checked, with its start year applied."""
+    values = {}
+    for name, value in data.get("params", {}).items():
+        try:
+            values[name] = lookup(name).check(value)
+        except ParamError as err:
+            raise InputError(f"scenario file {path}: {err}") from None
+    if "start_year" in data:
+        start = data["start_year"]
+        if (isinstance(start, bool) or not isinstance(start, int)
+                or not FIRST_YEAR <= start <= LAST_YEAR):
+            raise InputError(f"scenario file {path}: start_year {start!r}; allowed: a year "
+                             f"in [{FIRST_YEAR}, {LAST_YEAR}]")
+        for name in list(values):
+            companion = PARAMS[name].start_year
+            if companion is not None and companion not in values:
+                values[companion] = start
+    return values
+
+
+def _values(path: Path, ref: str, stack: tuple[Path, ...]) -> tuple[dict, dict]:
+    """The file's data and the values of its chain, parents first."""
+    resolved = path.resolve()
+    if resolved in stack:
+        raise InputError(f"scenario {ref!r} extends itself through {path.stem!r}; "
+                         "allowed: scenarios that extend others without loops")
+    data = _read(path)
     values: dict = {}
-    for path, data in reversed(chain):
-        for name, value in data.get("params", {}).items():
-            try:
-                values[name] = lookup(name).check(value)
-            except ParamError as err:
-                raise InputError(f"scenario file {path}: {err}") from None
+    for parent in data["extends"]:
+        values.update(_values(_path(parent), ref, (*stack, resolved))[1])
+    values.update(_own_values(path, data))
+    return data, values
+
+
+def load(ref: str) -> Scenario:
+    """Read a scenario and those it extends; check every parameter."""
+    path = _path(ref)
+    data, values = _values(path, ref, ())
     try:
         resolve(values)
     except ParamError as err:
         raise InputError(f"scenario {ref!r}: {err}") from None
-    first = chain[0][1]
-    return Scenario(first.get("name", chain[0][0].stem), first.get("description", ""),
-                    values, str(chain[0][0]))
+    return Scenario(data.get("name", path.stem), data.get("description", ""), values,
+                    str(path))

@@ -7,18 +7,19 @@ import os
 import pytest
 from hypothesis import settings
 
-from runs.simulate import run_replicates
+from model.params import FULL_SCALE_TALENT
+from runs.experiments import run_scenario
 
 settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True)
 settings.register_profile("dev", max_examples=25, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 # The default scale: one firm agent per real firm.
-TEST_AGENTS = 50_000
+TEST_AGENTS = FULL_SCALE_TALENT
 SEEDS = (1, 2, 3)
 
 
 @pytest.fixture(scope="session")
 def baseline_runs():
     """The baseline to 2020 over three seeds."""
-    return run_replicates({"talent_agents": TEST_AGENTS}, 1, len(SEEDS), 2020, progress=False)
+    return run_scenario({"talent_agents": TEST_AGENTS}, 1, len(SEEDS), 2020, progress=False)

@@ -140,6 +140,8 @@ FILE_CASES = {
     "unknown key": ("key.toml", 'nmae = "x"\n', "unknown key"),
     "unknown param": ("par.toml", "[params]\nfoo = 1\n", "unknown parameter"),
     "extends itself": ("self.toml", 'extends = "SELF"\n', "extends itself"),
+    "start year": ("start.toml", "start_year = 1990\n[params]\nbus_lines = 9\n", "start_year"),
+    "extends a number": ("ext.toml", "extends = [1]\n", "extends"),
 }
 
 
@@ -171,6 +173,36 @@ def test_scenario_extends_and_overrides(tmp_path):
     sc = load(str(path))
     assert sc.params["bus_lines"] == 20 and sc.params["checkpoint_lanes"] == 48
     assert sc.params["talent_agents"] == 3000
+
+
+def test_scenarios_compose_in_order_with_one_start_year(tmp_path):
+    from runs.scenario import load
+
+    path = _write(tmp_path, "both.toml",
+                  'extends = ["subsidies", "commuting"]\nstart_year = 2025\n'
+                  "[params]\nbus_lines = 30\ninvestment_subsidy_rate = 0.2\n"
+                  "investment_subsidy_rate_start_year = 2023\n")
+    sc = load(str(path))
+    assert sc.params["bus_lines"] == 30 and sc.params["bus_lines_start_year"] == 2025
+    assert sc.params["checkpoint_lanes"] == 48                       # from commuting
+    assert sc.params["checkpoint_lanes_start_year"] == 2022          # its own start year
+    assert sc.params["investment_subsidy_rate_start_year"] == 2023   # the lever's own wins
+    assert sc.params["incubator_fund_yuan"] == 1e8                   # from subsidies
+    mine = _write(tmp_path, "mine.toml", "[params]\nbus_lines = 3\n")
+    later = _write(tmp_path, "later.toml", f'extends = ["commuting", "{mine}"]\n')
+    assert load(str(later)).params["bus_lines"] == 3                 # a later parent wins
+    earlier = _write(tmp_path, "earlier.toml", f'extends = ["{mine}", "commuting"]\n')
+    assert load(str(earlier)).params["bus_lines"] == 12
+
+
+def test_report_package_is_the_composition_of_the_measures():
+    from runs.scenario import load
+
+    measures = ("targeting", "permits", "land", "subsidies", "talent", "commuting")
+    composed = {}
+    for name in measures:
+        composed.update(load(name).params)
+    assert load("report-package").params == composed
 
 
 def test_readme_parameter_table_is_the_declared_one():

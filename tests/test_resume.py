@@ -9,12 +9,14 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-import runs.simulate as simulate
+import runs.engine as engine
+from runs.experiments import run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["run", "--quiet", "--replicates", "2", "--until", "2040",
-        "--set", "talent_agents=1000000"]
+ARGS = ["run", "--quiet", "--replicates", "2", "--until", "2032",
+        "--set", "talent_agents=300000"]
 
 
 def _start(out: Path) -> subprocess.Popen:
@@ -22,13 +24,14 @@ def _start(out: Path) -> subprocess.Popen:
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     whole, broken = tmp_path / "whole", tmp_path / "broken"
     assert _start(whole).wait(timeout=600) == 0
 
     proc = _start(broken)
     deadline = time.monotonic() + 300
-    while not list(broken.glob(".checkpoints/*/seed-1-quarterly.parquet")):
+    while not list(broken.glob(".checkpoints/*/results/part-*.parquet")):
         assert proc.poll() is None, "the run ended before its first seed was saved"
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -46,29 +49,22 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
 
 def test_a_saved_seed_is_not_run_again(tmp_path, monkeypatch):
     params = {"talent_agents": 500}
-    first = simulate.run_replicates(params, 1, 1, 2015, progress=False, checkpoints=tmp_path)
+    first = run_scenario(params, 1, 1, 2015, progress=False, checkpoints=tmp_path)
+    real = engine.simulate
 
-    class Refuse:
-        def __init__(self, params, seed):
-            if seed == 1:
-                raise AssertionError("seed 1 was run again")
-            self.inner = RealModel(params, seed=seed)
+    def refuse(task):
+        assert task.seed != 1, "seed 1 was run again"
+        return real(task)
 
-        def __getattr__(self, name):
-            return getattr(self.inner, name)
-
-    RealModel = simulate.XiangheModel
-    monkeypatch.setattr(simulate, "XiangheModel", Refuse)
-    again = simulate.run_replicates(params, 1, 2, 2015, progress=False, checkpoints=tmp_path)
-    pd.testing.assert_frame_equal(again[0].annual, first[0].annual)
-    assert again[1].seed == 2
+    monkeypatch.setattr(engine, "simulate", refuse)
+    again = run_scenario(params, 1, 2, 2015, progress=False, checkpoints=tmp_path)
+    pd.testing.assert_frame_equal(again.annual[again.annual["seed"] == 1], first.annual)
+    assert sorted(again.annual["seed"].unique()) == [1, 2]
 
 
 def test_other_parameters_do_not_reuse_checkpoints(tmp_path):
-    simulate.run_replicates({"talent_agents": 500}, 1, 1, 2015, progress=False,
-                            checkpoints=tmp_path)
-    other = simulate.run_replicates({"talent_agents": 500, "bus_lines": 9}, 1, 1, 2015,
-                                    progress=False, checkpoints=tmp_path)
+    run_scenario({"talent_agents": 500}, 1, 1, 2015, progress=False, checkpoints=tmp_path)
+    other = run_scenario({"talent_agents": 500, "bus_lines": 9}, 1, 1, 2015, progress=False,
+                         checkpoints=tmp_path)
     assert len(list(tmp_path.iterdir())) == 2
-    assert other[0].seed == 1
-
+    assert other.session.runs_ok == 1

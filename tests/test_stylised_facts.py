@@ -13,8 +13,7 @@ from calibration import load_targets
 @pytest.fixture(scope="module")
 def annual(baseline_runs) -> pd.DataFrame:
     """Mean over seeds, one row a year."""
-    frames = [r.annual.set_index("year") for r in baseline_runs]
-    return sum(frames) / len(frames)
+    return baseline_runs.annual.drop(columns="seed").groupby("year").mean()
 
 
 def test_relocations_per_year_fall_after_the_first_years(annual):
@@ -44,32 +43,26 @@ def test_construction_land_never_exceeds_the_cap(annual):
 
 @pytest.mark.parametrize("target", load_targets(), ids=lambda t: t.indicator)
 def test_baseline_within_a_factor_of_two_of_each_target(baseline_runs, target):
-    from runs.simulate import indicators_for
+    from runs.experiments import run_scenario
 
-    if target.year > 2020:
-        from runs.simulate import run_replicates
-
-        runs = run_replicates({}, 1, 3, target.year, progress=False)
-    else:
-        runs = baseline_runs
-    mean, _ = indicators_for(runs, target.year)
+    runs = (baseline_runs if target.year <= 2020
+            else run_scenario({}, 1, 3, target.year, progress=False))
+    mean, _ = runs.indicators(target.year)
     assert target.value / 2 <= mean[target.indicator] <= target.value * 2, (
         f"{target.indicator} {target.year}: {mean[target.indicator]:.4g} "
         f"against {target.value:.4g}")
 
 
 def test_all_indicators_finite(baseline_runs):
-    for r in baseline_runs:
-        assert np.isfinite(r.annual.to_numpy(dtype=float)).all()
-        assert np.isfinite(r.quarterly.drop(columns=["year", "quarter"]).to_numpy(float)).all()
+    assert np.isfinite(baseline_runs.annual.to_numpy(dtype=float)).all()
+    assert np.isfinite(baseline_runs.quarterly.to_numpy(dtype=float)).all()
 
 
 def test_indicators_are_in_real_units_whatever_the_scale(annual):
     """A quarter of the agents, each standing for more firms and people, tells the same story."""
-    from runs.simulate import indicators_for, run_replicates
+    from runs.experiments import run_scenario
 
-    small, _ = indicators_for(run_replicates({"talent_agents": 12_500}, 1, 4, 2020,
-                                             progress=False), 2020)
+    small, _ = run_scenario({"talent_agents": 12_500}, 1, 4, 2020, progress=False).indicators(2020)
     full = annual.loc[2020]
     for name, tolerance in [("firms_relocated", 0.3), ("relocated_revenue_yuan", 0.4),
                             ("market_merchants", 0.15), ("cross_border_daily_persons", 0.1),

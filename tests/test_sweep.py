@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from runs.design import load_design, points
-from runs.sweep import read_results
+from runs.store import read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -116,6 +116,7 @@ def dask_cluster():
         p.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_exactly_the_local_results(local_sweep, dask_cluster, tmp_path):
     design, local_out = local_sweep
     out = tmp_path / "dask"
@@ -126,6 +127,7 @@ def test_dask_cluster_gives_exactly_the_local_results(local_sweep, dask_cluster,
     pd.testing.assert_frame_equal(read_results(out), read_results(local_out))
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     text = GRID.replace("talent_agents = [3000]", "talent_agents = [60000]").replace(
         "years = [2016, 2018]", "years = [2020, 2024]")
@@ -249,6 +251,7 @@ def test_compare_pairs_seeds_and_reports_intervals(tmp_path):
     assert (out / "effects.png").exists() and (out / "effects.svg").exists()
 
 
+@pytest.mark.slow
 def test_sensitivity_and_plots_from_a_morris_sweep(tmp_path):
     design = _design(tmp_path, """
 sampler = "morris"

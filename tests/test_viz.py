@@ -99,6 +99,7 @@ def _no_error_shown(page: Page) -> None:
     assert "Traceback" not in page.locator("body").inner_text()
 
 
+@pytest.mark.slow
 def test_page_draws_changes_with_a_lever_and_steps(page):
     charts_before = page.locator(CHARTS).first.screenshot()
 
@@ -128,6 +129,7 @@ def test_page_draws_changes_with_a_lever_and_steps(page):
     print(f"page step, click to redrawn charts: median {sorted(timings)[3] * 1000:.0f} ms")
 
 
+@pytest.mark.slow
 def test_impossible_combination_is_named_on_the_page(page):
     page.get_by_text("Commuting", exact=True).click()
     for name in ("Entry permits per year", "Entry permit days"):

@@ -1,0 +1,245 @@
+"""Run many model runs on any ``concurrent.futures`` executor.
+
+One engine serves every experiment (a run's replicate seeds, a comparison, a sweep) and
+every back end: this process (one worker), local processes (:class:`ProcessPoolExecutor`)
+or a Dask distributed cluster (``Client.get_executor()``), so the same tasks give the same
+rows wherever they run. Each run is independent and seeded, so results do not depend on
+which worker ran it or in what order. Only a bounded number of runs is in flight and
+unwritten at any time, so memory stays flat however long the experiment.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from model import NAMES
+
+from .errors import InputError
+from .store import ResultStore
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One model run: everything a worker needs, nothing it has to look up."""
+
+    run_id: int
+    point: int
+    seed: int
+    params: dict          # full parameter values for this run
+    design_values: dict   # the values of the experiment's own parameters
+    years: tuple[int, ...]
+    quarterly: bool = False   # keep every quarter of the years too
+
+
+def simulate(task: RunTask) -> list[dict]:
+    """Run one task; a run that raises becomes failure rows carrying its error."""
+    from model import XiangheModel
+
+    base = {"run_id": task.run_id, "point": task.point, "seed": task.seed,
+            **task.design_values}
+    quarter = {"quarter": None} if task.quarterly else {}
+    try:
+        model = XiangheModel(task.params, seed=task.seed)
+        model.run_until_year(max(task.years))
+        annual = model.annual().set_index("year")
+        rows = [{**base, "year": y, **quarter, **{n: float(annual.loc[y, n]) for n in NAMES},
+                 "status": "ok", "error": None} for y in task.years]
+        if task.quarterly:
+            quarters = model.quarterly()
+            quarters = quarters[quarters["year"].isin(task.years)]
+            rows += [{**base, "year": int(q["year"]), "quarter": int(q["quarter"]),
+                      **{n: float(q[n]) for n in NAMES}, "status": "ok", "error": None}
+                     for q in quarters.to_dict(orient="records")]
+        return rows
+    except Exception as err:  # noqa: BLE001 - any failure of a run is recorded, not raised
+        message = f"{type(err).__name__}: {err}".replace("\n", " ")
+        return [{**base, "year": y, **quarter, **{n: np.nan for n in NAMES},
+                 "status": "failed", "error": message} for y in task.years]
+
+
+class InlineExecutor(cf.Executor):
+    """Runs each task in this process when it is submitted: one worker, no start-up cost."""
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to whoever waits on it
+            if isinstance(err, KeyboardInterrupt | SystemExit):
+                raise
+            future.set_exception(err)
+        return future
+
+
+def execute(tasks: list[RunTask], executor: cf.Executor, in_flight: int,
+            on_result: Callable[[list[dict]], None], progress: tqdm | None = None) -> None:
+    """Submit tasks keeping at most ``in_flight`` pending; hand each result over in turn."""
+    queue: Iterator[RunTask] = iter(tasks)
+    pending: set[cf.Future] = set()
+    try:
+        for task in queue:
+            pending.add(executor.submit(simulate, task))
+            if len(pending) >= in_flight:
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    on_result(future.result())
+                    if progress is not None:
+                        progress.update()
+        for future in cf.as_completed(pending):
+            on_result(future.result())
+            if progress is not None:
+                progress.update()
+        pending = set()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+class Backend:
+    """An executor for ``--workers N`` (this process for 1, else local processes) or
+    ``--scheduler ADDRESS`` (Dask)."""
+
+    def __init__(self, workers: int, scheduler: str | None):
+        self.client = None
+        if scheduler:
+            from distributed import Client
+
+            def unreachable(why: str) -> InputError:
+                return InputError(f"--scheduler {scheduler}: no Dask scheduler answers there "
+                                  f"({why}); allowed: the address of a running `dask "
+                                  "scheduler`, e.g. tcp://127.0.0.1:8786")
+
+            if not re.fullmatch(r"(tcp|tls|ucx|inproc)://[^/\s]+|[\w.-]+:\d+", scheduler):
+                raise unreachable("not an address")
+            try:
+                self.client = Client(scheduler, timeout="10s", set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as err:
+                raise unreachable(type(err).__name__) from None
+            self.executor = self.client.get_executor()
+            self.slots = max(1, sum(self.client.nthreads().values()))
+            self.label = f"dask {scheduler} ({self.slots} threads)"
+        elif workers == 1:
+            self.executor = InlineExecutor()
+            self.slots = 1
+            self.label = "this process"
+        else:
+            self.executor = cf.ProcessPoolExecutor(max_workers=workers,
+                                                   mp_context=_worker_context(),
+                                                   initializer=_watch_parent,
+                                                   initargs=(os.getpid(),))
+            self.slots = workers
+            self.label = f"{workers} local process(es)"
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.executor.shutdown(wait=False)
+            self.client.close()
+        else:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_context():
+    """Workers forked from a server that has imported the model once: fast to start, and
+    free of the locks a plain fork could copy from the parent's threads."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["runs.engine"])
+    return context
+
+
+def _watch_parent(pid: int) -> None:
+    """In a worker: exit when the experiment that started it is gone (killed, not shut
+    down), rather than wait for tasks forever."""
+
+    def watch():
+        while True:
+            time.sleep(2.0)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+@dataclass
+class Session:
+    """What one call of :func:`run_tasks` did."""
+
+    started: float
+    seconds: float
+    executor: str
+    runs_ok: int
+    runs_failed: int
+
+    @property
+    def runs_per_minute(self) -> float:
+        return round(60 * (self.runs_ok + self.runs_failed) / max(self.seconds, 1e-9), 2)
+
+
+def run_tasks(tasks: list[RunTask], backend: Backend, *, store: ResultStore | None = None,
+              keep: Callable[[list[dict]], None] | None = None, batch: int = 16,
+              progress: bool = True, desc: str = "runs",
+              on_finish: Callable[[Session], None] | None = None) -> Session:
+    """Run the tasks ``store`` does not hold yet; write their rows to it in batches of
+    ``batch`` runs and hand them to ``keep``. A SIGTERM stops like Ctrl-C: what finished
+    is written first, and ``on_finish`` hears of the session either way."""
+    done = store.done() if store is not None else set()
+    todo = [t for t in tasks if t.run_id not in done]
+    buffer: list[dict] = []
+    finished = {"ok": 0, "failed": 0}
+    runs_buffered = 0
+
+    def flush() -> None:
+        # Taken out of the buffer before writing: an interrupt during the write must
+        # not leave the rows there to be written a second time.
+        nonlocal runs_buffered
+        rows = buffer[:]
+        buffer.clear()
+        runs_buffered = 0
+        if store is not None:
+            store.append(rows)
+
+    def on_result(rows: list[dict]) -> None:
+        nonlocal runs_buffered
+        finished[rows[0]["status"]] += 1
+        if keep is not None:
+            keep(rows)
+        buffer.extend(rows)
+        runs_buffered += 1
+        if runs_buffered >= batch:
+            flush()
+
+    started = time.time()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main else None
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="run", desc=desc,
+               disable=not progress, leave=False)
+    try:
+        execute(todo, backend.executor, 2 * backend.slots, on_result, bar)
+    finally:
+        flush()
+        bar.close()
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        session = Session(started, time.time() - started, backend.label, finished["ok"],
+                          finished["failed"])
+        if on_finish is not None:
+            on_finish(session)
+    return session
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -1,0 +1,21 @@
+"""The one error the project raises for bad input from a user, and checks that raise it
+before any work is done. Nothing here imports more than the standard library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InputError(ValueError):
+    """Bad input from the user; the message is one line naming what is wrong and what is
+    allowed. The command line prints it and exits with status 2."""
+
+
+def check_folder(path: Path, option: str = "--out") -> None:
+    """Refuse a folder that cannot be made: one that is a file or lies under a file."""
+    path = Path(path)
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {path}: {parent} is a file, not a folder")
+            return
