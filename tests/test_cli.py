@@ -54,11 +54,13 @@ def test_replicates_until_and_set():
         assert doc["indicators"][name] == pytest.approx(mean)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_json():
     args = ("run", "--json", "--quiet", "--set", "talent_agents=5000", "--seed", "3")
     assert xianghe(*args).stdout == xianghe(*args).stdout
 
 
+@pytest.mark.slow
 def test_replicates_equal_single_runs():
     """A seed gives the same numbers whether it runs alone or among replicates."""
     both = json.loads(xianghe("run", "--json", "--quiet", "--replicates", "2", "--seed", "4",
@@ -68,6 +70,7 @@ def test_replicates_equal_single_runs():
     assert both["per_seed"][1] == alone["indicators"]
 
 
+@pytest.mark.slow
 def test_out_writes_tables_plot_and_manifest(tmp_path):
     out = tmp_path / "result"
     run = xianghe("run", "--quiet", "--replicates", "2", "--out", str(out), "--set",

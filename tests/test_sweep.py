@@ -154,6 +154,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     pd.testing.assert_frame_equal(resumed, read_results(whole))
 
 
+@pytest.mark.slow
 def test_a_failing_point_is_a_failure_row_and_the_others_complete(tmp_path):
     design = _design(tmp_path, """
 sampler = "grid"
@@ -203,6 +204,7 @@ def test_bad_design_exits_2_with_one_line(case, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_exits_2(tmp_path):
     out = tmp_path / "out"
     run = xianghe("sweep", str(_design(tmp_path, GRID)), "--out", str(out), "--scheduler",
@@ -238,6 +240,7 @@ beta_cost = {{ low = 5.0, high = 30.0 }}
     pd.testing.assert_frame_equal(table, points(design))
 
 
+@pytest.mark.slow
 def test_compare_pairs_seeds_and_reports_intervals(tmp_path):
     out = tmp_path / "cmp"
     run = xianghe("compare", "baseline", "commuting", "--replicates", "3", "--until", "2023",
