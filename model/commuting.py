@@ -128,13 +128,25 @@ def erlang_c_wait_hours(arrivals_h: float, servers: int, service_h: float) -> fl
 
 def checkpoint_delay_min(peak_vehicles: float, peak_hours: float, lanes: int,
                          service_veh_h: float, overload_cap: float) -> float:
-    """Mean clearance time (queue plus inspection) at the morning peak, in minutes."""
+    """Mean clearance time (queue plus inspection) at the morning peak, in minutes.
+
+    The wait never exceeds the declared ceiling ``overload_cap x peak_hours / 2``: a queue
+    longer than that is not sat through at the peak (travellers leave earlier instead), and
+    a stationary queue cannot build up for longer than the peak lasts.
+    """
     arrivals = peak_vehicles / peak_hours
     capacity = lanes * service_veh_h
     stationary = erlang_c_wait_hours(min(arrivals, STATIONARY_LOAD_LIMIT * capacity), lanes,
                                      service_veh_h)
+    ceiling = overload_cap * peak_hours / 2.0
     fluid = min(max(0.0, arrivals / capacity - 1.0), overload_cap) * peak_hours / 2.0
-    return MINUTES_PER_HOUR * (max(stationary, fluid) + 1.0 / service_veh_h)
+    return MINUTES_PER_HOUR * (min(max(stationary, fluid), ceiling) + 1.0 / service_veh_h)
+
+
+def delay_ceiling_min(cp: CommutingParams, event_day: bool = False) -> float:
+    """The largest clearance time :func:`checkpoint_delay_min` can give, in minutes."""
+    service = cp.checkpoint_service_veh_h * (cp.event_service_factor if event_day else 1.0)
+    return MINUTES_PER_HOUR * (cp.queue_overload_cap * cp.peak_hours / 2.0 + 1.0 / service)
 
 
 def bus_crowding(load: float, cp: CommutingParams) -> float:
@@ -210,6 +222,7 @@ class Flows:
     persons: float
     commuters: float
     car_share: float
+    bus_share: float
     peak_delay_min: float
     event_delay_min: float
     bus_load: float
@@ -218,6 +231,12 @@ class Flows:
     def commuter_share(self) -> float:
         """Share of the persons crossing who cross to work."""
         return self.commuters / self.persons if self.persons > 0 else 0.0
+
+    @property
+    def other_mode_share(self) -> float:
+        """Share of cross-border commuters who go neither by car nor on a bus: those the
+        buses have no place for (shared cars, company shuttles, ...)."""
+        return max(0.0, 1.0 - self.car_share - self.bus_share)
 
 
 def flows(crossing: np.ndarray, inbound_peak: np.ndarray, p_car: np.ndarray, weight: float,
@@ -247,7 +266,11 @@ def flows(crossing: np.ndarray, inbound_peak: np.ndarray, p_car: np.ndarray, wei
     riders = (1.0 - p_car[crossing]).sum() * scale + other * (1.0 - car_share)
     capacity = cp.bus_lines * cp.bus_line_capacity
     bus_load = riders / capacity if capacity > 0 else 0.0
-    return Flows(commuters + other, commuters, car_share, delay, event_delay, bus_load)
+    # The buses carry at most their capacity; those without a place cross by other means.
+    carried = min(riders, capacity) / riders if riders > 0 else 0.0
+    bus_share = (1.0 - car_share) * carried if n_cross else 0.0
+    return Flows(commuters + other, commuters, car_share, bus_share, delay, event_delay,
+                 bus_load)
 
 
 @dataclass

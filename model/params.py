@@ -654,9 +654,10 @@ _DECLARED: list[Param] = [
                meaning="yearly cost of crossing without a car where no cross-border bus runs",
                source=ASSUMED_FIXED),
         Number(name="queue_overload_cap", default=2.0, unit="factor",
-               low=0.0, high=10.0, role=CONSTANT,
+               low=0.1, high=10.0, role=CONSTANT,
                meaning="largest overload of the checkpoints (arrivals over capacity, less one) "
-                       "commuters sit through; beyond it they leave earlier instead",
+                       "commuters sit through; beyond it they leave earlier instead, so the "
+                       "wait never exceeds cap x peak hours / 2",
                source=ASSUMED_FIXED),
     ),
     *_group(
@@ -666,8 +667,9 @@ _DECLARED: list[Param] = [
                meaning="new construction-land quota the county receives a year",
                source=ASSUMED),
         Number(name="construction_land_2014_km2", default=118.5, unit="km2",
-               low=0.0, high=1_000.0, role=UNCERTAINTY,
-               meaning="construction land in the focus county at the start of 2014",
+               low=0.0, high=141.5, role=UNCERTAINTY,
+               meaning="construction land in the focus county at the start of 2014 (at most "
+                       "the cap of the coordinated plan, 30.9 % of 458 km2)",
                source="back-cast from the report's 27.8% of 458 km2 in 2020 (assumption)"),
         Number(name="plan_release_share", default=0.7, unit="share",
                low=0.0, high=1.0, role=UNCERTAINTY,

@@ -16,6 +16,7 @@ from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, ParamError, lookup, reso
 
 from . import scenario as scenarios
 from .errors import InputError, check_folder
+from .folders import check_writable, writing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,7 +55,7 @@ def _cmd_run(args) -> int:
 
     result = run_to_folder(sc, params, args.seed, args.replicates, args.until,
                            None if args.out is None else Path(args.out), workers=workers,
-                           scheduler=args.scheduler, progress=not args.quiet)
+                           scheduler=args.scheduler, progress=not args.quiet, wait=args.wait)
     mean, per_seed = result.indicators(args.until)
     if args.json:
         doc = {"scenario": sc.name, "seed": args.seed, "until": args.until,
@@ -113,7 +114,8 @@ def _cmd_sweep(args) -> int:
     if args.batch < 1:
         raise InputError(f"--batch {args.batch}: allowed: an integer of 1 or more")
     session = run_sweep(design, str(args.design), Path(args.out), _workers(args),
-                        args.scheduler, args.batch, progress=not args.quiet)
+                        args.scheduler, args.batch, progress=not args.quiet, wait=args.wait,
+                        repair=args.repair)
     print(f"{args.out}: {session['runs_ok']} run(s) ok, {session['runs_failed']} failed "
           f"this session, {session['runs_per_minute']} runs/minute on {session['executor']}"
           + ("" if session["complete"] else " (incomplete: run again to finish)"))
@@ -127,7 +129,7 @@ def _cmd_compare(args) -> int:
                          "(a confidence interval needs two pairs)")
     workers = _workers(args)
     if args.out is not None:
-        check_folder(Path(args.out))
+        check_writable(Path(args.out))
     common = _parse_set(args.set)
     scenarios_ab = [scenarios.load(args.a), scenarios.load(args.b)]
     params = []
@@ -141,13 +143,7 @@ def _cmd_compare(args) -> int:
     effects = result.effects
     names = [sc.name for sc in scenarios_ab]
     if args.out is not None:
-        from .plots import effects_forest, save
-
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        effects.to_csv(out / "effects.csv", index=False)
-        result.runs.to_parquet(out / "runs.parquet", index=False)
-        save(effects_forest(effects, *names, args.until), out / "effects")
+        _write_comparison(Path(args.out), result, names, args.until, args.wait)
     seeds = range(args.seed, args.seed + args.replicates)
     if args.json:
         print(json.dumps({"a": names[0], "b": names[1], "until": args.until,
@@ -164,9 +160,28 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _write_comparison(out: Path, result, names: list[str], until: int, wait: bool) -> None:
+    """effects.csv, runs.parquet and the forest plot, replacing the folder's contents at once."""
+    import shutil
+
+    from .folders import FolderLock, clean_leftovers, publish, staging
+    from .plots import effects_forest, save
+
+    with FolderLock(out, wait=wait), writing(out):
+        clean_leftovers(out)
+        new = staging(out)
+        try:
+            result.effects.to_csv(new / "effects.csv", index=False)
+            result.runs.to_parquet(new / "runs.parquet", index=False)
+            save(effects_forest(result.effects, *names, until), new / "effects")
+            publish(new, out)
+        finally:
+            shutil.rmtree(new, ignore_errors=True)
+
+
 def _load_sweep(folder: str):
     from .design import Design
-    from .store import MANIFEST, read_manifest, read_results
+    from .store import MANIFEST, read_manifest, read_results, schema
 
     manifest = read_manifest(Path(folder))
     if manifest is None:
@@ -177,7 +192,9 @@ def _load_sweep(folder: str):
                         tuple(d["years"]), d["params"], d["sampler_seed"])
     except (KeyError, TypeError):
         raise InputError(f"{folder}/{MANIFEST}: the design in it is incomplete") from None
-    return design, read_results(Path(folder))
+    hint = (f"`xianghe sweep {manifest.get('design_file', 'DESIGN')} --out {folder} "
+            "--repair`")
+    return design, read_results(Path(folder), schema(design.names), hint)
 
 
 def _cmd_sensitivity(args) -> int:
@@ -187,8 +204,9 @@ def _cmd_sensitivity(args) -> int:
     design, results = _load_sweep(args.folder)
     year = args.year or design.until
     indices = sensitivity(results, design, args.indicator, year)
-    paths = save(sensitivity_bars(indices, args.indicator, year),
-                 Path(args.folder) / "plots" / f"sensitivity-{args.indicator}-{year}")
+    with writing(Path(args.folder) / "plots", "folder"):
+        paths = save(sensitivity_bars(indices, args.indicator, year),
+                     Path(args.folder) / "plots" / f"sensitivity-{args.indicator}-{year}")
     if args.json:
         records = indices.astype(object).where(indices.notna(), None).to_dict(orient="records")
         print(json.dumps({"indicator": args.indicator, "year": year,
@@ -223,12 +241,13 @@ def _cmd_plot(args) -> int:
         raise InputError(f"{args.folder}: no run finished without error for {year}; "
                          "nothing to plot")
     plots = Path(args.folder) / "plots"
-    paths = save(sweep_lines(results, args.indicator, args.by),
-                 plots / (f"lines-{args.indicator}" + (f"-by-{args.by}" if args.by else "")))
-    if args.heatmap:
-        x, y = args.heatmap
-        paths += save(sweep_heatmap(results, args.indicator, year, x, y),
-                      plots / f"heatmap-{args.indicator}-{year}-{x}-{y}")
+    with writing(plots, "folder"):
+        paths = save(sweep_lines(results, args.indicator, args.by),
+                     plots / (f"lines-{args.indicator}" + (f"-by-{args.by}" if args.by else "")))
+        if args.heatmap:
+            x, y = args.heatmap
+            paths += save(sweep_heatmap(results, args.indicator, year, x, y),
+                          plots / f"heatmap-{args.indicator}-{year}-{x}-{y}")
     print("\n".join(map(str, paths)))
     return 0
 
@@ -279,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int,
                      help="local worker processes (default 1: this process)")
     run.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    run.add_argument("--wait", action="store_true",
+                     help="wait for another command writing to --out rather than refuse")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
@@ -294,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--batch", type=int, default=16,
                     help="runs per Parquet part file (default 16)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.add_argument("--wait", action="store_true",
+                    help="wait for another sweep writing to --out rather than refuse")
+    sw.add_argument("--repair", action="store_true",
+                    help="set damaged parts aside, remove runs stored twice, write a damaged "
+                         "manifest again, then compute what is missing")
     sw.set_defaults(func=_cmd_sweep)
 
     cmp_ = sub.add_parser("compare", help="effect of scenario B against A, paired by seed")
@@ -309,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--out", help="folder for effects.csv, runs.parquet and the plot")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmp_.add_argument("--wait", action="store_true",
+                      help="wait for another command writing to --out rather than refuse")
     cmp_.set_defaults(func=_cmd_compare)
 
     sens = sub.add_parser("sensitivity", help="Sobol or Morris indices from a sweep")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,10 @@ from model.params import FIRST_YEAR, resolve
 from . import provenance
 from .design import Design, points
 from .engine import Backend, RunTask, Session, run_tasks
-from .errors import InputError, check_folder
+from .errors import InputError
+from .folders import FolderLock, check_writable, clean_leftovers, publish, staging, writing
 from .scenario import Scenario, load
-from .store import ResultStore, check_out, read_manifest, schema, write_manifest
+from .store import ResultStore, check_out, schema, write_manifest
 
 UNITS = {i.name: i.unit for i in INDICATORS}
 # Runs finished by an interrupted `run --out DIR`, kept in DIR until the run completes.
@@ -103,23 +103,19 @@ def tidy_quarterly(quarterly: pd.DataFrame) -> pd.DataFrame:
 
 def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[int],
                       until: int, result: RunResult, seconds: float) -> None:
-    """Write the tidy tables, the plots and manifest.json into ``out``, all or nothing.
-
-    Everything is written to a temporary folder beside ``out`` first and moved in once
-    complete, so an interrupted run leaves no half-written file in ``out``.
-    """
+    """Replace the contents of ``out`` with the tidy tables, the plot and manifest.json,
+    all at once: they are written to a folder beside it, manifest last, and exchanged
+    with it in one rename."""
     from .plots import indicator_panels
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    new = staging(out)
     try:
         quarterly = tidy_quarterly(result.quarterly)
-        quarterly.to_parquet(tmp / "quarterly.parquet", index=False)
-        quarterly.to_csv(tmp / "quarterly.csv", index=False)
-        result.annual.to_parquet(tmp / "annual.parquet", index=False)
-        result.annual.to_csv(tmp / "annual.csv", index=False)
-        indicator_panels(quarterly).savefig(tmp / "indicators.png", dpi=130)
+        quarterly.to_parquet(new / "quarterly.parquet", index=False)
+        quarterly.to_csv(new / "quarterly.csv", index=False)
+        result.annual.to_parquet(new / "annual.parquet", index=False)
+        result.annual.to_csv(new / "annual.csv", index=False)
+        indicator_panels(quarterly).savefig(new / "indicators.png", dpi=130)
         manifest = {
             "scenario": scenario.name,
             "scenario_file": scenario.source,
@@ -133,29 +129,32 @@ def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[i
             "seconds": round(seconds, 3),
             "written": provenance.timestamp(),
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        out.mkdir(exist_ok=True)
-        for f in tmp.iterdir():
-            os.replace(f, out / f.name)
+        (new / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        publish(new, out)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if new.exists():
+            shutil.rmtree(new, ignore_errors=True)
 
 
 def run_to_folder(scenario: Scenario, params: dict, seed: int, replicates: int, until: int,
                   out: Path | None, *, workers: int = 1, scheduler: str | None = None,
-                  progress: bool = True) -> RunResult:
+                  progress: bool = True, wait: bool = False) -> RunResult:
     """A scenario's runs, written to ``out`` (if given) once all have finished; an
-    interrupted run resumes from the seeds it finished."""
+    interrupted run resumes from the seeds it finished. ``out`` is checked writable before
+    anything runs and locked while the command writes there (``wait``: wait for another
+    writer rather than refuse)."""
     started = time.perf_counter()
-    checkpoints = Path(out) / CHECKPOINTS if out is not None else None
-    if out is not None:
-        check_folder(Path(out))
-    result = run_scenario(params, seed, replicates, until, checkpoints=checkpoints,
-                          workers=workers, scheduler=scheduler, progress=progress)
-    if out is not None:
-        write_run_outputs(Path(out), scenario, params, list(range(seed, seed + replicates)),
-                          until, result, time.perf_counter() - started)
-        shutil.rmtree(checkpoints, ignore_errors=True)
+    if out is None:
+        return run_scenario(params, seed, replicates, until, workers=workers,
+                            scheduler=scheduler, progress=progress)
+    out = Path(out)
+    check_writable(out)
+    with FolderLock(out, wait=wait), writing(out):
+        clean_leftovers(out)
+        result = run_scenario(params, seed, replicates, until, checkpoints=out / CHECKPOINTS,
+                              workers=workers, scheduler=scheduler, progress=progress)
+        write_run_outputs(out, scenario, params, list(range(seed, seed + replicates)), until,
+                          result, time.perf_counter() - started)
     return result
 
 
@@ -211,8 +210,15 @@ def _plain(value):
 
 
 def run_sweep(design: Design, design_file: str, out: Path, workers: int,
-              scheduler: str | None, batch: int, progress: bool = True) -> dict:
-    """Run what is missing of a design into ``out``; return the session recorded."""
+              scheduler: str | None, batch: int, progress: bool = True, *,
+              wait: bool = False, repair: bool = False) -> dict:
+    """Run what is missing of a design into ``out``; return the session recorded.
+
+    ``out`` is checked writable before anything runs and locked while the sweep writes
+    (``wait``: wait for another sweep on it rather than refuse). A damaged part file, a
+    damaged or missing manifest and runs stored twice are refused with one line, or, with
+    ``repair``, set aside, written again and removed, and the runs they held computed again.
+    """
     out = Path(out)
     scenario = load(design.scenario)
     try:
@@ -220,40 +226,46 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
     except ValueError as err:
         raise InputError(f"scenario {design.scenario!r}: {err}") from None
     digest = sweep_digest(design, scenario.params)
-    check_out(out, digest)
     tasks = sweep_tasks(design, scenario.params)
-    backend = Backend(workers, scheduler)
-    store = ResultStore(out, schema(design.names))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        manifest = read_manifest(out) or {
-            "design_file": design_file,
-            "design": design.to_dict(),
-            "sweep_digest": digest,
-            "scenario_params": scenario.params,
-            "points": len(tasks) // design.seeds,
-            "runs": len(tasks),
-            "package_version": provenance.package_version(),
-            "versions": provenance.versions(),
-            "git_revision": provenance.git_revision(),
-            "sessions": [],
-        }
-        write_manifest(out, manifest)
-
-        def record(session: Session) -> None:
-            manifest["sessions"].append({
-                "started": provenance.timestamp(session.started),
-                "seconds": round(session.seconds, 3),
-                "executor": session.executor,
-                "runs_ok": session.runs_ok,
-                "runs_failed": session.runs_failed,
-                "runs_per_minute": session.runs_per_minute,
-                "complete": len(store.done()) == len(tasks),
-            })
+    check_writable(out, need_bytes=16 * 2**20 + 4096 * len(tasks))
+    with FolderLock(out, wait=wait), writing(out):
+        clean_leftovers(out)
+        manifest = check_out(out, digest, repair)
+        store = ResultStore(out, schema(design.names))
+        hint = f"`xianghe sweep {design_file} --out {out} --repair`"
+        for done in store.verify(repair=repair, hint=hint):
+            print(f"{out}: {done}", file=sys.stderr)
+        backend = Backend(workers, scheduler)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            manifest = manifest or {
+                "design_file": design_file,
+                "design": design.to_dict(),
+                "sweep_digest": digest,
+                "scenario_params": scenario.params,
+                "points": len(tasks) // design.seeds,
+                "runs": len(tasks),
+                "package_version": provenance.package_version(),
+                "versions": provenance.versions(),
+                "git_revision": provenance.git_revision(),
+                "sessions": [],
+            }
             write_manifest(out, manifest)
 
-        run_tasks(tasks, backend, store=store, batch=batch, progress=progress, desc="sweep",
-                  on_finish=record)
-    finally:
-        backend.close()
+            def record(session: Session) -> None:
+                manifest["sessions"].append({
+                    "started": provenance.timestamp(session.started),
+                    "seconds": round(session.seconds, 3),
+                    "executor": session.executor,
+                    "runs_ok": session.runs_ok,
+                    "runs_failed": session.runs_failed,
+                    "runs_per_minute": session.runs_per_minute,
+                    "complete": len(store.done()) == len(tasks),
+                })
+                write_manifest(out, manifest)
+
+            run_tasks(tasks, backend, store=store, batch=batch, progress=progress,
+                      desc="sweep", on_finish=record)
+        finally:
+            backend.close()
     return manifest["sessions"][-1]

@@ -16,25 +16,9 @@ import pytest
 
 from runs.design import load_design, points
 from runs.store import read_results
+from tests.helpers import GRID, ROOT, xianghe
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-GRID = """
-scenario = "baseline"
-sampler = "grid"
-seeds = 2
-years = [2016, 2018]
-[params]
-talent_agents = [3000]
-bus_lines = [4, 8]
-checkpoint_lanes = [30, 40]
-"""
-
-
-def xianghe(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runs.cli", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=timeout)
 
 
 def _design(tmp_path: Path, text: str, name: str = "design.toml") -> Path:
