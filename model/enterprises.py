@@ -26,6 +26,7 @@ employment location choice: a stay/move decision, then a location logit):
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -106,6 +107,7 @@ class PipelineParams(View):
     """What the progress of signed projects reads."""
 
     env_threshold_growth: float
+    env_threshold_max: float
     project_failure_rate: float
     incubator_fund_yuan: float
     incubator_full_yuan: float
@@ -117,6 +119,7 @@ class PipelineParams(View):
     land_wait_max_quarters: int
     construction_months: float
     stage_duration_sigma: float
+    subsidy_clawback: bool
 
 
 class State(IntEnum):
@@ -133,6 +136,8 @@ class State(IntEnum):
 
 
 PIPELINE = (State.SIGNED, State.PERMITS, State.BUILDING)
+# States of a project that never reached production.
+GAVE_UP = (State.FAILED, State.BLOCKED)
 # States of a firm that has left Beijing (failed and blocked projects never did).
 MOVED = (*PIPELINE, State.PRODUCING, State.LEFT_AGAIN)
 
@@ -153,9 +158,16 @@ def edition_shares(hp: HazardParams, world: World) -> tuple[float, ...]:
     return tuple(getattr(hp, name) for name in world.catalogue_shares)
 
 
-def environmental_threshold(year: float, growth: float) -> float:
-    """Stringency of environmental and energy thresholds, 1 in 2014."""
-    return 1.0 + growth * max(0.0, year - FIRST_YEAR)
+def environmental_threshold(year: float, growth: float, maximum: float) -> float:
+    """Stringency of environmental and energy thresholds, 1 in 2014.
+
+    It rises at ``growth`` a year at first and tends to ``maximum``:
+    ``1 + (max - 1) (1 - exp(-growth t / (max - 1)))`` for ``t`` years since 2014.
+    """
+    room = maximum - 1.0
+    if room <= 0.0:
+        return 1.0
+    return 1.0 + room * -math.expm1(-growth * max(0.0, year - FIRST_YEAR) / room)
 
 
 def move_rate(mobility, restricted, land_ratio, since, hp: HazardParams):
@@ -166,6 +178,13 @@ def move_rate(mobility, restricted, land_ratio, since, hp: HazardParams):
     decay = 0.0 if not np.isfinite(since) else 0.5 ** (since / hp.catalogue_push_halflife_years)
     catalogue_push = 1.0 + hp.catalogue_push * restricted * decay
     return hp.firm_base_move_rate * mobility * catalogue_push * land_ratio**hp.land_rent_push
+
+
+def capital_recovery_factor(rate: float, years: float) -> float:
+    """Yearly payment over ``years`` that a yuan today buys at interest ``rate``."""
+    if rate == 0.0:
+        return 1.0 / years
+    return rate / -math.expm1(-years * math.log1p(rate))
 
 
 def incubator_strength(fund_yuan: float, full_yuan: float) -> float:
@@ -192,6 +211,7 @@ class Firms:
     sign_month: np.ndarray
     stage_end_month: np.ndarray
     wait_quarters: np.ndarray
+    subsidy_yuan: np.ndarray   # subsidy paid to the project at signing (per real firm)
 
     @classmethod
     def create(cls, n: int, weight: float, world: World, fp: FirmPopulationParams,
@@ -222,6 +242,7 @@ class Firms:
             sign_month=np.zeros(n),
             stage_end_month=np.zeros(n),
             wait_quarters=np.zeros(n, dtype=np.int16),
+            subsidy_yuan=np.zeros(n),
         )
 
     def subset(self, index: np.ndarray) -> Firms:
@@ -240,13 +261,16 @@ class Firms:
         """Yearly land and wage cost net of subsidy, over revenue, (n, R).
 
         The wage bill is priced at the region's wages: staff who follow keep their Beijing
-        pay for a while, but the firm replaces them at local pay as they leave.
+        pay for a while, but the firm replaces them at local pay as they leave. Land and the
+        subsidy are turned into yearly flows with the same cost of capital: land at its user
+        cost, the subsidy (paid once) as the annuity it buys over the subsidy horizon.
         """
         wage_bill = world.wage_yuan @ skill_mix
+        annuity = capital_recovery_factor(lp.cost_of_capital, lp.subsidy_horizon_years)
         cost = (
             self.land_m2[:, None] * land_price[None, :] * lp.cost_of_capital
             + self.staff[:, None] * wage_bill[None, :]
-            - self.investment[:, None] * subsidy_rate[None, :] / lp.subsidy_horizon_years
+            - self.investment[:, None] * subsidy_rate[None, :] * annuity
         )
         return cost / self.revenue[:, None]
 
@@ -342,7 +366,7 @@ class FirmQuarter:
     started: np.ndarray           # firms that started producing (any destination)
     months_to_production: np.ndarray  # of the focus-county starters
     left_again: np.ndarray        # firms that left the focus county again
-    subsidy_yuan: float
+    subsidy_yuan: float           # subsidies paid, less those clawed back (real yuan)
 
 
 @dataclass(frozen=True)
@@ -369,9 +393,12 @@ def advance_quarter(firms: Firms, world: World, hp: HazardParams, lp: LocationPa
     """One quarter of relocation decisions and project progress, for all firms at once."""
     signed, subsidy = _consider_and_sign(firms, world, hp, lp, when, land_price, services,
                                          draws)
-    threshold = environmental_threshold(when.year, pp.env_threshold_growth)
+    threshold = environmental_threshold(when.year, pp.env_threshold_growth,
+                                        pp.env_threshold_max)
+    going = np.isin(firms.state, GAVE_UP, invert=True)
     _fail(firms, world, pp, threshold, signed, draws)
     _grant_land(firms, world, pp, lp, when, land, draws)
+    clawed_back = _claw_back(firms, pp, going) if pp.subsidy_clawback else 0.0
     started, months_to_production = _advance_stages(firms, world, pp, when, draws)
     leaving = _leave_again(firms, world, pp, threshold, started, draws)
     return FirmQuarter(
@@ -379,8 +406,16 @@ def advance_quarter(firms: Firms, world: World, hp: HazardParams, lp: LocationPa
         started=started,
         months_to_production=months_to_production,
         left_again=leaving,
-        subsidy_yuan=subsidy * firms.weight,
+        subsidy_yuan=(subsidy - clawed_back) * firms.weight,
     )
+
+
+def _claw_back(firms: Firms, pp: PipelineParams, going: np.ndarray) -> float:
+    """The subsidy of projects that gave up this quarter is paid back (per agent)."""
+    gave_up = going & np.isin(firms.state, GAVE_UP)
+    back = float(firms.subsidy_yuan[gave_up].sum())
+    firms.subsidy_yuan[gave_up] = 0.0
+    return back
 
 
 def _consider_and_sign(firms: Firms, world: World, hp: HazardParams, lp: LocationParams,
@@ -405,7 +440,8 @@ def _consider_and_sign(firms: Firms, world: World, hp: HazardParams, lp: Locatio
     firms.sign_month[signed] = when.month + MONTHS_PER_QUARTER * draws.timing[signed]
     firms.wait_quarters[signed] = 0
     in_focus = signed[firms.region[signed] == world.focus]
-    return signed, float(firms.investment[in_focus].sum() * lp.investment_subsidy_rate)
+    firms.subsidy_yuan[in_focus] = firms.investment[in_focus] * lp.investment_subsidy_rate
+    return signed, float(firms.subsidy_yuan[in_focus].sum())
 
 
 def _fail(firms: Firms, world: World, pp: PipelineParams, threshold: float,

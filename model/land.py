@@ -38,6 +38,7 @@ class LandParams(View):
     space_fund_cost_yuan_m2: float
     space_fund_ready_m2: float
     hall_conversion: bool
+    hall_conversion_cost_yuan_m2: float
     resident_growth: float
     residents_per_worker: float
     housing_land_m2_per_resident: float
@@ -88,22 +89,24 @@ class Land:
         return self.price_2014 * (self.room_2014_m2 / room) ** lp.land_price_elasticity
 
     def advance_quarter(self, lp: LandParams, quarter: int, extra_workers_at_home: float,
-                        hall_space_m2: float) -> float:
+                        hall_space_m2: float, halls_m2: float) -> float:
         """A quarter's quota, redevelopment, halls, housing and infrastructure; return the
-        space fund spent.
+        public money spent (the space fund, and the refit of the halls the quarter they
+        open).
 
         Args:
             lp: the land parameters in force.
             quarter: quarters since 2014Q1, this one excluded.
             extra_workers_at_home: workers living in the county beyond those of 2014.
             hall_space_m2: repurposed hall space for small firms, once halls open.
+            halls_m2: the idle halls refitted when they open.
         """
         spent = self.supply(lp.county_land_quota_km2 * M2_PER_KM2 / QUARTERS_PER_YEAR,
                             lp.plan_release_share, lp.fast_spatial_plan,
                             lp.space_fund_yuan / QUARTERS_PER_YEAR, lp.space_fund_cost_yuan_m2,
                             lp.space_fund_ready_m2)
-        if lp.hall_conversion:
-            self.open_halls(hall_space_m2)
+        if lp.hall_conversion and self.open_halls(hall_space_m2):
+            spent += halls_m2 * lp.hall_conversion_cost_yuan_m2
         residents = (self.residents_2014 + extra_workers_at_home * lp.residents_per_worker
                      + lp.resident_growth * quarter / QUARTERS_PER_YEAR)
         housing = max(0.0, residents - self.residents) * lp.housing_land_m2_per_resident
@@ -126,11 +129,14 @@ class Land:
         self.idle_ready_m2 += redeveloped
         return redeveloped * cost_yuan_m2
 
-    def open_halls(self, m2: float) -> None:
-        """Repurposed exhibition halls become space for small firms, once."""
-        if not self.halls_opened:
-            self.hall_m2 += m2
-            self.halls_opened = True
+    def open_halls(self, m2: float) -> bool:
+        """Repurposed exhibition halls become space for small firms, once; True the time
+        they open."""
+        if self.halls_opened:
+            return False
+        self.hall_m2 += m2
+        self.halls_opened = True
+        return True
 
     def take_first(self, demand_m2: float) -> float:
         """Housing and infrastructure: take land ahead of projects, within the cap."""

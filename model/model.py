@@ -135,7 +135,7 @@ class XiangheModel(mesa.Model):
         spending += services.advance_quarter(self.services, w.focus, v.services)
         spending += self.land.advance_quarter(
             v.land, quarter, self._workers_at_home() - self.workers_home_2014,
-            w.hall_firm_space_m2)
+            w.hall_firm_space_m2, w.idle_halls_m2)
         land_price = w.land_price_yuan_m2.copy()
         land_price[w.focus] = self.land.price(v.land)
 

@@ -40,14 +40,36 @@ class SpendingParams(View):
     bus_line_cost_yuan: float
     checkpoint_lanes: int
     lane_cost_yuan: float
+    permit_devolution: bool
+    devolution_cost_yuan: float
+    commitment_system: bool
+    commitment_cost_yuan: float
+    ftz_extension: bool
+    ftz_cost_yuan: float
+    vocational_recognition: bool
+    vocational_recognition_cost_yuan: float
+    talent_housing_eligibility: bool
+    talent_housing_cost_yuan: float
+    provincial_land_quota: bool
+    provincial_quota_cost_yuan: float
+    fast_spatial_plan: bool
+    spatial_plan_cost_yuan: float
 
 
 def running_cost_quarter(sp: SpendingParams) -> float:
     """Public money the running measures cost in one quarter: attraction modes, the
-    incubator fund, bus lines and checkpoint lanes."""
+    incubator fund, bus lines and checkpoint lanes, and the administration of every
+    measure that has no money of its own to spend (each cost declared, most assumed)."""
     modes = (sp.mode_industry_chain + sp.mode_associations + sp.mode_zgc_parks
              + sp.mode_platform_branches)
     yearly = (modes * sp.mode_cost_yuan + sp.incubator_fund_yuan
               + sp.bus_lines * sp.bus_line_cost_yuan
               + sp.checkpoint_lanes * sp.lane_cost_yuan)
-    return yearly / QUARTERS_PER_YEAR
+    administration = (sp.permit_devolution * sp.devolution_cost_yuan
+                      + sp.commitment_system * sp.commitment_cost_yuan
+                      + sp.ftz_extension * sp.ftz_cost_yuan
+                      + sp.vocational_recognition * sp.vocational_recognition_cost_yuan
+                      + sp.talent_housing_eligibility * sp.talent_housing_cost_yuan
+                      + sp.provincial_land_quota * sp.provincial_quota_cost_yuan
+                      + sp.fast_spatial_plan * sp.spatial_plan_cost_yuan)
+    return (yearly + administration) / QUARTERS_PER_YEAR

@@ -43,6 +43,7 @@ class World:
     purchase_restriction_year: float
     residents_2014: float
     hall_firm_space_m2: float        # repurposed hall space left for small firms
+    idle_halls_m2: float             # idle exhibition halls the conversion refits
     catalogue_years: tuple[float, ...]   # when each catalogue edition came into force
     catalogue_shares: tuple[str, ...]    # the parameter holding each edition's share
     entry_permit_limit_year: float
@@ -121,6 +122,7 @@ def _regions(regions: list[dict], markets: list[dict]) -> dict:
         intensity_cap=float(f["intensity_cap"]),
         purchase_restriction_year=float(f["purchase_restriction_year"]),
         residents_2014=float(f["residents_2014"]),
+        idle_halls_m2=float(f["idle_halls_m2"]),
         hall_firm_space_m2=max(0.0, float(f["idle_halls_m2"]) - float(f["hall_m2_per_merchant"])
                                * sum(m["halls_capacity"] for m in markets)),
     )

@@ -165,3 +165,52 @@ def test_a_measure_waits_for_its_start_year(base):
     assert _indicator(early, "firms_relocated", 2018) > _indicator(base, "firms_relocated", 2018)
     assert _indicator(later, "public_spending_yuan", 2020) > _indicator(
         base, "public_spending_yuan", 2020)
+
+
+def test_a_subsidy_is_weighed_as_the_annuity_it_buys():
+    from model.enterprises import capital_recovery_factor
+
+    assert capital_recovery_factor(0.0, 10) == pytest.approx(0.1)
+    assert capital_recovery_factor(0.06, 10) == pytest.approx(0.06 / (1 - 1.06**-10))
+    # Discounting at the cost of capital makes a yuan today worth more than a tenth a year.
+    assert capital_recovery_factor(0.06, 10) > 0.1
+
+
+def test_environmental_thresholds_rise_then_saturate():
+    from model.enterprises import environmental_threshold
+
+    path = [environmental_threshold(y, 0.25, 4.0) for y in np.arange(2014, 2101, 0.25)]
+    assert path[0] == 1.0 and np.all(np.diff(path) > 0) and max(path) < 4.0
+    assert path[4] == pytest.approx(1.0 + 0.25, rel=0.05)     # the first year: the growth
+    assert path[-1] > 3.99
+    assert environmental_threshold(2030, 0.25, 1.0) == 1.0
+
+
+def test_clawback_recovers_the_subsidy_of_failed_projects_and_changes_no_choice():
+    subsidy = {"investment_subsidy_rate": 0.2, "project_failure_rate": 0.3}
+    paid, clawed = _run(subsidy, 2024), _run({**subsidy, "subsidy_clawback": True}, 2024)
+    for a, b in zip(paid, clawed, strict=True):
+        assert (a.firms.state == b.firms.state).all()
+    spent = sum(_indicator(paid, "public_spending_yuan", y) for y in range(2014, 2025))
+    spent_back = sum(_indicator(clawed, "public_spending_yuan", y) for y in range(2014, 2025))
+    assert spent_back < spent
+
+
+def test_every_measure_has_a_public_cost():
+    from model.params import LEVERS, PARAMS
+
+    def spent(models) -> float:     # one-off costs (the hall refit) fall in the first year
+        return sum(_indicator(models, "public_spending_yuan", y) for y in range(2014, 2017))
+
+    base = spent(_run({}, 2016))
+    for lever in LEVERS:
+        p = PARAMS[lever]
+        if lever == "subsidy_clawback":
+            continue   # it saves money: tested above
+        if p.type is bool:
+            on = {lever: True}
+        elif lever in ("checkpoint_lanes", "bus_lines"):
+            on = {lever: p.default + 6}
+        else:
+            continue   # money levers (subsidy, funds, spending) are themselves the cost
+        assert spent(_run(on, 2016)) > base, lever
