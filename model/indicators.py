@@ -3,10 +3,11 @@ yearly aggregation and how it is measured.
 
 Each quarter the model measures every indicator for that quarter. A year's value is then
 the sum of its quarters for flows, the last quarter for stocks and the mean for rates and
-shares; ``mean_signed_investment_yuan`` is the investment signed in the year over the
-projects signed, and ``months_sign_to_production`` the median over the projects that
-started producing in the year. When no project was signed or started in a year those two
-are 0, so that no indicator is ever NaN.
+shares. Two indicators are about events: ``mean_signed_investment_yuan`` is the investment
+signed in the year over the projects signed, and ``months_sign_to_production`` the median
+over the projects that started producing in the year. In a year with no such event they
+are NaN (null in JSON, empty in tables), never 0; over several seeds they pool the events
+of all seeds (:func:`pooled`), rather than average each seed's figure.
 
 A measure is a function of the model after its quarter: it reads the agents' arrays and
 what the quarter's submodels returned (``model.last``, a :class:`QuarterOutcome`).
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .enterprises import MOVED, PIPELINE, FirmQuarter, State
+from .enterprises import GAVE_UP, MOVED, PIPELINE, FirmQuarter, State
 from .talent import TalentQuarter
 
 if TYPE_CHECKING:
@@ -74,12 +75,12 @@ def _revenue(m) -> float:
 
 def _mean_signed_investment(m) -> float:
     signed = m.last.signed_in_focus(m)
-    return float(m.firms.investment[signed].mean()) if signed.size else 0.0
+    return float(m.firms.investment[signed].mean()) if signed.size else float("nan")
 
 
 def _median_months(m) -> float:
     months = m.last.firms.months_to_production
-    return float(np.median(months)) if months.size else 0.0
+    return float(np.median(months)) if months.size else float("nan")
 
 
 def _relocated_workers(m) -> float:
@@ -89,8 +90,16 @@ def _relocated_workers(m) -> float:
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("firms_relocated", "firms", "stock",
-              "Beijing enterprises that committed to Xianghe since 2014Q1, cumulative",
-              lambda m: _in_focus(m, *State)),
+              "Beijing enterprises whose project got land in Xianghe since 2014Q1 (in the "
+              "pipeline after land, producing, or left again), cumulative",
+              lambda m: _in_focus(m, *LANDED)),
+    Indicator("projects_failed", "projects", "stock",
+              "projects signed with Xianghe that never got land or gave up before "
+              "production, cumulative",
+              lambda m: _in_focus(m, *GAVE_UP)),
+    Indicator("projects_waiting_for_land", "projects", "stock",
+              "signed projects waiting for land in Xianghe at the end of the period",
+              lambda m: _in_focus(m, State.SIGNED)),
     Indicator("firms_operating", "firms", "stock", "of those, producing in Xianghe",
               lambda m: _in_focus(m, State.PRODUCING)),
     Indicator("firms_left_again", "firms", "stock",
@@ -168,7 +177,10 @@ INDICATORS: tuple[Indicator, ...] = (
               lambda m: float(m.services[m.world.focus].mean())),
 )
 
+# The states of a project that got land in the focus county.
+LANDED = (State.PERMITS, State.BUILDING, State.PRODUCING, State.LEFT_AGAIN)
 NAMES: tuple[str, ...] = tuple(i.name for i in INDICATORS)
+EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production")
 # Helper columns recorded each quarter for the two indicators that are not plain sums.
 SIGNED_COUNT = "_signed_projects"
 SIGNED_INVESTMENT = "_signed_investment_yuan"
@@ -212,12 +224,14 @@ def measure(model) -> dict[str, float]:
 
 
 def annual(quarters: pd.DataFrame, production_months: dict[int, np.ndarray]) -> pd.DataFrame:
-    """Yearly indicators from the quarterly records (columns ``year`` and every name)."""
+    """Yearly indicators from the quarterly records (columns ``year`` and every name), and
+    the events behind the two event indicators (columns ``signed_projects``,
+    ``signed_investment_yuan``, ``production_months``: a list), for pooling over seeds."""
     import pandas as pd
 
     rows = []
     for year, q in quarters.groupby("year", sort=True):
-        row: dict[str, float] = {"year": int(year)}
+        row: dict = {"year": int(year)}
         for ind in INDICATORS:
             if ind.aggregation == "flow":
                 row[ind.name] = float(q[ind.name].sum())
@@ -225,10 +239,25 @@ def annual(quarters: pd.DataFrame, production_months: dict[int, np.ndarray]) -> 
                 row[ind.name] = float(q[ind.name].iloc[-1])
             elif ind.aggregation == "mean":
                 row[ind.name] = float(q[ind.name].mean())
-        count = q[SIGNED_COUNT].sum()
-        row["mean_signed_investment_yuan"] = (
-            float(q[SIGNED_INVESTMENT].sum() / count) if count > 0 else 0.0)
-        months = production_months.get(int(year), np.empty(0))
-        row["months_sign_to_production"] = float(np.median(months)) if months.size else 0.0
+        events = {"signed_projects": float(q[SIGNED_COUNT].sum()),
+                  "signed_investment_yuan": float(q[SIGNED_INVESTMENT].sum()),
+                  "production_months": [float(x) for x in
+                                        production_months.get(int(year), np.empty(0))]}
+        row.update(pooled([events]))
+        row.update(events)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["year", *NAMES])
+    return pd.DataFrame(rows, columns=["year", *NAMES, *EVENT_COLUMNS])
+
+
+EVENT_COLUMNS = ("signed_projects", "signed_investment_yuan", "production_months")
+
+
+def pooled(events: list[dict]) -> dict[str, float]:
+    """The two event indicators over the events of several runs (seeds) of one year: the
+    investment of all projects signed over their number, and the median months of all
+    starts; NaN where there was none."""
+    count = sum(e["signed_projects"] for e in events)
+    investment = sum(e["signed_investment_yuan"] for e in events)
+    months = [x for e in events for x in e["production_months"]]
+    return {"mean_signed_investment_yuan": investment / count if count > 0 else float("nan"),
+            "months_sign_to_production": float(np.median(months)) if months else float("nan")}

@@ -59,7 +59,8 @@ def _cmd_run(args) -> int:
     mean, per_seed = result.indicators(args.until)
     if args.json:
         doc = {"scenario": sc.name, "seed": args.seed, "until": args.until,
-               "replicates": args.replicates, "indicators": mean, "per_seed": per_seed}
+               "replicates": args.replicates, "indicators": _nulls(mean),
+               "per_seed": [_nulls(s) for s in per_seed]}
         print(json.dumps(doc, allow_nan=False))
     else:
         width = max(len(n) for n in mean)
@@ -71,7 +72,14 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _nulls(values: dict) -> dict:
+    """NaN (an indicator with nothing to measure) as JSON null."""
+    return {k: None if v != v else v for k, v in values.items()}
+
+
 def _human(x: float) -> str:
+    if x != x:
+        return "–"
     if x == 0 or 1e-3 <= abs(x) < 1e6:
         return f"{x:,.4g}" if abs(x) < 1 else f"{x:,.1f}"
     return f"{x:.4g}"

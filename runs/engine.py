@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from model import NAMES
+from model.indicators import EVENT_COLUMNS
 
 from .errors import InputError
 from .store import ResultStore
@@ -49,22 +50,25 @@ def simulate(task: RunTask) -> list[dict]:
     base = {"run_id": task.run_id, "point": task.point, "seed": task.seed,
             **task.design_values}
     quarter = {"quarter": None} if task.quarterly else {}
+    no_events = dict.fromkeys(EVENT_COLUMNS)
     try:
         model = XiangheModel(task.params, seed=task.seed)
         model.run_until_year(max(task.years))
         annual = model.annual().set_index("year")
         rows = [{**base, "year": y, **quarter, **{n: float(annual.loc[y, n]) for n in NAMES},
+                 **{c: annual.loc[y, c] for c in EVENT_COLUMNS},
                  "status": "ok", "error": None} for y in task.years]
         if task.quarterly:
             quarters = model.quarterly()
             quarters = quarters[quarters["year"].isin(task.years)]
             rows += [{**base, "year": int(q["year"]), "quarter": int(q["quarter"]),
-                      **{n: float(q[n]) for n in NAMES}, "status": "ok", "error": None}
+                      **{n: float(q[n]) for n in NAMES}, **no_events, "status": "ok",
+                      "error": None}
                      for q in quarters.to_dict(orient="records")]
         return rows
     except Exception as err:  # noqa: BLE001 - any failure of a run is recorded, not raised
         message = f"{type(err).__name__}: {err}".replace("\n", " ")
-        return [{**base, "year": y, **quarter, **{n: np.nan for n in NAMES},
+        return [{**base, "year": y, **quarter, **{n: np.nan for n in NAMES}, **no_events,
                  "status": "failed", "error": message} for y in task.years]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from model import INDICATORS, NAMES
+from model.indicators import EVENT_COLUMNS, pooled
 from model.params import FIRST_YEAR, resolve
 
 from . import provenance
@@ -41,12 +42,16 @@ class RunResult:
     annual: pd.DataFrame      # seed, year, every indicator
     quarterly: pd.DataFrame   # seed, year, quarter, every indicator
     session: Session
+    events: pd.DataFrame      # seed, year and the events behind the event indicators
 
     def indicators(self, year: int) -> tuple[dict[str, float], list[dict[str, float]]]:
-        """Mean over seeds and per-seed values of every indicator in ``year``."""
+        """Every indicator in ``year``: over the seeds (the mean; the event indicators pool
+        the events of all seeds), and per seed. NaN where a seed (or all) had no event."""
         rows = self.annual[self.annual["year"] == year].sort_values("seed")
         per_seed = [{n: float(r[n]) for n in NAMES} for r in rows.to_dict(orient="records")]
         mean = {n: float(rows[n].mean()) for n in NAMES}
+        events = self.events[self.events["year"] == year].to_dict(orient="records")
+        mean.update(pooled(events))
         return mean, per_seed
 
 
@@ -88,7 +93,9 @@ def run_scenario(params: dict, seed: int, replicates: int, until: int, *,
     annual = df.loc[yearly, ["year", *NAMES, "seed"]].sort_values(["seed", "year"])
     quarterly = df.loc[~yearly, ["seed", "year", "quarter", *NAMES]].astype(
         {"quarter": "int64"}).sort_values(["seed", "year", "quarter"])
-    return RunResult(annual.reset_index(drop=True), quarterly.reset_index(drop=True), session)
+    events = df.loc[yearly, ["seed", "year", *EVENT_COLUMNS]].sort_values(["seed", "year"])
+    return RunResult(annual.reset_index(drop=True), quarterly.reset_index(drop=True), session,
+                     events.reset_index(drop=True))
 
 
 def tidy_quarterly(quarterly: pd.DataFrame) -> pd.DataFrame:

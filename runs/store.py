@@ -40,19 +40,23 @@ def schema(design_params: Iterable[str], quarterly: bool = False) -> pa.Schema:
     """The Parquet schema of an experiment's results: the same for every part file.
 
     With ``quarterly``, rows carry a ``quarter`` (1-4) and a row with a null quarter holds
-    the year's indicators.
+    the year's indicators. A year's row also carries the events behind the two event
+    indicators (``model.indicators.EVENT_COLUMNS``), so that they pool over seeds.
     """
     import pyarrow as pa
 
     from model import NAMES
+    from model.indicators import EVENT_COLUMNS
 
     arrow = {int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+    events = {"production_months": pa.list_(pa.float64())}
     return pa.schema(
         [("run_id", pa.int64()), ("point", pa.int64()), ("seed", pa.int64())]
         + [(name, arrow[PARAMS[name].type]) for name in design_params]
         + [("year", pa.int64())]
         + ([("quarter", pa.int64())] if quarterly else [])
         + [(name, pa.float64()) for name in NAMES]
+        + [(name, events.get(name, pa.float64())) for name in EVENT_COLUMNS]
         + [("status", pa.string()), ("error", pa.string())]
     )
 

@@ -53,9 +53,32 @@ def test_baseline_within_a_factor_of_two_of_each_target(baseline_runs, target):
         f"against {target.value:.4g}")
 
 
-def test_all_indicators_finite(baseline_runs):
-    assert np.isfinite(baseline_runs.annual.to_numpy(dtype=float)).all()
-    assert np.isfinite(baseline_runs.quarterly.to_numpy(dtype=float)).all()
+def test_all_indicators_finite_but_events_in_years_without_any(baseline_runs):
+    from model.indicators import EVENTS
+
+    annual = baseline_runs.annual
+    assert np.isfinite(annual.drop(columns=list(EVENTS)).to_numpy(dtype=float)).all()
+    assert np.isfinite(baseline_runs.quarterly.drop(columns=list(EVENTS)).to_numpy(float)).all()
+    events = baseline_runs.events.set_index(["seed", "year"])
+    for name, count in [("mean_signed_investment_yuan", events["signed_projects"]),
+                        ("months_sign_to_production", events["production_months"].map(len))]:
+        values = annual.set_index(["seed", "year"])[name]
+        assert (values.isna() == (count == 0)).all(), name     # null exactly where none
+
+
+def test_event_indicators_pool_the_events_of_all_seeds(baseline_runs):
+    mean, per_seed = baseline_runs.indicators(2018)
+    events = baseline_runs.events[baseline_runs.events["year"] == 2018]
+    months = np.concatenate([np.asarray(m, float) for m in events["production_months"]])
+    assert mean["months_sign_to_production"] == pytest.approx(np.median(months))
+    assert mean["mean_signed_investment_yuan"] == pytest.approx(
+        events["signed_investment_yuan"].sum() / events["signed_projects"].sum())
+
+
+def test_relocated_firms_got_land_and_failed_projects_are_counted_apart(annual):
+    assert (annual["projects_failed"] > 0).any()
+    assert (annual["firms_relocated"] >= annual["firms_operating"]
+            + annual["firms_left_again"]).all()
 
 
 def test_indicators_are_in_real_units_whatever_the_scale(annual):
