@@ -200,7 +200,8 @@ class Chart:
 
 
 KEY_CHARTS: tuple[Chart, ...] = (
-    Chart("Firms relocated, producing", ("firms_relocated", "firms_operating")),
+    Chart("Firms relocated, producing; projects failed",
+          ("firms_relocated", "firms_operating", "projects_failed")),
     Chart("Revenue, tax (bn yuan/quarter)", ("relocated_revenue_yuan", "relocated_tax_yuan"),
           1e9),
     Chart("Merchants on the market platforms", ("market_merchants",)),

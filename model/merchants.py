@@ -7,7 +7,9 @@ each of its merchants chooses by a logit to follow it to the platform, move to a
 market elsewhere, or quit. A platform takes only as many merchants as it has places
 (more once idle halls are repurposed); followers without a place wait for one, giving up
 for another market at a constant rate, and take places as they free up. Merchants trading
-on a platform quit at a constant yearly rate.
+on a platform quit at a constant yearly rate, and new merchants join an open platform at a
+constant yearly rate of those trading there (drawn by the trade the platform already has),
+while it has free places.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from .choice import draw, hazard_probability, logit_probabilities
+from .choice import draw, hazard_probability, logit_probabilities, stochastic_round
 from .params import View, view
 from .world import World
 
@@ -42,6 +44,7 @@ class MerchantParams(View):
     merchant_follow_asc: float
     merchant_elsewhere_asc: float
     merchant_exit_rate: float
+    merchant_entry_rate: float
     merchant_wait_give_up_rate: float
     hall_conversion: bool
 
@@ -95,3 +98,22 @@ def advance_quarter(merchants: Merchants, world: World, mp: MerchantParams, year
         merchants.market[waiting], merchants.market[waiting])
     free = np.maximum(places - on_platform, 0)[merchants.market[waiting]]
     state[waiting[queue_position < free]] = MerchantState.XIANGHE_PLATFORM
+    _enter(merchants, world, mp, year, places, rng)
+
+
+def _enter(merchants: Merchants, world: World, mp: MerchantParams, year: float,
+           places: np.ndarray, rng: np.random.Generator) -> None:
+    """New merchants join each open platform at ``merchant_entry_rate`` a year of those
+    trading there, as long as it has free places; they are new agents."""
+    trading = np.bincount(merchants.market[merchants.state == MerchantState.XIANGHE_PLATFORM],
+                          minlength=places.size)
+    expected = trading * hazard_probability(mp.merchant_entry_rate)
+    entrants = np.minimum(stochastic_round(expected, rng.random(places.size)),
+                          np.maximum(places - trading, 0).astype(np.int64))
+    entrants[world.market_year > year] = 0
+    if entrants.sum():
+        merchants.market = np.concatenate(
+            [merchants.market, np.repeat(np.arange(places.size), entrants)])
+        merchants.state = np.concatenate(
+            [merchants.state, np.full(entrants.sum(), MerchantState.XIANGHE_PLATFORM,
+                                      dtype=merchants.state.dtype)])

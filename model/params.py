@@ -447,6 +447,12 @@ _DECLARED: list[Param] = [
                low=0.0, high=1.0, role=UNCERTAINTY,
                meaning="rate at which a merchant trading in Xianghe quits",
                source=ASSUMED_FIXED),
+        Number(name="merchant_entry_rate", default=0.05, unit="1/year",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="rate at which new merchants join an open platform, as a share of "
+                       "those trading there a year (while it has free places)",
+               source="assumption: equal to the exit rate, so a platform keeps its trade; "
+                      "prior 0-0.15, fitted by calibration"),
         Number(name="merchant_wait_give_up_rate", default=0.5, unit="1/year",
                low=0.0, high=10.0, role=UNCERTAINTY,
                meaning="rate at which a merchant waiting for a place on a platform gives up for "

@@ -318,8 +318,8 @@ def indicator_charts_option(model: XiangheApp) -> dict:
 
 PALETTE = ["#2b6a99", "#e67e22", "#27ae60"]
 TARGET_RED = "#c0392b"
-CHART_NOTE = ("Lines: blue first series, orange second; red diamonds: the 2020 target and "
-              "its band. Flows are per quarter.")
+CHART_NOTE = ("Lines: blue first series, orange second, green third; red diamonds: the 2020 "
+              "target and its band. Flows are per quarter.")
 
 
 def _view(model: XiangheApp, kind):
