@@ -37,6 +37,7 @@ def indicator_panels(quarterly: pd.DataFrame) -> plt.Figure:
         many = len(chart.names) > 1
         sns.lineplot(data=panel, x="time", y="value", ax=ax, errorbar=("pi", 95),
                      hue="indicator" if many else None,
+                     hue_order=[n.replace("_", " ") for n in chart.names] if many else None,
                      palette=list(PALETTE[:len(chart.names)]) if many else None,
                      color=None if many else PALETTE[0])
         if many:
