@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from .commuting import Flows
 
 Aggregation = Literal["flow", "stock", "mean", "special"]
+# The states of a project that got land in the focus county.
+LANDED = (State.PERMITS, State.BUILDING, State.PRODUCING, State.LEFT_AGAIN)
 Measure = Callable[[Any], float]
 
 
@@ -42,10 +44,7 @@ class QuarterOutcome:
     flows: Flows
     land_price_yuan_m2: float
     spending_yuan: float
-
-    def signed_in_focus(self, m) -> np.ndarray:
-        signed = self.firms.signed
-        return signed[m.firms.region[signed] == m.world.focus]
+    signed_in_focus: np.ndarray   # firms that signed with the focus county this quarter
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def _revenue(m) -> float:
 
 
 def _mean_signed_investment(m) -> float:
-    signed = m.last.signed_in_focus(m)
+    signed = m.last.signed_in_focus
     return float(m.firms.investment[signed].mean()) if signed.size else float("nan")
 
 
@@ -160,7 +159,7 @@ INDICATORS: tuple[Indicator, ...] = (
               lambda m: m.last.spending_yuan),
     # Beyond the contract.
     Indicator("firms_signed", "firms/year", "flow", "projects signed with Xianghe",
-              lambda m: float(m.last.signed_in_focus(m).size * m.firms.weight)),
+              lambda m: float(m.last.signed_in_focus.size * m.firms.weight)),
     Indicator("firms_left_beijing", "firms", "stock",
               "exposed Beijing firms that moved anywhere (failed and blocked projects not "
               "counted), cumulative",
@@ -177,16 +176,14 @@ INDICATORS: tuple[Indicator, ...] = (
               lambda m: float(m.services[m.world.focus].mean())),
 )
 
-# The states of a project that got land in the focus county.
-LANDED = (State.PERMITS, State.BUILDING, State.PRODUCING, State.LEFT_AGAIN)
 NAMES: tuple[str, ...] = tuple(i.name for i in INDICATORS)
 EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production")
 # Helper columns recorded each quarter for the two indicators that are not plain sums.
 SIGNED_COUNT = "_signed_projects"
 SIGNED_INVESTMENT = "_signed_investment_yuan"
 HELPERS: dict[str, Measure] = {
-    SIGNED_COUNT: lambda m: float(m.last.signed_in_focus(m).size),
-    SIGNED_INVESTMENT: lambda m: float(m.firms.investment[m.last.signed_in_focus(m)].sum()),
+    SIGNED_COUNT: lambda m: float(m.last.signed_in_focus.size),
+    SIGNED_INVESTMENT: lambda m: float(m.firms.investment[m.last.signed_in_focus].sum()),
 }
 
 

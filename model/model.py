@@ -150,7 +150,8 @@ class XiangheModel(mesa.Model):
         tq, cond = self._move_talent(v, when.year, fq)
         flows = self._commute(cond, v.commuting)
 
-        self.last = QuarterOutcome(fq, tq, flows, float(land_price[w.focus]), spending)
+        signed = fq.signed[self.firms.region[fq.signed] == w.focus]
+        self.last = QuarterOutcome(fq, tq, flows, float(land_price[w.focus]), spending, signed)
         self.quarter_values = measure_indicators(self)
         self.datacollector.collect(self)
         self.year = FIRST_YEAR + self.steps // 4

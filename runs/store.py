@@ -165,16 +165,12 @@ def read_results(folder: Path, table_schema: pa.Schema | None = None,
                  hint: str = "`xianghe sweep DESIGN --out DIR --repair`") -> pd.DataFrame:
     """The stored results of a sweep, sorted by run and year: every run once, or an error
     naming the damaged file or the runs stored twice."""
-    store = ResultStore(folder, table_schema) if table_schema is not None else None
-    if store is not None:
+    store = ResultStore(folder, table_schema)
+    if table_schema is not None:
         store.verify(hint=hint)
-    parts = sorted((Path(folder) / RESULTS).glob("part-*.parquet"))
-    if not parts:
+    if not store.parts():
         raise InputError(f"{folder}: no run has finished yet; run `xianghe sweep` on it")
-    import pandas as pd
-
-    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    return df.sort_values(["run_id", "year"], ignore_index=True)
+    return store.read()
 
 
 def read_manifest(folder: Path) -> dict | None:
