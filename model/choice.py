@@ -29,6 +29,17 @@ def logit_probabilities(utility: np.ndarray, available: np.ndarray | None = None
     return e / e.sum(axis=1, keepdims=True)
 
 
+def logsum(utility: np.ndarray, available: np.ndarray | None = None) -> np.ndarray:
+    """Expected maximum utility of each row's choice (up to a constant common to all
+    rows and situations): ``log(sum(exp(u)))`` over the available alternatives, the
+    consumer surplus of a logit in utility units (Small & Rosen 1981)."""
+    u = np.asarray(utility, dtype=float)
+    if available is not None:
+        u = np.where(available, u, -np.inf)
+    top = u.max(axis=1)
+    return top + np.log(np.exp(u - top[:, None]).sum(axis=1))
+
+
 def draw(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
     """Alternative chosen by each row, by inverse CDF on one uniform number a row.
 

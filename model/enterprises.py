@@ -32,11 +32,13 @@ from enum import IntEnum
 
 import numpy as np
 
-from .choice import draw, hazard_probability, logit_probabilities
+from .choice import draw, hazard_probability, logit_probabilities, logsum
 from .params import FIRST_YEAR, View, view
 from .world import World, skill_shares
 
 MONTHS_PER_QUARTER = 3.0
+# A weight on money below this is none: surplus is not converted into yuan with it.
+NO_WEIGHT = 1e-9
 
 
 @view
@@ -65,6 +67,7 @@ class HazardParams(View):
     catalogue_share_2014: float
     catalogue_share_2015: float
     catalogue_share_2018: float
+    catalogue_share_2022: float
     land_rent_push: float
 
 
@@ -192,6 +195,24 @@ def incubator_strength(fund_yuan: float, full_yuan: float) -> float:
     return min(1.0, fund_yuan / full_yuan)
 
 
+@dataclass(frozen=True)
+class Staffing:
+    """What a firm choosing a location expects of each region's labour, this quarter."""
+
+    cost_yuan: np.ndarray   # (R,) keeping or replacing its Beijing staff, yuan a head a year
+    access: np.ndarray      # (R,) skilled workers within reach, Beijing = 1 in 2014
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a firm choosing a location weighs besides itself, in one quarter."""
+
+    lp: LocationParams
+    land_price: np.ndarray   # (R,) yuan/m2
+    services: np.ndarray     # (R, 3) public-service indices
+    staffing: Staffing
+
+
 @dataclass
 class Firms:
     """Beijing firms exposed to relocation pressure, one array entry per firm agent."""
@@ -257,11 +278,14 @@ class Firms:
 
     def location_cost_share(self, world: World, land_price: np.ndarray,
                             subsidy_rate: np.ndarray, skill_mix: np.ndarray,
-                            lp: LocationParams) -> np.ndarray:
-        """Yearly land and wage cost net of subsidy, over revenue, (n, R).
+                            staff_cost_yuan: np.ndarray, lp: LocationParams) -> np.ndarray:
+        """Yearly land, wage and staff cost net of subsidy, over revenue, (n, R).
 
         The wage bill is priced at the region's wages: staff who follow keep their Beijing
-        pay for a while, but the firm replaces them at local pay as they leave. Land and the
+        pay for a while, but the firm replaces them at local pay as they leave. Keeping or
+        replacing its Beijing staff costs ``staff_cost_yuan`` a head and a year in each
+        region (``talent.staff_cost``: their commute through the checkpoints, or their
+        replacement). Land and the
         subsidy are turned into yearly flows with the same cost of capital: land at its user
         cost, the subsidy (paid once) as the annuity it buys over the subsidy horizon.
         """
@@ -269,7 +293,7 @@ class Firms:
         annuity = capital_recovery_factor(lp.cost_of_capital, lp.subsidy_horizon_years)
         cost = (
             self.land_m2[:, None] * land_price[None, :] * lp.cost_of_capital
-            + self.staff[:, None] * wage_bill[None, :]
+            + self.staff[:, None] * (wage_bill + staff_cost_yuan)[None, :]
             - self.investment[:, None] * subsidy_rate[None, :] * annuity
         )
         return cost / self.revenue[:, None]
@@ -298,31 +322,39 @@ def permit_months(world: World, lp: LocationParams) -> np.ndarray:
     return months
 
 
-def location_utilities(firms: Firms, world: World, lp: LocationParams, land_price: np.ndarray,
-                       services: np.ndarray, restricted: np.ndarray,
+def cost_shares(firms: Firms, world: World, setting: Setting) -> np.ndarray:
+    """Each firm's yearly location cost in each region over its revenue, net of the focus
+    county's subsidy, (n, R) (see :meth:`Firms.location_cost_share`)."""
+    lp = setting.lp
+    subsidy = np.zeros(len(world.region_names))
+    subsidy[world.focus] = lp.investment_subsidy_rate
+    skill_mix = skill_shares(lp.staff_high_skill_share, lp.skilled_share)
+    return firms.location_cost_share(world, setting.land_price, subsidy, skill_mix,
+                                     setting.staffing.cost_yuan, lp)
+
+
+def location_utilities(firms: Firms, world: World, setting: Setting, restricted: np.ndarray,
                        origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Utilities of staying (column 0) and of each destination region, and availability.
 
     Returns:
         utilities (n, 1 + D), availability (n, 1 + D), destination region indices (D,).
     """
+    lp, staffing = setting.lp, setting.staffing
     destinations = np.flatnonzero(world.firm_destination)
     focus = world.focus
-    subsidy = np.zeros(len(world.region_names))
-    subsidy[focus] = lp.investment_subsidy_rate
-    access = world.worker_access.copy()
+    access = staffing.access.copy()
     if lp.vocational_recognition:
         access[focus] *= lp.vocational_access_gain
     asc = world.firm_asc.copy()
     asc[focus] = lp.xianghe_firm_asc
     months = permit_months(world, lp)
-    skill_mix = skill_shares(lp.staff_high_skill_share, lp.skilled_share)
-    cost = firms.location_cost_share(world, land_price, subsidy, skill_mix, lp)
+    cost = cost_shares(firms, world, setting)
     distance = world.distance_km[origin]
     region_terms = (
         asc
         - lp.beta_permit_month * months
-        + lp.beta_public_services_firm * services.mean(axis=1)
+        + lp.beta_public_services_firm * setting.services.mean(axis=1)
         + lp.beta_worker_access * np.log(access)
     )
     v = (
@@ -367,6 +399,7 @@ class FirmQuarter:
     months_to_production: np.ndarray  # of the focus-county starters
     left_again: np.ndarray        # firms that left the focus county again
     subsidy_yuan: float           # subsidies paid, less those clawed back (real yuan)
+    surplus_yuan: float           # surplus of the firms that chose, against 2014 (yuan/year)
 
 
 @dataclass(frozen=True)
@@ -387,12 +420,16 @@ def _stage_months(mean_months: np.ndarray | float, normals: np.ndarray,
     return mean_months * np.exp(sigma * normals - 0.5 * sigma**2)
 
 
-def advance_quarter(firms: Firms, world: World, hp: HazardParams, lp: LocationParams,
-                    pp: PipelineParams, when: Quarter, land, land_price: np.ndarray,
-                    services: np.ndarray, draws: QuarterDraws) -> FirmQuarter:
-    """One quarter of relocation decisions and project progress, for all firms at once."""
-    signed, subsidy = _consider_and_sign(firms, world, hp, lp, when, land_price, services,
-                                         draws)
+def advance_quarter(firms: Firms, world: World, hp: HazardParams, pp: PipelineParams,
+                    when: Quarter, land, setting: Setting, setting_2014: Setting,
+                    draws: QuarterDraws) -> FirmQuarter:
+    """One quarter of relocation decisions and project progress, for all firms at once.
+
+    ``setting_2014`` is what firms weighed in 2014Q1, against which their surplus counts.
+    """
+    lp = setting.lp
+    signed, subsidy, surplus = _consider_and_sign(firms, world, hp, when, setting,
+                                                  setting_2014, draws)
     threshold = environmental_threshold(when.year, pp.env_threshold_growth,
                                         pp.env_threshold_max)
     going = np.isin(firms.state, GAVE_UP, invert=True)
@@ -407,6 +444,7 @@ def advance_quarter(firms: Firms, world: World, hp: HazardParams, lp: LocationPa
         months_to_production=months_to_production,
         left_again=leaving,
         subsidy_yuan=(subsidy - clawed_back) * firms.weight,
+        surplus_yuan=surplus * firms.weight,
     )
 
 
@@ -418,21 +456,26 @@ def _claw_back(firms: Firms, pp: PipelineParams, going: np.ndarray) -> float:
     return back
 
 
-def _consider_and_sign(firms: Firms, world: World, hp: HazardParams, lp: LocationParams,
-                       when: Quarter, land_price: np.ndarray, services: np.ndarray,
-                       draws: QuarterDraws) -> tuple[np.ndarray, float]:
-    """Step 1: Beijing firms consider moving and choose where; return who signed and the
-    subsidy promised to the focus county's signers (per agent)."""
+def _consider_and_sign(firms: Firms, world: World, hp: HazardParams, when: Quarter,
+                       setting: Setting, setting_2014: Setting,
+                       draws: QuarterDraws) -> tuple[np.ndarray, float, float]:
+    """Step 1: Beijing firms consider moving and choose where; return who signed, the
+    subsidy promised to the focus county's signers and the surplus of those who chose
+    (per agent)."""
     share, since = catalogue(when.year, world.catalogue_years, edition_shares(hp, world))
     restricted = firms.restricted(world, share)
     rate = move_rate(firms.mobility, restricted, firms.land_ratio, since, hp)
     considering = np.flatnonzero((firms.state == State.IN_BEIJING)
                                  & (draws.hazard < hazard_probability(rate)))
     if considering.size == 0:
-        return considering, 0.0
-    v, available, destinations = location_utilities(
-        firms.subset(considering), world, lp, land_price, services, restricted[considering],
-        world.region("beijing"))
+        return considering, 0.0, 0.0
+    choosers, beijing = firms.subset(considering), world.region("beijing")
+    v, available, destinations = location_utilities(choosers, world, setting,
+                                                    restricted[considering], beijing)
+    v_2014, available_2014, _ = location_utilities(choosers, world, setting_2014,
+                                                   restricted[considering], beijing)
+    surplus = surplus_yuan(logsum(v, available) - logsum(v_2014, available_2014),
+                           choosers.revenue, setting.lp)
     choice = draw(logit_probabilities(v, available), draws.choice[considering])
     signed = considering[choice > 0]
     firms.region[signed] = destinations[choice[choice > 0] - 1]
@@ -440,8 +483,19 @@ def _consider_and_sign(firms: Firms, world: World, hp: HazardParams, lp: Locatio
     firms.sign_month[signed] = when.month + MONTHS_PER_QUARTER * draws.timing[signed]
     firms.wait_quarters[signed] = 0
     in_focus = signed[firms.region[signed] == world.focus]
-    firms.subsidy_yuan[in_focus] = firms.investment[in_focus] * lp.investment_subsidy_rate
-    return signed, float(firms.subsidy_yuan[in_focus].sum())
+    rate = setting.lp.investment_subsidy_rate
+    firms.subsidy_yuan[in_focus] = firms.investment[in_focus] * rate
+    return signed, float(firms.subsidy_yuan[in_focus].sum()), surplus
+
+
+def surplus_yuan(gain: np.ndarray, revenue: np.ndarray, lp: LocationParams) -> float:
+    """A utility gain of each firm's location choice in yuan a year: location costs enter
+    utility as ``beta_cost`` times their share of revenue, so a yuan a year is worth
+    ``beta_cost / revenue`` (0 where costs do not enter the choice: ``beta_cost`` under
+    ``NO_WEIGHT``)."""
+    if lp.beta_cost < NO_WEIGHT:
+        return 0.0
+    return float((gain * revenue).sum() / lp.beta_cost)
 
 
 def _fail(firms: Firms, world: World, pp: PipelineParams, threshold: float,

@@ -45,6 +45,7 @@ class QuarterOutcome:
     land_price_yuan_m2: float
     spending_yuan: float
     signed_in_focus: np.ndarray   # firms that signed with the focus county this quarter
+    worker_surplus_yuan: float    # workers' surplus against 2014 conditions, yuan/year
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,14 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("public_spending_yuan", "yuan/year", "flow",
               "public money spent on the measures (subsidies, funds, buses, lanes, ...)",
               lambda m: m.last.spending_yuan),
+    Indicator("worker_surplus_yuan", "yuan/year", "mean",
+              "workers' surplus from their home, job and commute choices (logsum in yuan), "
+              "against 2014 conditions",
+              lambda m: m.last.worker_surplus_yuan),
+    Indicator("firm_surplus_yuan", "yuan/year", "flow",
+              "relocating firms' surplus from their location choices (logsum in yuan), "
+              "against 2014 conditions: summed over the firms that chose in the period",
+              lambda m: m.last.firms.surplus_yuan),
     # Beyond the contract.
     Indicator("firms_signed", "firms/year", "flow", "projects signed with Xianghe",
               lambda m: float(m.last.signed_in_focus.size * m.firms.weight)),
@@ -178,6 +187,8 @@ INDICATORS: tuple[Indicator, ...] = (
 
 NAMES: tuple[str, ...] = tuple(i.name for i in INDICATORS)
 EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production")
+# Indicators that may be negative: gains or losses against 2014 conditions.
+SIGNED = ("worker_surplus_yuan", "firm_surplus_yuan")
 # Helper columns recorded each quarter for the two indicators that are not plain sums.
 SIGNED_COUNT = "_signed_projects"
 SIGNED_INVESTMENT = "_signed_investment_yuan"
@@ -210,6 +221,8 @@ KEY_CHARTS: tuple[Chart, ...] = (
           ("checkpoint_peak_delay_min", "checkpoint_event_delay_min")),
     Chart("Development intensity (%)", ("development_intensity",), 1e-2),
     Chart("Public spending (m yuan/quarter)", ("public_spending_yuan",), 1e6),
+    Chart("Surplus against 2014 (m yuan/year): workers; firms choosing in the quarter",
+          ("worker_surplus_yuan", "firm_surplus_yuan"), 1e6),
 )
 KEY_INDICATORS: tuple[str, ...] = tuple(n for c in KEY_CHARTS for n in c.names)
 

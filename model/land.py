@@ -4,19 +4,32 @@ Mechanism: construction land grows with housing for new residents, with infrastr
 local firms, and with relocated projects, and may never exceed the cap of the coordinated
 development plan (30.9 % of the county, report). The county receives a yearly quota; until
 the territorial spatial plan is approved only part of it can be used and the rest is held
-back, to be released when the plan is approved. Housing and infrastructure take their share
-first; projects wait in signing order for what is left (head-of-line: a big project at the
-front holds back smaller ones behind it). Major projects put into the provincial key
-projects land on provincial quota, still under the cap. The space-optimisation fund returns
-idle land held by firms to use, as projects need it; repurposed exhibition halls take small
-clean projects. Both are already construction land, so they need neither quota nor room
-under the cap. The price of industrial land rises as the room left under the cap shrinks:
-``price = price_2014 * (room_2014 / room) ** elasticity``, the room counted no lower than a
-declared floor.
+back, to be released when the plan is approved. Housing and infrastructure take quota
+first, or, while projects wait too, their share of it in proportion to what each waits for;
+what they cannot have waits for later quota. Projects wait in signing order for what is left
+(head-of-line: a big project at the front holds back smaller ones behind it). Major
+projects put into the provincial key projects land on provincial quota, still under the
+cap. The space-optimisation fund returns idle land held by firms to use, as projects need
+it; repurposed exhibition halls take small clean projects. Both are already construction land, so they need neither quota nor room
+under the cap.
+
+The price of industrial land has two parts. Its long-run level rises as the room left under
+the cap shrinks: ``price_2014 * (room_2014 / room) ** elasticity``, the room counted no
+lower than a declared floor. The county, which sells the land, moves it with the market:
+each quarter a premium on that level grows with the excess demand for ready land,
+
+    premium *= exp(adjustment * (waiting - ready) / (waiting + ready + released))
+
+where ``waiting`` is the land needed by projects still waiting at the end of last quarter,
+``ready`` the land ready for them now (usable quota within the cap, redeveloped idle land)
+and ``released`` this quarter's new quota: projects queuing for land raise the price, land
+no project wants lowers it, never below a declared floor. So extra supply lowers the price
+firms weigh, and demand raises it, as well as the cap.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +58,8 @@ class LandParams(View):
     background_land_km2: float
     land_price_elasticity: float
     land_room_floor_share: float
+    land_price_adjustment: float
+    land_price_floor_share: float
 
 
 @dataclass
@@ -64,6 +79,9 @@ class Land:
     halls_opened: bool = False
     residents: float = 0.0          # residents housed so far (housing land is never given back)
     residents_2014: float = 0.0
+    other_backlog_m2: float = 0.0   # land housing and infrastructure still wait for
+    premium: float = 1.0            # market premium on the long-run price
+    waiting_m2: float = 0.0         # land needed by projects still waiting after allocation
 
     @classmethod
     def create(cls, area_km2: float, cap_share: float, used_km2: float, price: float,
@@ -83,10 +101,29 @@ class Land:
         """Construction land over county area."""
         return self.used_m2 / self.area_m2
 
-    def price(self, lp: LandParams) -> float:
-        """Industrial land price, yuan/m2, from the scarcity of room under the cap."""
+    @property
+    def ready_m2(self) -> float:
+        """Land ready for a project on county quota: usable quota within the cap, and
+        redeveloped idle land."""
+        return max(0.0, min(self.quota_pool_m2, self.room_m2)) + self.idle_ready_m2
+
+    def long_run_price(self, lp: LandParams) -> float:
+        """The price's level from the scarcity of room under the cap, yuan/m2."""
         room = max(self.room_m2, lp.land_room_floor_share * self.room_2014_m2)
         return self.price_2014 * (self.room_2014_m2 / room) ** lp.land_price_elasticity
+
+    def price(self, lp: LandParams) -> float:
+        """Industrial land price, yuan/m2: the long-run level times the market premium."""
+        return self.long_run_price(lp) * self.premium
+
+    def adjust_price(self, lp: LandParams, released_m2: float) -> None:
+        """Move the market premium with last quarter's queue against the land ready now."""
+        waiting, ready = self.waiting_m2, self.ready_m2
+        total = waiting + ready + released_m2
+        if total > 0.0:
+            self.premium *= math.exp(lp.land_price_adjustment * (waiting - ready) / total)
+        floor = lp.land_price_floor_share * self.price_2014 / self.long_run_price(lp)
+        self.premium = max(self.premium, floor)
 
     def advance_quarter(self, lp: LandParams, quarter: int, extra_workers_at_home: float,
                         hall_space_m2: float, halls_m2: float) -> float:
@@ -101,8 +138,8 @@ class Land:
             hall_space_m2: repurposed hall space for small firms, once halls open.
             halls_m2: the idle halls refitted when they open.
         """
-        spent = self.supply(lp.county_land_quota_km2 * M2_PER_KM2 / QUARTERS_PER_YEAR,
-                            lp.plan_release_share, lp.fast_spatial_plan,
+        quota = lp.county_land_quota_km2 * M2_PER_KM2 / QUARTERS_PER_YEAR
+        spent = self.supply(quota, lp.plan_release_share, lp.fast_spatial_plan,
                             lp.space_fund_yuan / QUARTERS_PER_YEAR, lp.space_fund_cost_yuan_m2,
                             lp.space_fund_ready_m2)
         if lp.hall_conversion and self.open_halls(hall_space_m2):
@@ -111,7 +148,9 @@ class Land:
                      + lp.resident_growth * quarter / QUARTERS_PER_YEAR)
         housing = max(0.0, residents - self.residents) * lp.housing_land_m2_per_resident
         self.residents = max(residents, self.residents)
-        self.take_first(housing + lp.background_land_km2 * M2_PER_KM2 / QUARTERS_PER_YEAR)
+        self.other_backlog_m2 += housing + lp.background_land_km2 * M2_PER_KM2 / QUARTERS_PER_YEAR
+        self.take_for_other_uses()
+        self.adjust_price(lp, quota)
         return spent
 
     def supply(self, quota_m2: float, release_share: float, plan_approved: bool,
@@ -138,11 +177,16 @@ class Land:
         self.halls_opened = True
         return True
 
-    def take_first(self, demand_m2: float) -> float:
-        """Housing and infrastructure: take land ahead of projects, within the cap."""
-        taken = max(0.0, min(demand_m2, self.room_m2))
+    def take_for_other_uses(self) -> float:
+        """Housing and infrastructure take quota within the cap for the land they wait
+        for; while projects wait too, only their share of the quota in proportion to what
+        each waits for (what they cannot take waits for later quota)."""
+        backlog = self.other_backlog_m2
+        share = backlog / (backlog + self.waiting_m2) if backlog > 0.0 else 0.0
+        taken = max(0.0, min(backlog, self.room_m2, self.quota_pool_m2 * share))
         self.used_m2 += taken
-        self.quota_pool_m2 = max(0.0, self.quota_pool_m2 - taken)
+        self.quota_pool_m2 -= taken
+        self.other_backlog_m2 -= taken
         return taken
 
     def allocate(self, need_m2: np.ndarray, provincial: np.ndarray,
@@ -173,4 +217,5 @@ class Land:
         self.idle_ready_m2 -= from_idle
         self.used_m2 += taken - from_idle
         self.quota_pool_m2 -= taken - from_idle
+        self.waiting_m2 = float(need_m2[~granted].sum())
         return granted

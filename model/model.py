@@ -33,7 +33,7 @@ from mesa.datacollection import DataCollector
 from . import commuting, enterprises, merchants, services, talent
 from .commuting import CommutingParams, Expectations, Flows
 from .enterprises import (FirmPopulationParams, Firms, HazardParams, LocationParams,
-                          PipelineParams, Quarter, QuarterDraws)
+                          PipelineParams, Quarter, QuarterDraws, Setting, Staffing)
 from .indicators import HELPERS, NAMES, SIGNED_COUNT, SIGNED_INVESTMENT, QuarterOutcome, annual
 from .indicators import measure as measure_indicators
 from .land import Land, LandParams
@@ -41,11 +41,12 @@ from .merchants import MerchantParams, Merchants
 from .params import FIRST_YEAR, FULL_SCALE_TALENT, resolve
 from .policy import SpendingParams, in_force, running_cost_quarter
 from .services import HouseholdWeights, ServiceParams
-from .talent import Places, PopulationParams, Talent, TalentParams
+from .talent import Places, PopulationParams, StaffParams, Talent, TalentParams
 from .world import load_world
 
-# Commuting starts from the equilibrium of 2014: this many rounds of flows and learning
-# (at this weight) bring the delay commuters expect within 0.1 % of a fixed point.
+# The model starts from the equilibrium of 2014 conditions: this many rounds in which the
+# workers are placed at the equilibrium of their home and job choice and commuters learn
+# the delay that follows, at this weight (see ``_settle``).
 SETTLING_ROUNDS = 8
 SETTLING_WEIGHT = 0.5
 
@@ -69,6 +70,7 @@ class Views:
     services: ServiceParams
     land: LandParams
     spending: SpendingParams
+    staff: StaffParams
 
     @classmethod
     def of(cls, values: dict) -> Views:
@@ -76,7 +78,7 @@ class Views:
                    PipelineParams.of(values), MerchantParams.of(values),
                    TalentParams.of(values), CommutingParams.of(values),
                    HouseholdWeights.of(values), ServiceParams.of(values),
-                   LandParams.of(values), SpendingParams.of(values))
+                   LandParams.of(values), SpendingParams.of(values), StaffParams.of(values))
 
 
 class XiangheModel(mesa.Model):
@@ -103,12 +105,12 @@ class XiangheModel(mesa.Model):
         self.talent = Talent.create(values["talent_agents"], w, PopulationParams.of(values),
                                     self.firms.staff * self.firms.weight, init)
         self.places = Places.of(w)
+        self.markets = talent.Markets.of(self.talent, self.places)
         self.services = w.services.copy()
         self.land = Land.create(w.area_km2, w.intensity_cap,
                                 values["construction_land_2014_km2"],
                                 w.land_price_yuan_m2[w.focus],
                                 values["idle_industrial_land_km2"], w.residents_2014)
-        self.workers_home_2014 = self._workers_at_home()
 
         self.year = FIRST_YEAR       # calendar year of the quarter simulated next
         self._views_in_force = (FIRST_YEAR, Views.of(in_force(values, FIRST_YEAR)))
@@ -116,7 +118,13 @@ class XiangheModel(mesa.Model):
         self.production_months: dict[int, list[np.ndarray]] = {}
         self.last: QuarterOutcome | None = None
         self.quarter_values: dict[str, float] = {}
-        self._settle_commuting()
+        self._settle(init)
+        self.workers_home_2014 = self._workers_at_home()
+        # What surplus counts against: 2014 conditions, every lever at its default.
+        v = Views.of(in_force(values, FIRST_YEAR - 1))
+        cond = self._conditions(v, float(FIRST_YEAR))
+        self._conditions_2014 = (cond, v.talent)
+        self._setting_2014 = self._setting(v, cond)
 
         reporters = {"year": "year", "quarter": lambda m: (m.steps - 1) % 4 + 1}
         for name in (*NAMES, *HELPERS):
@@ -128,30 +136,33 @@ class XiangheModel(mesa.Model):
         """Advance one quarter (Mesa counts it in ``steps`` and ``time``: one unit a quarter)."""
         quarter = self.steps - 1     # quarters since 2014Q1, this one excluded
         v = self.views()
-        when = Quarter(self.year + (quarter % 4) / 4.0, 3.0 * quarter)
+        frozen = self.year >= self.params["freeze_year"]
+        when = Quarter(self._driver_year() + (0.0 if frozen else (quarter % 4) / 4.0),
+                       3.0 * quarter)
+        trend_quarter = min(quarter, 4 * (self.params["freeze_year"] - FIRST_YEAR))
         w = self.world
 
         spending = running_cost_quarter(v.spending)
-        spending += services.advance_quarter(self.services, w.focus, v.services)
+        spending += services.advance_quarter(self.services, w.focus, v.services, not frozen)
         spending += self.land.advance_quarter(
-            v.land, quarter, self._workers_at_home() - self.workers_home_2014,
+            v.land, trend_quarter, self._workers_at_home() - self.workers_home_2014,
             w.hall_firm_space_m2, w.idle_halls_m2)
-        land_price = w.land_price_yuan_m2.copy()
-        land_price[w.focus] = self.land.price(v.land)
-
+        cond = self._conditions(v, when.year)
+        setting = self._setting(v, cond)
         fq = enterprises.advance_quarter(
-            self.firms, w, v.hazard, v.location, v.pipeline, when, self.land, land_price,
-            self.services, QuarterDraws.draw(self.firms.state.size, self._rng_firms))
+            self.firms, w, v.hazard, v.pipeline, when, self.land, setting, self._setting_2014,
+            QuarterDraws.draw(self.firms.state.size, self._rng_firms))
         spending += fq.subsidy_yuan
         self.production_months.setdefault(self.year, []).append(fq.months_to_production)
 
         merchants.advance_quarter(self.merchants, w, v.merchants, when.year,
                                   self._rng_merchants)
-        tq, cond = self._move_talent(v, when.year, fq)
+        tq = self._move_talent(v, cond, fq, quarter)
         flows = self._commute(cond, v.commuting)
 
         signed = fq.signed[self.firms.region[fq.signed] == w.focus]
-        self.last = QuarterOutcome(fq, tq, flows, float(land_price[w.focus]), spending, signed)
+        self.last = QuarterOutcome(fq, tq, flows, float(setting.land_price[w.focus]), spending,
+                                   signed, self._worker_surplus(v, cond))
         self.quarter_values = measure_indicators(self)
         self.datacollector.collect(self)
         self.year = FIRST_YEAR + self.steps // 4
@@ -163,10 +174,15 @@ class XiangheModel(mesa.Model):
     def views(self) -> Views:
         """The submodels' parameters in force this year (levers switch on at a year's start)."""
         year, views = self._views_in_force
-        if year != self.year:
-            views = Views.of(in_force(self.params, self.year))
-            self._views_in_force = (self.year, views)
+        if year != self._driver_year():
+            year = self._driver_year()
+            views = Views.of(in_force(self.params, year))
+            self._views_in_force = (year, views)
         return views
+
+    def _driver_year(self) -> int:
+        """The year whose events, trends and levers are in force (``freeze_year``)."""
+        return min(self.year, self.params["freeze_year"])
 
     # --- submodel glue ----------------------------------------------------------------
     def _workers_at_home(self) -> float:
@@ -176,20 +192,52 @@ class XiangheModel(mesa.Model):
         """What workers face, at the delay and crowding they expect."""
         return talent.conditions(
             self.world, self.places, v.talent, v.commuting, v.households, self.services, year,
-            self.commuters.delay_min(v.commuting.event_days_share), self.commuters.bus_load)
+            self.commuters.delay_min(v.commuting.event_days_share), self.commuters.bus_load,
+            self.markets)
 
-    def _move_talent(self, v: Views, year: float, fq: enterprises.FirmQuarter):
-        """Staff of firms that moved follow, commute or leave; then a share of all workers
-        re-chooses home and job."""
+    def setting(self) -> Setting:
+        """What a firm choosing a location would weigh now."""
+        v = self.views()
+        return self._setting(v, self._conditions(v, float(self._driver_year())))
+
+    def _setting(self, v: Views, cond: talent.Conditions) -> Setting:
+        """What firms choosing a location weigh this quarter."""
+        land_price = self.world.land_price_yuan_m2.copy()
+        land_price[self.world.focus] = self.land.price(v.land)
+        return Setting(v.location, land_price, self.services.copy(), self._staffing(v, cond))
+
+    def _worker_surplus(self, v: Views, cond: talent.Conditions) -> float:
+        """Workers' surplus from their home, job and commute choices against 2014."""
+        cond_2014, tp_2014 = self._conditions_2014
+        return talent.surplus_yuan(self.talent, cond, v.talent, cond_2014, tp_2014,
+                                   self.world)
+
+    def _staffing(self, v: Views, cond: talent.Conditions) -> Staffing:
+        """What firms expect of each region's labour: the cost of their Beijing staff, and
+        skilled workers within reach relative to 2014 (scaling the regions' data)."""
+        access = self.world.worker_access.copy()
+        now, then = talent.labour_market_access(self.talent, cond, v.talent), self._access_2014
+        access[self.places.regions] *= np.divide(now, then, out=np.ones_like(now),
+                                                 where=then > 0)
+        return Staffing(talent.staff_cost(cond, v.talent, v.staff, self.world), access)
+
+    def _move_talent(self, v: Views, cond: talent.Conditions, fq: enterprises.FirmQuarter,
+                     quarter: int):
+        """Firms that started producing or left again bring or take their jobs; their staff
+        follow, commute or leave; then a share of all workers re-chooses home and job."""
         n = self.talent.skill.size
         u_follow, u_reconsider, u_choice = self._rng_talent.random((3, n))
-        cond = self._conditions(v, year)
+        f = self.firms
+        self.markets.move_firm_jobs(f.staff[fq.started] * f.weight, f.region[fq.started],
+                                    self.places, 1.0)
+        self.markets.move_firm_jobs(f.staff[fq.left_again] * f.weight,
+                                    f.region[fq.left_again], self.places, -1.0)
         talent.release(self.talent, fq.left_again)
-        talent.staff_follow(self.talent, fq.started, self.firms.region, cond, v.talent,
+        talent.staff_follow(self.talent, fq.started, f.region, cond, v.talent,
                             self.world, u_follow)
-        tq = talent.reconsider(self.talent, cond, v.talent, self.world, u_reconsider,
-                               u_choice)
-        return tq, cond
+        jobs = self.markets.jobs(quarter / 4.0, v.talent.background_job_growth)
+        return talent.reconsider(self.talent, cond, v.talent, self.world, self.markets, jobs,
+                                 u_reconsider, u_choice)
 
     def _commute(self, cond: talent.Conditions, cp: CommutingParams) -> Flows:
         """Flows over the checkpoints from where everyone now lives and works; commuters
@@ -198,12 +246,25 @@ class XiangheModel(mesa.Model):
         self.commuters.learn(flows, cp.delay_learning)
         return flows
 
-    def _settle_commuting(self) -> None:
-        """Start from the commuting equilibrium of 2014 rather than from an empty road."""
+    def _settle(self, rng: np.random.Generator) -> None:
+        """Start from the equilibrium of 2014 conditions rather than from the drawn homes
+        and jobs and an empty road: rounds in which every worker is placed where the
+        stationary distribution of the home and job choice puts its kind, filling the homes
+        and jobs of 2014 (``talent.place_at_equilibrium``), and commuters learn the delay
+        that follows; then the exposed firms' staff are those of their skill who work in
+        Beijing."""
         v = self.views()
+        t = self.talent
+        uniforms = rng.random(t.skill.size)
         for _ in range(SETTLING_ROUNDS):
-            flows = self._flows_at(self._conditions(v, float(FIRST_YEAR)), v.commuting)
+            cond = self._conditions(v, float(FIRST_YEAR))
+            talent.place_at_equilibrium(t, cond, v.talent, self.markets, uniforms)
+            flows = self._flows_at(cond, v.commuting)
             self.commuters.learn(flows, SETTLING_WEIGHT)
+        talent.reassign_staff(t, self.world, rng)
+        t.moved[:] = False
+        t.local[:] = t.home == self.world.focus
+        self._access_2014 = talent.labour_market_access(self.talent, cond, v.talent)
 
     def _flows_at(self, cond: talent.Conditions, cp: CommutingParams) -> Flows:
         t, places = self.talent, self.places

@@ -198,6 +198,12 @@ _DECLARED: list[Param] = [
                 meaning="talent agents standing for the workforce; firms and merchants scale with it "
                         "(one agent per real firm or merchant from 50,000 talent agents up)",
                 source="CONTRACT"),
+        Integer(name="freeze_year", default=LAST_YEAR, unit="year",
+                low=FIRST_YEAR, high=LAST_YEAR, role=SETTING,
+                meaning="from the start of this year the world's dated events, trends and "
+                        "levers stay as they were then (a what-if for stationarity tests; "
+                        f"{LAST_YEAR}: never)",
+                source="setting"),
     ),
     *_group(
         "population",
@@ -283,6 +289,13 @@ _DECLARED: list[Param] = [
                meaning="share of manufacturing sub-classes restricted by the 2018 edition "
                        "(2014: 45%, 2015: 78% are data)",
                source="BRIEF (2014, 2015); 2018 value assumed"),
+        Number(name="catalogue_share_2022", default=0.85, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of manufacturing sub-classes restricted by the 2022 edition "
+                       "(in force from 2022Q2)",
+               source="assumption: the 2022 edition revised the 2018 one without a general "
+                      "widening, so the same share; its enforcement push starts again "
+                      "(prior 0.8-0.9)"),
         Number(name="mobility_sigma", default=1.2, unit="log sd",
                low=0.0, high=3.0, role=UNCERTAINTY,
                meaning="spread of firms' ease of moving (lognormal); the easy movers go first",
@@ -291,6 +304,27 @@ _DECLARED: list[Param] = [
                low=0.0, high=5.0, role=UNCERTAINTY,
                meaning="elasticity of the move hazard to a firm's Beijing land cost share",
                source="Tang et al. 2020; Zheng & Shi 2018, Land Use Policy 76:58-67"),
+        Number(name="staff_commute_compensation_share", default=0.35, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="share of its staff's extra commuting cost (time and money) a firm that "
+                       "moves pays them, in wages or a shuttle, to keep them",
+               source="Mulalic, van Ommeren & Pilegaard 2014, Econ. J. 124:1086-1105: after "
+                      "Danish firms moved, wages compensated 15-20 % of the net hourly wage "
+                      "per extra hour, about a third of the time cost at a value of time of "
+                      "half the wage (prior 0.2-0.5)"),
+        Number(name="staff_replacement_cost_share", default=0.2, unit="share of wage",
+               low=0.0, high=3.0, role=UNCERTAINTY,
+               meaning="one-off cost of replacing a skilled or general staff member who "
+                       "leaves a firm that moves (recruiting, training, lost output), as a "
+                       "share of a year's wage",
+               source="Boushey & Glynn 2012, Center for American Progress: 16-20 % of a "
+                      "year's pay below $75,000 (prior 0.1-0.4)"),
+        Number(name="key_staff_replacement_cost_share", default=1.0, unit="share of wage",
+               low=0.0, high=3.0, role=UNCERTAINTY,
+               meaning="the same for a high-skill staff member (firm-specific knowledge, "
+                       "clients, long searches)",
+               source="Boushey & Glynn 2012: up to 213 % of a year's pay for highly paid, "
+                      "highly educated positions (prior 0.5-2)"),
         Number(name="beta_cost", default=12.0, unit="1/(cost share)",
                low=0.0, high=200.0, role=UNCERTAINTY,
                meaning="disutility of location cost as a share of revenue (land, wages, net of subsidy)",
@@ -377,8 +411,9 @@ _DECLARED: list[Param] = [
                source=ASSUMED_FIXED),
         Number(name="subsidy_horizon_years", default=10.0, unit="years",
                low=1.0, high=50.0, role=UNCERTAINTY,
-               meaning="years over which a firm spreads a subsidy on its investment when it "
-                       "weighs it against yearly costs",
+               meaning="a relocating firm's planning horizon: years over which it spreads "
+                       "one-off sums (a subsidy on its investment, replacing staff) when it "
+                       "weighs them against yearly costs",
                source=ASSUMED_FIXED),
         Number(name="vocational_access_gain", default=1.3, unit="factor",
                low=1.0, high=5.0, role=UNCERTAINTY,
@@ -485,6 +520,17 @@ _DECLARED: list[Param] = [
                low=0.0, high=20.0, role=UNCERTAINTY,
                meaning="weight of public services for skilled and general households",
                source="Su et al. 2019"),
+        Number(name="background_job_growth", default=0.0, unit="1/year",
+               low=-0.1, high=0.1, role=UNCERTAINTY,
+               meaning="yearly growth of the jobs in Tongzhou and the focus county other than "
+                       "those of the modelled firms (Beijing takes whoever works elsewhere)",
+               source="assumption: a background held at 2014, so that the measures' effects "
+                       "are against a fixed labour market (prior -0.02-0.05)"),
+        Number(name="job_premium_adjustment", default=0.25, unit="share/quarter",
+               low=0.01, high=1.0, role=UNCERTAINTY,
+               meaning="share of the gap to the job premium that fills a region's free jobs "
+                       "closed in a quarter (how fast wages and vacancies adjust)",
+               source="assumption: wages adjust over about a year (prior 0.1-1)"),
         Number(name="home_move_cost", default=3.0, unit="utility",
                low=0.0, high=20.0, role=UNCERTAINTY,
                meaning="disutility of moving home",
@@ -703,18 +749,23 @@ _DECLARED: list[Param] = [
                low=1.0, high=5.0, role=UNCERTAINTY,
                meaning="residents per resident worker (household size over earners)",
                source="census 449,038 residents against ~250,000 workers (assumption)"),
-        Number(name="housing_land_m2_per_resident", default=60.0, unit="m2/person",
+        Number(name="housing_land_m2_per_resident", default=100.0, unit="m2/person",
                low=0.0, high=500.0, role=UNCERTAINTY,
                meaning="construction land taken by housing and infrastructure per new resident",
-               source=ASSUMED_FIXED),
+               source="national planning standard GB 50137-2011: 65-115 m2 of urban "
+                      "construction land a person, 85-105 for new towns (prior 65-115)"),
         Number(name="background_land_km2", default=0.75, unit="km2/year",
                low=0.0, high=20.0, role=UNCERTAINTY,
                meaning="construction land taken a year by infrastructure and local firms",
                source=ASSUMED),
-        Number(name="land_price_elasticity", default=0.8, unit="elasticity",
+        Number(name="land_price_elasticity", default=0.3, unit="elasticity",
                low=0.0, high=5.0, role=UNCERTAINTY,
-               meaning="elasticity of the industrial land price to the scarcity of land left under the cap",
-               source=ASSUMED_FIXED),
+               meaning="elasticity of the industrial land price's long-run level to the "
+                       "scarcity of land left under the cap",
+               source="starting prices of industrial parcels in Sanhe (2020) and Xianghe "
+                      "(2026) stayed at 750-820 yuan/m2 while the room under the cap shrank "
+                      "(docs/evidence.md): industrial land is priced administratively and "
+                      "rationed by quota, so a small elasticity (prior 0-0.8)"),
         Number(name="idle_industrial_land_km2", default=3.0, unit="km2",
                low=0.0, high=50.0, role=UNCERTAINTY,
                meaning="idle land held by firms that the space-optimisation fund can redevelop",
@@ -760,6 +811,20 @@ _DECLARED: list[Param] = [
                meaning="redeveloped idle land the space fund keeps ready for projects; it spends "
                        "nothing beyond",
                source=ASSUMED_FIXED),
+        Number(name="land_price_adjustment", default=0.02, unit="1/quarter",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="how fast the county moves the industrial land price with the excess "
+                       "demand for ready land: the log change in a quarter when projects "
+                       "wait and no land is ready (or the reverse)",
+               source="assumption: at most about 8 % a year, as the flat auction prices of "
+                      "2020-2026 suggest (docs/evidence.md; prior 0-0.1)"),
+        Number(name="land_price_floor_share", default=0.5, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY,
+               meaning="lowest industrial land price the county asks, as a share of 2014's",
+               source="assumption: Xianghe and Sanhe industrial parcels started at 750-820 "
+                      "yuan/m2 in 2020-2026 auctions (docs/evidence.md), about 0.8 of the "
+                      "2014 price, and sales at a discount to attract investment are common "
+                      "(prior 0.3-0.8)"),
         Number(name="land_room_floor_share", default=0.01, unit="share",
                low=1e-4, high=1.0, role=CONSTANT,
                meaning="smallest room under the cap, as a share of 2014's, that the land price "
@@ -821,10 +886,15 @@ _DECLARED: list[Param] = [
                role=LEVER,
                meaning="branches of large platform firms",
                source=REPORT),
-        Number(name="mode_bonus", default=0.8, unit="utility",
+        Number(name="mode_bonus", default=0.25, unit="utility",
                low=0.0, high=10.0, role=UNCERTAINTY,
-               meaning="utility an attraction mode adds for the sectors it works on",
-               source=ASSUMED_FIXED),
+               meaning="utility an attraction mode adds for the sectors it works on (also the "
+                       "unit of the targeting, incubator and free-trade-zone bonuses)",
+               source="about 2 % of revenue a year at beta_cost 12: what joining its "
+                      "sector's chain may be worth to a firm (Greenstone, Hornbeck & Moretti "
+                      "2010, JPE 118:536-598: incumbents' TFP +12 % five years after a large "
+                      "plant opens nearby); was 0.8, worth more than a firm's whole land and "
+                      "wage cost (xianghe elasticities; prior 0.1-0.8)"),
         Number(name="mode_cost_yuan", default=3.0e7, unit="yuan/year",
                low=0.0, high=1e10, role=UNCERTAINTY,
                meaning="yearly public cost of running one attraction mode",

@@ -49,11 +49,13 @@ def household_index(services: np.ndarray, weights: HouseholdWeights) -> np.ndarr
     return weights.matrix() @ services.T
 
 
-def advance_quarter(services: np.ndarray, focus: int, sp: ServiceParams) -> float:
-    """Raise the focus county's indices for one quarter; return the money spent."""
+def advance_quarter(services: np.ndarray, focus: int, sp: ServiceParams,
+                    drifting: bool = True) -> float:
+    """Raise the focus county's indices for one quarter (without their drift unless
+    ``drifting``); return the money spent."""
     spend_year = sp.services_spending_yuan
     gap = 1.0 - services[focus]
     closed = GAP_PER_POINT * spend_year / sp.services_yuan_per_point * QUARTER_YEARS
-    services[focus] = np.minimum(1.0, services[focus] + sp.services_drift * QUARTER_YEARS
-                                 + gap * min(1.0, closed))
+    drift = sp.services_drift * QUARTER_YEARS if drifting else 0.0
+    services[focus] = np.minimum(1.0, services[focus] + drift + gap * min(1.0, closed))
     return spend_year * QUARTER_YEARS

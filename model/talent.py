@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import commuting
-from .choice import draw, hazard_probability, logit_probabilities
+from .choice import draw, hazard_probability, logit_probabilities, logsum
 from .commuting import CommutingParams, Links
+from .enterprises import NO_WEIGHT, capital_recovery_factor
 from .params import View, view
 from .services import HouseholdWeights, household_index
 from .world import World, skill_shares
@@ -73,6 +74,24 @@ class TalentParams(View):
     job_change_cost: float
     purchase_restriction_premium: float
     talent_housing_eligibility: bool
+    background_job_growth: float
+    job_premium_adjustment: float
+
+
+@view
+class StaffParams(View):
+    """What a relocating firm reckons its Beijing staff will cost it (see :func:`staff_cost`)."""
+
+    staff_high_skill_share: float
+    skilled_share: float
+    children_share: float
+    car_share_households: float
+    staff_home_central_share: float
+    staff_commute_compensation_share: float
+    staff_replacement_cost_share: float
+    key_staff_replacement_cost_share: float
+    cost_of_capital: float
+    subsidy_horizon_years: float
 
 
 @dataclass
@@ -165,14 +184,18 @@ class Conditions:
     places: Places
     utility: np.ndarray       # (skill, children, car, T, T) before agent-specific terms
     p_car: np.ndarray         # (skill, car, T, T)
+    commute_cost: np.ndarray  # (skill, car, T, T) expected yearly generalised cost, yuan
     barred_cost: np.ndarray   # (skill, children, T_job) utility lost when barred from buying
     kept_wage: np.ndarray     # (skill, T) utility of keeping a Beijing firm's pay in each region
+    income: np.ndarray        # (skill, T) wage by job region
+    home_premium: np.ndarray  # (T,) utility of a home in each region (see ``Markets``)
+    job_premium: np.ndarray   # (T,) utility of a job in each region that fills its jobs
     restriction_on: bool
 
 
 def conditions(world: World, places: Places, tp: TalentParams, cp: CommutingParams,
                weights: HouseholdWeights, services: np.ndarray, year: float,
-               delay_min: float, bus_load: float) -> Conditions:
+               delay_min: float, bus_load: float, markets: Markets) -> Conditions:
     """Utilities of each (home, job) pair for each kind of agent."""
     wage = world.wage_yuan[places.regions]                    # (T, skill)
     trips = commuting.trip_minutes_and_yuan(places.links, cp, delay_min, bus_load)
@@ -188,8 +211,12 @@ def conditions(world: World, places: Places, tp: TalentParams, cp: CommutingPara
         utility=_pair_utility(world, places, tp, weights, services, income, commute_cost,
                               beta_s),
         p_car=p_car,
+        commute_cost=commute_cost,
         barred_cost=_barred_cost(world, tp, weights, services, wage, beta_s),
         kept_wage=tp.beta_log_wage * (log_wage[:, [places.beijing_slot]] - log_wage),
+        income=wage.T,
+        home_premium=markets.home_premium.copy(),
+        job_premium=markets.job_premium.copy(),
         restriction_on=year >= world.purchase_restriction_year,
     )
 
@@ -231,6 +258,7 @@ def pair_utilities(t: Talent, idx: np.ndarray, c: Conditions, tp: TalentParams,
     u = c.utility[t.skill[idx], t.children[idx].astype(int), t.car[idx]].copy()  # (n, T, T)
     u -= tp.home_move_cost * (np.arange(T)[None, :] != home[:, None])[:, :, None]
     u -= tp.job_change_cost * (np.arange(T)[None, :] != job[:, None])[:, None, :]
+    u += c.home_premium[None, :, None] + c.job_premium[None, None, :]
     # Staff of a Beijing firm keep the firm's Beijing pay while they keep their job.
     staff = np.flatnonzero(t.employer[idx] >= 0)
     u[staff, :, job[staff]] += c.kept_wage[t.skill[idx[staff]], job[staff]][:, None]
@@ -273,27 +301,143 @@ def staff_follow(t: Talent, started: np.ndarray, firm_region: np.ndarray, c: Con
     affected, d = _staff_to_follow(t, started, firm_region, world)
     if affected.size == 0:
         return
-    slot = c.places.slot
-    T = c.places.regions.size
-    u = pair_utilities(t, affected, c, tp, world)
-    h, ds = slot[t.home[affected]], slot[d]
-    beijing = c.places.beijing_slot
-    rows = np.arange(affected.size)
-    # Following the firm is not a job change: no job-change cost, and the firm's pay.
-    follow = tp.job_change_cost + c.kept_wage[t.skill[affected], ds]
-    commute = u[rows, h * T + ds] + follow
-    move = u[rows, ds * T + ds] + follow
-    leave = u[rows, h * T + beijing]
-    # Staff already living where the firm goes have nothing to move: commute is all.
-    available = np.ones((affected.size, 3), dtype=bool)
-    available[:, 1] = h != ds
-    choice = draw(logit_probabilities(np.column_stack([commute, move, leave]), available),
-                  uniforms[affected])
-    new_home = np.where(choice == 1, d, t.home[affected])
-    new_job = np.where(choice == 2, world.region("beijing"), d)
+    v, available = _follow_utilities(t, affected, d, c, tp, world)
+    choice = draw(logit_probabilities(v, available), uniforms[affected])
+    new_home = np.where(choice == MOVE, d, t.home[affected])
+    new_job = np.where(choice == LEAVE, world.region("beijing"), d)
     employer = t.employer[affected].copy()
     _apply(t, affected, new_home.astype(np.int8), new_job.astype(np.int8), world.focus, world)
-    t.employer[affected] = np.where(choice == 2, -1, employer)
+    t.employer[affected] = np.where(choice == LEAVE, -1, employer)
+
+
+COMMUTE, MOVE, LEAVE = 0, 1, 2
+
+
+def _follow_utilities(t: Talent, idx: np.ndarray, d: np.ndarray, c: Conditions,
+                      tp: TalentParams, world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Utilities of commuting to region ``d``, moving home there, or leaving for another
+    Beijing job, for the Beijing staff ``idx`` of firms moving to ``d``; (n, 3) with
+    availability."""
+    slot = c.places.slot
+    T = c.places.regions.size
+    u = pair_utilities(t, idx, c, tp, world)
+    h, ds = slot[t.home[idx]], slot[d]
+    rows = np.arange(idx.size)
+    # Following the firm is not a job change: no job-change cost, and the firm's pay.
+    follow = tp.job_change_cost + c.kept_wage[t.skill[idx], ds]
+    commute = u[rows, h * T + ds] + follow
+    move = u[rows, ds * T + ds] + follow
+    leave = u[rows, h * T + c.places.beijing_slot]
+    # Staff already living where the firm goes have nothing to move: commute is all.
+    available = np.ones((idx.size, 3), dtype=bool)
+    available[:, MOVE] = h != ds
+    return np.column_stack([commute, move, leave]), available
+
+
+def staff_cost(c: Conditions, tp: TalentParams, sp: StaffParams, world: World) -> np.ndarray:
+    """What a firm moving to each region expects its Beijing staff to cost it, yuan a head
+    and a year, (R,).
+
+    Its staff choose between commuting, moving home and leaving by the same utilities as
+    when it does move (:func:`staff_follow`), with the commuting costs, delay, permits and
+    buses of the quarter. The firm pays ``staff_commute_compensation_share`` of the extra
+    commuting cost of those who commute (in wages or a shuttle), and replaces those who
+    leave at ``key_staff_replacement_cost_share`` (high skill) or
+    ``staff_replacement_cost_share`` (the others) of a year's local wage, a one-off sum
+    spread over its horizon at its cost of capital. The expectation is over the staff's
+    skills, children, cars and homes as the exposed firms' staff are drawn. Where no talent
+    region is (far away) it replaces them all; in Beijing it keeps them at no cost.
+    """
+    staff, share = _representative_staff(c.places, sp, world)
+    replace = (np.array([sp.key_staff_replacement_cost_share, sp.staff_replacement_cost_share,
+                         sp.staff_replacement_cost_share])
+               * world.wage_yuan
+               * capital_recovery_factor(sp.cost_of_capital, sp.subsidy_horizon_years))  # (R, k)
+    cost = replace[:, staff.skill] @ share
+    idx = np.arange(share.size)
+    beijing = c.places.beijing_slot
+    for d in c.places.regions:
+        ds = c.places.slot[d]
+        if ds == beijing:
+            cost[d] = 0.0
+            continue
+        v, available = _follow_utilities(staff, idx, np.full(idx.size, d), c, tp, world)
+        p = logit_probabilities(v, available)
+        car, home = staff.car, c.places.slot[staff.home]
+        extra = np.maximum(0.0, c.commute_cost[staff.skill, car, home, ds]
+                           - c.commute_cost[staff.skill, car, home, beijing])
+        per_head = (p[:, COMMUTE] * sp.staff_commute_compensation_share * extra
+                    + p[:, LEAVE] * replace[d, staff.skill])
+        cost[d] = per_head @ share
+    return cost
+
+
+def labour_market_access(t: Talent, c: Conditions, tp: TalentParams) -> np.ndarray:
+    """Skilled and high-skill workers within reach of a job in each talent region, (T,).
+
+    Each such worker counts by the odds they would take the commute from where they live,
+    ``exp(-beta_commute * commuting cost / income)``: the commuting market access of
+    Ahlfeldt, Redding, Sturm & Wolf (2015, Econometrica 83:2127-89), with the commuting
+    costs, checkpoint delay, permits and buses workers face this quarter.
+    """
+    places = c.places
+    T = places.regions.size
+    kind = (t.skill.astype(np.intp) * 3 + t.car) * T + places.slot[t.home]
+    count = np.bincount(kind, minlength=3 * 3 * T).reshape(3, 3, T)[:2]   # (skill<2, car, home)
+    odds = np.exp(-tp.beta_commute * c.commute_cost[:2]
+                  / c.income[:2, None, None, :])                        # (k, car, home, job)
+    return np.einsum("kch,kchj->j", count, odds) * t.weight
+
+
+def surplus_yuan(t: Talent, c: Conditions, tp: TalentParams, c_2014: Conditions,
+                 tp_2014: TalentParams, world: World) -> float:
+    """Workers' surplus from their home, job and commute choices against 2014 conditions,
+    yuan a year: for every worker, the expected best utility of its choice now less under
+    the conditions of 2014Q1 (logsums, from where it now lives and works), over the
+    marginal utility of a yuan of its income, ``beta_log_wage / wage`` (0 where wages do
+    not enter the choice)."""
+    if tp.beta_log_wage < NO_WEIGHT:
+        return 0.0
+    kinds, count = _kinds(t, c.places)
+    gain = (logsum(pair_utilities(t, kinds, c, tp, world))
+            - logsum(pair_utilities(t, kinds, c_2014, tp_2014, world)))
+    wage = c.income[t.skill[kinds], c.places.slot[t.job[kinds]]]
+    return float((gain * wage * count).sum() / tp.beta_log_wage * t.weight)
+
+
+def _kinds(t: Talent, places: Places) -> tuple[np.ndarray, np.ndarray]:
+    """One worker of each kind that :func:`pair_utilities` tells apart (skill, children,
+    car, home, job, staff or not, local or not), and how many workers of that kind."""
+    T = places.regions.size
+    key = (((((t.skill.astype(np.intp) * 2 + t.children) * 3 + t.car) * T
+             + places.slot[t.home]) * T + places.slot[t.job]) * 2 + (t.employer >= 0)) * 2 \
+        + t.local
+    count = np.bincount(key)
+    one = np.empty(count.size, dtype=np.intp)
+    one[key] = np.arange(key.size)
+    present = np.flatnonzero(count)
+    return one[present], count[present]
+
+
+def _representative_staff(places: Places, sp: StaffParams,
+                          world: World) -> tuple[Talent, np.ndarray]:
+    """One agent of each kind of Beijing staff (skill, children, car, home) and the share
+    of the staff of that kind."""
+    skill, children, car, home = (a.ravel() for a in np.meshgrid(
+        np.arange(3), [False, True], [NO_CAR, BEIJING_PLATE],
+        [world.region("beijing"), world.region("tongzhou")], indexing="ij"))
+    share = (skill_shares(sp.staff_high_skill_share, sp.skilled_share)[skill]
+             * np.where(children, sp.children_share, 1.0 - sp.children_share)
+             * np.where(car == NO_CAR, 1.0 - sp.car_share_households, sp.car_share_households)
+             * np.where(home == world.region("beijing"), sp.staff_home_central_share,
+                        1.0 - sp.staff_home_central_share))
+    n = share.size
+    staff = Talent(weight=1.0, skill=skill.astype(np.int8), children=children,
+                   car=car.astype(np.int8), home=home.astype(np.int8),
+                   job=np.full(n, world.region("beijing"), dtype=np.int8),
+                   employer=np.zeros(n, dtype=np.int32), local=np.zeros(n, dtype=bool),
+                   moved=np.zeros(n, dtype=bool))
+    return staff, share
 
 
 def _staff_to_follow(t: Talent, started: np.ndarray, firm_region: np.ndarray,
@@ -322,15 +466,177 @@ def release(t: Talent, firms_gone: np.ndarray) -> None:
         t.employer[np.isin(t.employer, firms_gone)] = -1
 
 
-def reconsider(t: Talent, c: Conditions, tp: TalentParams, world: World,
-               u_reconsider: np.ndarray, u_choice: np.ndarray) -> TalentQuarter:
-    """A share of all workers re-chooses home and job."""
+@dataclass
+class Markets:
+    """Homes and jobs in the talent regions, and the utility premia that fill them.
+
+    Beijing's labour and housing markets are far larger than the workers modelled: they
+    take whoever lives or works nowhere else (premia 0). Elsewhere the jobs are those of
+    2014 (growing at ``background_job_growth``) plus the staff of the modelled firms
+    producing there; whenever workers choose, a premium on each region's jobs (the wage or
+    vacancy it takes) moves until those who choose a region fill its free jobs. The home
+    premia (rents and amenities the data do not show) are set once, before 2014, so that
+    the homes of 2014 are where workers would choose to live; they stay fixed after.
+    """
+
+    homes_2014: np.ndarray    # (T,) workers living in each region in 2014
+    jobs_2014: np.ndarray     # (T,) jobs of 2014 outside the modelled firms
+    firm_jobs: np.ndarray     # (T,) jobs of the modelled firms that moved there
+    home_premium: np.ndarray  # (T,) utility
+    job_premium: np.ndarray   # (T,) utility
+    counted: np.ndarray       # (T,) bool: homes and jobs are counted (not Beijing)
+
+    @classmethod
+    def of(cls, t: Talent, places: Places) -> Markets:
+        T = places.regions.size
+
+        def count(region):
+            return np.bincount(places.slot[region], minlength=T) * t.weight
+
+        return cls(count(t.home), count(t.job), np.zeros(T), np.zeros(T), np.zeros(T),
+                   np.arange(T) != places.beijing_slot)
+
+    def jobs(self, years: float, growth: float) -> np.ndarray:
+        """Jobs in each region ``years`` after 2014Q1."""
+        return self.jobs_2014 * (1.0 + growth) ** years + self.firm_jobs
+
+    def move_firm_jobs(self, staff: np.ndarray, region: np.ndarray, places: Places,
+                       sign: float) -> None:
+        """Add (``sign`` 1) or remove (-1) the jobs of firms now producing in ``region``."""
+        slot = places.slot[region]
+        inside = slot >= 0
+        np.add.at(self.firm_jobs, slot[inside], sign * staff[inside])
+
+
+CLEARING_ROUNDS = 8
+
+
+def clear(t: Talent, choosers: np.ndarray, u: np.ndarray, markets: Markets, places: Places,
+          jobs: np.ndarray, adjustment: float) -> np.ndarray:
+    """Choice probabilities of the ``choosers`` over (home, job) pairs, (n, T*T), once the
+    job premia have closed ``adjustment`` of the gap to those at which their expected
+    choices would fill the jobs the other workers leave free.
+
+    The clearing premia come from a contraction (Berry 1994): each round adds, in every
+    counted region, ``log(free jobs / expected choosers)``. Closing only part of the gap
+    each quarter is a wage that adjusts over time: jobs go unfilled, or are short of
+    room, for a while.
+    """
+    T = places.regions.size
+    others = np.ones(t.job.size, dtype=bool)
+    others[choosers] = False
+    taken = np.bincount(places.slot[t.job[others]], minlength=T) * t.weight
+    free = np.maximum(jobs - taken, 0.5 * t.weight)
+    shift = np.zeros(T)
+    u = u.reshape(-1, T, T)
+    for _ in range(CLEARING_ROUNDS):
+        p = logit_probabilities((u + shift).reshape(-1, T * T))
+        chosen = p.reshape(-1, T, T).sum(axis=(0, 1)) * t.weight
+        shift += np.where(markets.counted, np.log(free / np.maximum(chosen, 1e-12)), 0.0)
+    shift *= adjustment
+    markets.job_premium += shift
+    return logit_probabilities((u + shift).reshape(-1, T * T))
+
+
+EQUILIBRIUM_ROUNDS = 500
+EQUILIBRIUM_TOLERANCE = 1e-5   # largest log gap between the homes or jobs placed and 2014's
+
+
+def place_at_equilibrium(t: Talent, c: Conditions, tp: TalentParams, markets: Markets,
+                         uniforms: np.ndarray) -> None:
+    """Put every worker where the stationary distribution of the home and job choice
+    places a worker of its kind, with home and job premia that fill the homes and jobs of
+    2014.
+
+    Kinds are (skill, children, car). Every quarter a worker who reconsiders moves from its
+    (home, job) pair to another with the logit probabilities of :func:`pair_utilities`
+    (home-moving and job-changing costs included): a Markov chain for each kind, whose
+    stationary distribution is solved exactly. The premia move by the contraction of
+    :func:`clear`, damped whenever it overshoots (the stationary shares react to the premia
+    more strongly than one choice does), until the stationary homes and jobs are those of
+    2014. ``uniforms`` (one
+    a worker) draw each worker's pair. Only for 2014 conditions (before the purchase
+    restriction), where an exposed firm's staff choose as anyone else; see
+    :func:`reassign_staff`.
+    """
+    places = c.places
+    T = places.regions.size
+    kind = (t.skill.astype(np.intp) * 2 + t.children) * 3 + t.car
+    K = 18
+    mass = np.bincount(kind, minlength=K) * t.weight
+    k = np.arange(K)
+    base = c.utility[k // 6, (k // 3) % 2, k % 3]                            # (K, T, T)
+    pairs = np.arange(T * T)
+    moved = (pairs[:, None] // T != pairs[None, :] // T) * tp.home_move_cost
+    changed = (pairs[:, None] % T != pairs[None, :] % T) * tp.job_change_cost
+    switch = -(moved + changed)                                             # (from, to)
+    damping, last_gap = 1.0, np.inf
+    for _ in range(EQUILIBRIUM_ROUNDS):
+        u = (base + markets.home_premium[:, None] + markets.job_premium).reshape(K, T * T)
+        v = u[:, None, :] + switch[None]
+        v -= v.max(axis=2, keepdims=True)
+        step = np.exp(v)
+        step /= step.sum(axis=2, keepdims=True)                             # (K, from, to)
+        pi = _stationary(step) * mass[:, None]                              # (K, T*T)
+        chosen = pi.sum(axis=0).reshape(T, T)
+        floor = 0.5 * t.weight
+        home_step = np.where(markets.counted, np.log(
+            np.maximum(markets.homes_2014, floor) / np.maximum(chosen.sum(axis=1), 1e-12)), 0.0)
+        job_step = np.where(markets.counted, np.log(
+            np.maximum(markets.jobs_2014, floor) / np.maximum(chosen.sum(axis=0), 1e-12)), 0.0)
+        gap = max(np.abs(home_step).max(), np.abs(job_step).max())
+        if gap < EQUILIBRIUM_TOLERANCE:
+            break
+        if gap > last_gap:      # overshooting: the stationary shares react strongly
+            damping *= 0.5
+        last_gap = gap
+        markets.home_premium += damping * home_step
+        markets.job_premium += damping * job_step
+    cdf = np.cumsum(pi / np.maximum(mass[:, None], 1e-300), axis=1)
+    cdf[:, -1] = 1.0
+    pair = (uniforms[:, None] >= cdf[kind]).sum(axis=1)
+    t.home[:] = places.regions[pair // T]
+    t.job[:] = places.regions[pair % T]
+
+
+def reassign_staff(t: Talent, world: World, rng: np.random.Generator) -> None:
+    """Give the exposed firms' staff places back to workers of the same skill who work in
+    Beijing once everyone is placed (as many as there are)."""
+    staff = np.flatnonzero(t.employer >= 0)
+    employer = t.employer[staff]
+    t.employer[:] = -1
+    in_beijing = t.job == world.region("beijing")
+    for skill in range(3):
+        mine = employer[t.skill[staff] == skill]
+        pool = np.flatnonzero(in_beijing & (t.skill == skill))
+        n = min(mine.size, pool.size)
+        t.employer[rng.choice(pool, size=n, replace=False)] = mine[:n]
+
+
+def _stationary(step: np.ndarray) -> np.ndarray:
+    """Stationary distribution of each chain of ``step`` (K, S, S): solves pi P = pi,
+    sum(pi) = 1."""
+    K, S, _ = step.shape
+    a = np.transpose(step, (0, 2, 1)) - np.eye(S)
+    a[:, -1, :] = 1.0
+    b = np.zeros((K, S))
+    b[:, -1] = 1.0
+    return np.clip(np.linalg.solve(a, b[..., None])[..., 0], 0.0, None)
+
+
+def reconsider(t: Talent, c: Conditions, tp: TalentParams, world: World, markets: Markets,
+               jobs: np.ndarray, u_reconsider: np.ndarray,
+               u_choice: np.ndarray) -> TalentQuarter:
+    """A share of all workers re-chooses home and job, filling the jobs free (as far as
+    the job premia adjust in a quarter)."""
     idx = np.flatnonzero(u_reconsider < hazard_probability(tp.talent_reconsider_rate))
     if idx.size == 0:
         return TalentQuarter(0, 0)
     regions = c.places.regions
     T = regions.size
-    choice = draw(logit_probabilities(pair_utilities(t, idx, c, tp, world)), u_choice[idx])
+    p = clear(t, idx, pair_utilities(t, idx, c, tp, world), markets, c.places, jobs,
+              tp.job_premium_adjustment)
+    choice = draw(p, u_choice[idx])
     new_home = regions[choice // T].astype(np.int8)
     new_job = regions[choice % T].astype(np.int8)
     focus = world.focus

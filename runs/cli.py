@@ -290,6 +290,48 @@ def _cmd_viz(args) -> int:
     os.execve(solara, command, {**os.environ, **OFFLINE_ENV})
 
 
+def _cmd_elasticities(args) -> int:
+    if args.seeds < 1:
+        raise InputError(f"--seeds {args.seeds}: allowed: an integer of 1 or more")
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed}: allowed: an integer of 0 or more")
+    from .elasticities import LITERATURE, MEASURES
+
+    measures = tuple(args.measures.split(",")) if args.measures else MEASURES
+    for name in measures:
+        if name not in MEASURES:
+            raise InputError(f"--measures {name!r}: allowed: {', '.join(MEASURES)}")
+    common = _parse_set(args.set)
+    resolve(common)
+    workers = _workers(args, default=1)
+    from .elasticities import elasticities
+
+    table = elasticities(args.seed, args.seeds, common, measures, workers=workers,
+                         progress=not args.quiet)
+    if args.json:
+        print(json.dumps({"seeds": list(range(args.seed, args.seed + args.seeds)),
+                          "literature": {k: {"low": r.low, "high": r.high, "source": r.source}
+                                         for k, r in LITERATURE.items()},
+                          "measures": table.replace({float("nan"): None})
+                          .to_dict(orient="records")}))
+        return 0
+    print(f"Each measure from 2022 against the baseline, seeds {args.seed}.."
+          f"{args.seed + args.seeds - 1}, to 2030 (ranges from the literature in brackets):")
+    ranges = {k: f"[{_human(r.low)}, {_human(r.high)}]" for k, r in LITERATURE.items()}
+    print(f"  {'measure':<10} {'extra firms':>11} {'cost change':>11} "
+          f"{'elasticity ' + ranges['elasticity']:>22} "
+          f"{'additionality ' + ranges['additionality']:>26} {'cost/firm':>10} "
+          f"{'cost/job ' + ranges['cost_per_job_yuan']:>24} {'workers gain':>12}")
+    for r in table.itertuples():
+        print(f"  {r.measure:<10} {r.extra_firms:>11.1f} {r.cost_change_share:>11.1%} "
+              f"{_human(r.elasticity):>22} {_human(r.additionality):>26} "
+              f"{_human(r.cost_per_firm_yuan):>10} {_human(r.cost_per_job_yuan):>24} "
+              f"{_human(r.worker_surplus_gain_yuan):>12}")
+    for key, r in LITERATURE.items():
+        print(f"  {key}: {r.source}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xianghe", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -367,6 +409,19 @@ def build_parser() -> argparse.ArgumentParser:
     viz.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     viz.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     viz.set_defaults(func=_cmd_viz)
+
+    el = sub.add_parser("elasticities",
+                        help="each measure's implied elasticity, additionality and cost per "
+                             "firm and job, beside the literature's ranges")
+    el.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    el.add_argument("--seeds", type=int, default=5, help="seed pairs (default 5)")
+    el.add_argument("--measures", help="comma-separated measures (default: all six)")
+    el.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="set a parameter in every scenario (repeatable)")
+    el.add_argument("--workers", type=int, help="local worker processes (default 1)")
+    el.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    el.add_argument("--quiet", action="store_true", help="no progress bar")
+    el.set_defaults(func=_cmd_elasticities)
 
     params = sub.add_parser("params", help="list every parameter")
     params.add_argument("--markdown", action="store_true", help="as a Markdown table")

@@ -29,8 +29,11 @@ def indicator_panels(quarterly: pd.DataFrame) -> plt.Figure:
     for t in load_targets():
         if t.indicator not in FLOWS:
             targets.setdefault(t.indicator, []).append(t)
-    fig, axes = plt.subplots(3, 3, figsize=(12, 9), constrained_layout=True)
-    for ax, chart in zip(axes.flat, KEY_CHARTS, strict=True):
+    rows = -(-len(KEY_CHARTS) // 3)
+    fig, axes = plt.subplots(rows, 3, figsize=(12, 3 * rows), constrained_layout=True)
+    for ax in axes.flat[len(KEY_CHARTS):]:
+        ax.set_visible(False)
+    for ax, chart in zip(axes.flat[:len(KEY_CHARTS)], KEY_CHARTS, strict=True):
         panel = df[df["indicator"].isin(chart.names)]
         panel = panel.assign(value=panel["value"] / chart.divisor,
                              indicator=panel["indicator"].str.replace("_", " "))

@@ -17,7 +17,9 @@ years = [2016, 2018]
 [params]
 talent_agents = [3000]
 bus_lines = [4, 8]
+bus_lines_start_year = [2017]
 checkpoint_lanes = [30, 40]
+checkpoint_lanes_start_year = [2017]
 """
 
 

@@ -22,6 +22,7 @@ CONTRACT_INDICATORS = (
     "cross_border_daily_persons", "commuter_share", "car_share", "checkpoint_peak_delay_min",
     "checkpoint_event_delay_min", "development_intensity", "industrial_land_price_yuan_m2",
     "public_spending_yuan", "projects_failed", "projects_waiting_for_land",
+    "worker_surplus_yuan", "firm_surplus_yuan",
 )
 EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production")
 
@@ -218,3 +219,30 @@ def test_readme_parameter_table_is_the_declared_one():
     table = xianghe("params", "--markdown").stdout
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert table in readme
+
+
+def test_elasticities_prints_each_measure_beside_the_literature():
+    run = xianghe("elasticities", "--seeds", "1", "--measures", "permits,subsidies", "--set",
+                  "talent_agents=5000", "--json", "--quiet")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert [r["measure"] for r in out["measures"]] == ["permits", "subsidies"]
+    assert {"elasticity", "additionality", "cost_per_job_yuan"} <= set(out["literature"])
+    subsidies = out["measures"][1]
+    assert subsidies["public_cost_yuan"] > 0 and subsidies["cost_change_share"] < 0
+    assert subsidies["elasticity_in_range"] in (True, False, None)
+    text = xianghe("elasticities", "--seeds", "1", "--measures", "permits", "--set",
+                   "talent_agents=5000", "--quiet")
+    assert text.returncode == 0 and "Bartik" in text.stdout and "permits" in text.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--measures", "nope"], "--measures 'nope'"),
+    (["--seeds", "0"], "--seeds"),
+    (["--set", "no_such=1"], "no_such"),
+])
+def test_elasticities_bad_input_exits_2(args, needle):
+    run = xianghe("elasticities", *args, "--quiet")
+    assert run.returncode == 2 and run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], run.stderr

@@ -9,12 +9,12 @@ import pytest
 
 from model import INDICATORS, PARAMS, XiangheModel
 from model.commuting import CommutingParams, delay_ceiling_min
-from model.indicators import EVENTS
+from model.indicators import EVENTS, SIGNED
 from model.params import StartYear, Switch, resolve
 
 SHARES = [i.name for i in INDICATORS if i.unit == "share"]
-COUNTS = [i.name for i in INDICATORS
-          if i.unit.split("/")[0] in ("firms", "projects", "merchants", "people", "yuan")]
+COUNTS = [i.name for i in INDICATORS if i.name not in SIGNED
+          and i.unit.split("/")[0] in ("firms", "projects", "merchants", "people", "yuan")]
 SCALE = 1_000
 # Parameters bound to another (shares of one whole, permit days a year): at the end of
 # its range, the other gives way.

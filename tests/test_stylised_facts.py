@@ -25,6 +25,10 @@ def test_lack_of_land_blocks_some_projects_by_2020(annual):
     assert annual.loc[2020, "land_blocked_projects"] > 0
 
 
+@pytest.mark.xfail(strict=True, reason="not reproduced: from the 2014 equilibrium the "
+                   "high-skill flows between Xianghe and Beijing-side jobs balance; the "
+                   "reverse flow came from the drift of a start away from equilibrium "
+                   "(README, calibration status)")
 def test_more_high_skill_leave_xianghe_jobs_for_beijing_than_the_reverse(annual):
     assert annual["high_skill_to_beijing"].sum() > annual["high_skill_to_xianghe"].sum()
 

@@ -80,8 +80,37 @@ def test_land_is_granted_in_signing_order_and_never_past_the_cap():
 def test_land_price_rises_with_scarcity():
     land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
     before = land.price(LAND)
-    land.take_first(5e6)
+    land.quota_pool_m2 = land.other_backlog_m2 = 5e6
+    land.take_for_other_uses()
     assert land.price(LAND) > before
+
+
+def test_land_price_follows_the_queue_against_the_land_ready():
+    """Projects waiting with no land ready raise the price; land nobody wants lowers it,
+    never below the floor; extra supply lowers it."""
+    def land(waiting, pool):
+        one = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
+        one.waiting_m2, one.quota_pool_m2 = waiting, pool
+        return one
+    queue, glut = land(1e5, 0.0), land(0.0, 1e6)
+    for _ in range(200):
+        queue.adjust_price(LAND, 1e4)
+        glut.adjust_price(LAND, 1e4)
+    assert queue.price(LAND) > 1000 * 1.5
+    assert glut.price(LAND) == pytest.approx(LAND.land_price_floor_share * 1000)
+    tight, eased = land(1e5, 0.0), land(1e5, 1e5)
+    tight.adjust_price(LAND, 1e4)
+    eased.adjust_price(LAND, 1e4)
+    assert eased.price(LAND) < tight.price(LAND)
+
+
+def test_other_uses_share_the_quota_with_waiting_projects():
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
+    land.quota_pool_m2, land.other_backlog_m2 = 1e5, 3e5
+    assert land.take_for_other_uses() == pytest.approx(1e5)     # nobody else waits: all
+    land.quota_pool_m2, land.waiting_m2 = 1e5, 1e5
+    assert land.take_for_other_uses() == pytest.approx(1e5 * 2e5 / 3e5)
+    assert land.other_backlog_m2 == pytest.approx(2e5 - 1e5 * 2e5 / 3e5)
 
 
 def test_idle_land_needs_no_quota_and_the_fund_stops_when_enough_is_ready():

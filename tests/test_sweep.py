@@ -53,7 +53,7 @@ def test_sweep_stores_one_row_per_run_and_year(local_sweep):
 
 
 def test_same_seeds_at_every_point(local_sweep):
-    """Common random numbers: a lever that cannot act before 2019 changes nothing before."""
+    """Common random numbers: levers that start in 2017 change nothing before."""
     _, out = local_sweep
     df = read_results(out)
     early = df[df["year"] == 2016].set_index(["seed", "bus_lines", "checkpoint_lanes"])
