@@ -221,8 +221,9 @@ KEY_CHARTS: tuple[Chart, ...] = (
           ("checkpoint_peak_delay_min", "checkpoint_event_delay_min")),
     Chart("Development intensity (%)", ("development_intensity",), 1e-2),
     Chart("Public spending (m yuan/quarter)", ("public_spending_yuan",), 1e6),
-    Chart("Surplus against 2014 (m yuan/year): workers; firms choosing in the quarter",
-          ("worker_surplus_yuan", "firm_surplus_yuan"), 1e6),
+    Chart("Workers' surplus against 2014 (bn yuan/year)", ("worker_surplus_yuan",), 1e9),
+    Chart("Surplus of firms choosing, against 2014 (m yuan/quarter)", ("firm_surplus_yuan",),
+          1e6),
 )
 KEY_INDICATORS: tuple[str, ...] = tuple(n for c in KEY_CHARTS for n in c.names)
 

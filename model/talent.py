@@ -27,6 +27,7 @@ job, so they are computed once per kind of agent and gathered for all agents wit
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -393,11 +394,15 @@ def surplus_yuan(t: Talent, c: Conditions, tp: TalentParams, c_2014: Conditions,
                  tp_2014: TalentParams, world: World) -> float:
     """Workers' surplus from their home, job and commute choices against 2014 conditions,
     yuan a year: for every worker, the expected best utility of its choice now less under
-    the conditions of 2014Q1 (logsums, from where it now lives and works), over the
-    marginal utility of a yuan of its income, ``beta_log_wage / wage`` (0 where wages do
+    the conditions of 2014Q1 (logsums, from where it now lives and works; home and job
+    premia at 2014's in both), over the marginal utility of a yuan of its income, ``beta_log_wage / wage`` (0 where wages do
     not enter the choice)."""
     if tp.beta_log_wage < NO_WEIGHT:
         return 0.0
+    # Premia are prices (wages and rents passing between workers and employers or
+    # landlords): held at 2014's, so the surplus counts changed conditions, not transfers.
+    c = dataclasses.replace(c, home_premium=c_2014.home_premium,
+                            job_premium=c_2014.job_premium)
     kinds, count = _kinds(t, c.places)
     gain = (logsum(pair_utilities(t, kinds, c, tp, world))
             - logsum(pair_utilities(t, kinds, c_2014, tp_2014, world)))

@@ -8,6 +8,8 @@ difference is the measure's effect.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,7 +157,8 @@ def test_workers_surplus_by_kind_equals_the_sum_over_every_worker():
     m = XiangheModel({"talent_agents": 5_000}, seed=2)
     m.run_until_year(2018)
     v, (c_2014, tp_2014) = m.views(), m._conditions_2014
-    c = m._conditions(v, 2018.0)
+    c = dataclasses.replace(m._conditions(v, 2018.0), home_premium=c_2014.home_premium,
+                            job_premium=c_2014.job_premium)
     t = m.talent
     everyone = np.arange(t.skill.size)
     gain = (logsum(talent.pair_utilities(t, everyone, c, v.talent, m.world))
