@@ -12,10 +12,13 @@ employment location choice: a stay/move decision, then a location logit):
    the firms that move easily move first and relocations thin out by themselves: the
    report's "easy relocations are done" is an outcome, not an input.
 2. **Location.** A firm that considers moving chooses between staying and each destination
-   region by a logit on the cost of land and wages as a share of revenue (net of
-   subsidies), months from signing to permits, distance to its Beijing partners weighted by
-   its ties, public services for its staff, access to skilled workers, and the bonus the
-   focus county's measures give its sector. Restricted firms cannot go to regions inside
+   region by a logit on the cost of land, wages and its Beijing staff (their commute or
+   their replacement, ``talent.staff_cost``) as a share of revenue (net of subsidies),
+   months from signing to permits, distance to its Beijing partners weighted by its ties,
+   public services for its staff, access to skilled workers (which grows as commuting
+   gets easier, ``talent.labour_market_access``), and the bonus the focus county's
+   measures give its sector. Its surplus from the choice, against 2014 conditions, is
+   the logsum in yuan (:func:`surplus_yuan`). Restricted firms cannot go to regions inside
    Beijing and find staying costly.
 3. **Pipeline.** Choosing a destination signs a project: signed -> land acquired (or blocked
    after waiting too long for land) -> permits -> construction -> producing. Projects fail

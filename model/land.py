@@ -10,8 +10,8 @@ what they cannot have waits for later quota. Projects wait in signing order for 
 (head-of-line: a big project at the front holds back smaller ones behind it). Major
 projects put into the provincial key projects land on provincial quota, still under the
 cap. The space-optimisation fund returns idle land held by firms to use, as projects need
-it; repurposed exhibition halls take small clean projects. Both are already construction land, so they need neither quota nor room
-under the cap.
+it; repurposed exhibition halls take small clean projects. Both are already construction
+land, so they need neither quota nor room under the cap.
 
 The price of industrial land has two parts. Its long-run level rises as the room left under
 the cap shrinks: ``price_2014 * (room_2014 / room) ** elasticity``, the room counted no

@@ -6,13 +6,15 @@ It runs in quarters from 2014Q1. Each quarter, in this order:
 
 1. the measures in force are looked up (module ``policy``);
 2. public services improve (``services``) and the county receives land quota, redevelops
-   idle land and builds housing for its new residents (``land``);
-3. Beijing firms consider moving, choose a location and move their projects through the
-   pipeline (``enterprises``);
+   idle land, builds housing for its new residents and moves the land price with the
+   queue (``land``);
+3. Beijing firms consider moving, choose a location (weighing what their staff would cost
+   them there) and move their projects through the pipeline (``enterprises``);
 4. wholesale markets closing in Beijing relocate their merchants (``merchants``);
-5. staff of firms that started producing elsewhere follow, commute or leave, then a share
-   of all workers re-chooses home and job (``talent``), facing last quarter's checkpoint
-   delay and bus crowding they have learnt to expect;
+5. firms that started producing bring their jobs; their staff follow, commute or leave,
+   then a share of all workers re-chooses home and job as the job premia move to fill the
+   jobs (``talent``), facing last quarter's checkpoint delay and bus crowding they have
+   learnt to expect;
 6. cross-border trips, mode shares and the checkpoint queue are computed from where
    everyone now lives and works (``commuting``); the indicators are recorded.
 

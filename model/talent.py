@@ -21,6 +21,15 @@ commuting to it, moving home to it, and leaving it for another Beijing job, by t
 utilities. Nothing scripts the direction of flows: the "reverse flow" of high-skill talent
 towards Beijing jobs is whatever these choices produce.
 
+Homes and jobs (:class:`Markets`): a premium on each region's homes and jobs enters every
+pair's utility. The run starts from the equilibrium of 2014 conditions
+(:func:`place_at_equilibrium`), with home premia that put the 2014 homes where the data do;
+after that, jobs are finite (2014's plus those the relocated firms bring) and the job premia
+move each quarter towards filling them (:func:`clear`). The same utilities tell a firm what
+its Beijing staff would cost it in each region (:func:`staff_cost`) and how many skilled
+workers its jobs there could reach (:func:`labour_market_access`); the logsums value
+workers' surplus (:func:`surplus_yuan`).
+
 Utilities depend on an agent only through its skill, children, car and current home and
 job, so they are computed once per kind of agent and gathered for all agents with numpy.
 """
@@ -395,8 +404,8 @@ def surplus_yuan(t: Talent, c: Conditions, tp: TalentParams, c_2014: Conditions,
     """Workers' surplus from their home, job and commute choices against 2014 conditions,
     yuan a year: for every worker, the expected best utility of its choice now less under
     the conditions of 2014Q1 (logsums, from where it now lives and works; home and job
-    premia at 2014's in both), over the marginal utility of a yuan of its income, ``beta_log_wage / wage`` (0 where wages do
-    not enter the choice)."""
+    premia at 2014's in both), over the marginal utility of a yuan of its income,
+    ``beta_log_wage / wage`` (0 where wages do not enter the choice)."""
     if tp.beta_log_wage < NO_WEIGHT:
         return 0.0
     # Premia are prices (wages and rents passing between workers and employers or
