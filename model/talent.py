@@ -366,6 +366,7 @@ def staff_cost(c: Conditions, tp: TalentParams, sp: StaffParams, world: World) -
     cost = replace[:, staff.skill] @ share
     idx = np.arange(share.size)
     beijing = c.places.beijing_slot
+    commute = c.commute_cost[staff.skill, staff.car, c.places.slot[staff.home]]   # (n, T)
     for d in c.places.regions:
         ds = c.places.slot[d]
         if ds == beijing:
@@ -373,9 +374,7 @@ def staff_cost(c: Conditions, tp: TalentParams, sp: StaffParams, world: World) -
             continue
         v, available = _follow_utilities(staff, idx, np.full(idx.size, d), c, tp, world)
         p = logit_probabilities(v, available)
-        car, home = staff.car, c.places.slot[staff.home]
-        extra = np.maximum(0.0, c.commute_cost[staff.skill, car, home, ds]
-                           - c.commute_cost[staff.skill, car, home, beijing])
+        extra = np.maximum(0.0, commute[:, ds] - commute[:, beijing])
         per_head = (p[:, COMMUTE] * sp.staff_commute_compensation_share * extra
                     + p[:, LEAVE] * replace[d, staff.skill])
         cost[d] = per_head @ share
@@ -488,7 +487,8 @@ class Markets:
     take whoever lives or works nowhere else (premia 0). Elsewhere the jobs are those of
     2014 (growing at ``background_job_growth``) plus the staff of the modelled firms
     producing there; whenever workers choose, a premium on each region's jobs (the wage or
-    vacancy it takes) moves until those who choose a region fill its free jobs. The home
+    vacancy it takes) moves part of the way (``job_premium_adjustment``) towards the one at
+    which those who choose a region would fill its free jobs (:func:`clear`). The home
     premia (rents and amenities the data do not show) are set once, before 2014, so that
     the homes of 2014 are where workers would choose to live; they stay fixed after.
     """
