@@ -27,10 +27,12 @@ line can parse and check input without loading the simulation stack.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from statistics import NormalDist
 from typing import Any, ClassVar, Self
 
 FIRST_YEAR = 2014
@@ -64,11 +66,28 @@ class Param:
     source: str
     group: str = ""
     start_year: str | None = None   # a lever's companion StartYear parameter
+    prior: str | None = None        # an uncertainty's prior, ``kind(a, b)`` (see Prior)
 
     type: ClassVar[type]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "default", self.check(self.default))
+        if (self.prior is None) != (self.role is not Role.UNCERTAINTY):
+            raise ParamError(f"parameter {self.name}: an uncertainty, and only an "
+                             "uncertainty, declares a prior")
+        if self.prior is not None:
+            lo, hi = self.prior_dist.support
+            if not lo <= self.default <= hi:
+                raise ParamError(f"parameter {self.name}: default {self.default:g} lies "
+                                 f"outside its prior {self.prior}")
+
+    @functools.cached_property
+    def prior_dist(self) -> Prior:
+        """The prior, parsed (a :class:`ParamError` if it is not one)."""
+        if self.prior is None or not isinstance(self, Number):
+            raise ParamError(f"parameter {self.name}: no prior (only a number's uncertainty "
+                             "has one)")
+        return Prior.parse(self.prior, self.low, self.high)
 
     @property
     def allowed(self) -> str:
@@ -181,6 +200,121 @@ class Switch(Param):
         self._refuse(text.strip())
 
 
+_Z95 = 1.6448536269514722   # the standard normal's 95th percentile
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What is believed about an uncertain parameter before the calibration figures.
+
+    Written ``kind(a, b)``: ``uniform`` and ``loguniform`` on ``[a, b]``; ``normal`` and
+    ``lognormal`` with 90 % of their mass in ``[a, b]``, truncated to the parameter's
+    valid range. Only the standard library is used, so the command line can check a prior
+    without the scientific stack; the estimation wraps it for pyabc.
+    """
+
+    kind: str
+    a: float
+    b: float
+    low: float     # the parameter's valid range, which truncates the tails
+    high: float
+
+    KINDS: ClassVar[tuple[str, ...]] = ("uniform", "loguniform", "normal", "lognormal")
+
+    @classmethod
+    def parse(cls, text: str, low: float, high: float) -> Prior:
+        """``uniform(0.1, 0.3)`` and the like; a :class:`ParamError` names what is wrong."""
+        head, _, rest = text.strip().partition("(")
+        kind = head.strip()
+        try:
+            a, b = (float(x) for x in rest.rstrip(") ").split(","))
+        except ValueError:
+            raise ParamError(f"prior {text!r}: allowed: KIND(a, b) with KIND one of "
+                             f"{', '.join(cls.KINDS)}") from None
+        if kind not in cls.KINDS:
+            raise ParamError(f"prior {text!r}: unknown kind {kind!r}; allowed: "
+                             f"{', '.join(cls.KINDS)}")
+        if not a < b or not low <= a or not b <= high or (kind.startswith("log") and a <= 0):
+            raise ParamError(f"prior {text!r}: allowed: a < b inside the valid range "
+                             f"[{low:g}, {high:g}] (a > 0 for a log prior)")
+        return cls(kind, a, b, low, high)
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind}({self.a:g}, {self.b:g})"
+
+    # The distribution is that of g(Z) for a uniform or normal Z, truncated to the range.
+    def _to_z(self, x: float) -> float:
+        return math.log(x) if self.kind.startswith("log") else x
+
+    def _from_z(self, z: float) -> float:
+        return math.exp(z) if self.kind.startswith("log") else z
+
+    @property
+    def _normal(self) -> NormalDist | None:
+        if self.kind in ("uniform", "loguniform"):
+            return None
+        za, zb = self._to_z(self.a), self._to_z(self.b)
+        return NormalDist((za + zb) / 2, (zb - za) / (2 * _Z95))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        if self._normal is None:
+            return self.a, self.b
+        return (max(self.low, 1e-300) if self.kind == "lognormal" else self.low), self.high
+
+    def _base_cdf(self, z: float) -> float:
+        normal = self._normal
+        if normal is None:
+            za, zb = self._to_z(self.a), self._to_z(self.b)
+            return min(max((z - za) / (zb - za), 0.0), 1.0)
+        return normal.cdf(z)
+
+    def _bounds(self) -> tuple[float, float]:
+        lo, hi = self.support
+        return self._base_cdf(self._to_z(lo)), self._base_cdf(self._to_z(hi))
+
+    def ppf(self, q: float) -> float:
+        """The ``q`` quantile."""
+        c0, c1 = self._bounds()
+        u = c0 + q * (c1 - c0)
+        normal = self._normal
+        if normal is None:
+            za, zb = self._to_z(self.a), self._to_z(self.b)
+            z = za + u * (zb - za)
+        else:
+            z = normal.inv_cdf(min(max(u, 1e-15), 1 - 1e-15))
+        lo, hi = self.support
+        return min(max(self._from_z(z), lo), hi)
+
+    def cdf(self, x: float) -> float:
+        lo, hi = self.support
+        if x <= lo:
+            return 0.0
+        if x >= hi:
+            return 1.0
+        c0, c1 = self._bounds()
+        return (self._base_cdf(self._to_z(x)) - c0) / (c1 - c0)
+
+    def pdf(self, x: float) -> float:
+        lo, hi = self.support
+        if not lo <= x <= hi:
+            return 0.0
+        c0, c1 = self._bounds()
+        normal = self._normal
+        z = self._to_z(x)
+        if normal is None:
+            density_z = 1.0 / (self._to_z(self.b) - self._to_z(self.a))
+        else:
+            density_z = normal.pdf(z)
+        jacobian = 1.0 / x if self.kind.startswith("log") else 1.0
+        return density_z * jacobian / (c1 - c0)
+
+    @property
+    def median(self) -> float:
+        return self.ppf(0.5)
+
+
 REPORT = "county report 2021 (BRIEF)"
 ASSUMED = "assumption, fitted by calibration"
 ASSUMED_FIXED = "assumption, to be set from independent evidence"
@@ -208,48 +342,48 @@ _DECLARED: list[Param] = [
     *_group(
         "population",
         Integer(name="xianghe_workforce_people", default=230_000, unit="people",
-                low=50_000, high=1_000_000, role=UNCERTAINTY,
+                low=50_000, high=1_000_000, role=UNCERTAINTY, prior="uniform(170000, 250000)",
                 meaning="workers living or working in Xianghe in 2014",
                 source="census: 449,038 residents 2020, 343,372 in 2010; ~0.6 employed (assumption)"),
         Integer(name="firm_pool", default=6_000, unit="firms",
-                low=500, high=50_000, role=UNCERTAINTY,
+                low=500, high=50_000, role=UNCERTAINTY, prior="lognormal(3500, 12000)",
                 meaning="Beijing enterprises exposed to relocation pressure in 2014",
                 source="BRIEF: 2,800+ manufacturing/polluting firms left Beijing 2014-2020; pool size assumed"),
         Number(name="firm_staff_median", default=60, unit="people",
-               low=5, high=2_000, role=UNCERTAINTY,
+               low=5, high=2_000, role=UNCERTAINTY, prior="lognormal(20, 150)",
                meaning="median staff of an exposed firm (lognormal, sigma 0.9)",
                source=ASSUMED_FIXED),
         Number(name="high_skill_share", default=0.18, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.12, 0.22)",
                meaning="share of high-skill workers (university degree)",
                source="census education shares (assumption)"),
         Number(name="skilled_share", default=0.37, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.2, 0.4)",
                meaning="share of skilled workers (vocational qualification); the rest are general",
                source="census education shares (assumption)"),
         Number(name="staff_high_skill_share", default=0.30, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.2, 0.45)",
                meaning="share of high-skill workers among the Beijing staff of exposed firms",
                source=ASSUMED_FIXED),
         Number(name="children_share", default=0.45, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.28, 0.45)",
                meaning="share of households with children of school age",
                source=ASSUMED_FIXED),
         Number(name="car_share_households", default=0.75, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.45, 0.8)",
                meaning="share of households with a car",
                source=ASSUMED_FIXED),
         Number(name="beijing_plate_share", default=0.72, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.3, 0.9)",
                meaning="share of Xianghe-resident car owners who drive a Beijing-plated car (their own, "
                        "a relative's or a rented plate) and need no entry permit",
                source=ASSUMED),
         Number(name="initial_out_commuter_share", default=0.25, unit="share",
-               low=0.0, high=0.9, role=UNCERTAINTY,
+               low=0.0, high=0.9, role=UNCERTAINTY, prior="uniform(0.1, 0.3)",
                meaning="share of Xianghe-resident workers with a job in Beijing or Tongzhou in 2014",
                source="BTI 2022: ~330,000 Hebei/Tianjin commuters, 43% from the three counties (assumption)"),
         Number(name="initial_in_commuter_share", default=0.04, unit="share",
-               low=0.0, high=0.5, role=UNCERTAINTY,
+               low=0.0, high=0.5, role=UNCERTAINTY, prior="uniform(0.01, 0.08)",
                meaning="share of the Xianghe workforce living in Beijing or Tongzhou in 2014",
                source=ASSUMED_FIXED),
         Number(name="staff_home_central_share", default=0.65, unit="share",
@@ -271,41 +405,41 @@ _DECLARED: list[Param] = [
     *_group(
         "enterprises",
         Number(name="firm_base_move_rate", default=0.032, unit="1/year",
-               low=0.0, high=0.5, role=UNCERTAINTY,
+               low=0.0, high=0.5, role=UNCERTAINTY, prior="uniform(0.02, 0.08)",
                meaning="rate at which a firm considers moving without policy push (some then stay, so "
                        "the realised rate is lower)",
                source="Tang, Li, Ni & Yuan 2020, China Econ. Rev. 64:101560 (3.2% a year moved)"),
         Number(name="catalogue_push", default=10.0, unit="factor",
-               low=0.0, high=50.0, role=UNCERTAINTY,
+               low=0.0, high=50.0, role=UNCERTAINTY, prior="lognormal(2, 30)",
                meaning="extra relocation hazard of a firm whose sub-class the catalogue restricts, "
                        "right after an edition",
                source=ASSUMED),
         Number(name="catalogue_push_halflife_years", default=1.5, unit="years",
-               low=0.1, high=20.0, role=UNCERTAINTY,
+               low=0.1, high=20.0, role=UNCERTAINTY, prior="uniform(0.5, 4)",
                meaning="half-life of the enforcement push after each catalogue edition",
                source=ASSUMED),
         Number(name="catalogue_share_2018", default=0.85, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.78, 0.95)",
                meaning="share of manufacturing sub-classes restricted by the 2018 edition "
                        "(2014: 45%, 2015: 78% are data)",
                source="BRIEF (2014, 2015); 2018 value assumed"),
         Number(name="catalogue_share_2022", default=0.85, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.8, 0.9)",
                meaning="share of manufacturing sub-classes restricted by the 2022 edition "
                        "(in force from 2022Q2)",
                source="assumption: the 2022 edition revised the 2018 one without a general "
                       "widening, so the same share; its enforcement push starts again "
                       "(prior 0.8-0.9)"),
         Number(name="mobility_sigma", default=1.2, unit="log sd",
-               low=0.0, high=3.0, role=UNCERTAINTY,
+               low=0.0, high=3.0, role=UNCERTAINTY, prior="uniform(0.6, 1.8)",
                meaning="spread of firms' ease of moving (lognormal); the easy movers go first",
                source=ASSUMED_FIXED),
         Number(name="land_rent_push", default=0.6, unit="elasticity",
-               low=0.0, high=5.0, role=UNCERTAINTY,
+               low=0.0, high=5.0, role=UNCERTAINTY, prior="uniform(0.2, 1.5)",
                meaning="elasticity of the move hazard to a firm's Beijing land cost share",
                source="Tang et al. 2020; Zheng & Shi 2018, Land Use Policy 76:58-67"),
         Number(name="staff_commute_compensation_share", default=0.35, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.2, 0.5)",
                meaning="share of its staff's extra commuting cost (time and money) a firm that "
                        "moves pays them, in wages or a shuttle, to keep them",
                source="Mulalic, van Ommeren & Pilegaard 2014, Econ. J. 124:1086-1105: after "
@@ -313,65 +447,65 @@ _DECLARED: list[Param] = [
                       "per extra hour, about a third of the time cost at a value of time of "
                       "half the wage (prior 0.2-0.5)"),
         Number(name="staff_replacement_cost_share", default=0.2, unit="share of wage",
-               low=0.0, high=3.0, role=UNCERTAINTY,
+               low=0.0, high=3.0, role=UNCERTAINTY, prior="uniform(0.1, 0.4)",
                meaning="one-off cost of replacing a skilled or general staff member who "
                        "leaves a firm that moves (recruiting, training, lost output), as a "
                        "share of a year's wage",
                source="Boushey & Glynn 2012, Center for American Progress: 16-20 % of a "
                       "year's pay below $75,000 (prior 0.1-0.4)"),
         Number(name="key_staff_replacement_cost_share", default=1.0, unit="share of wage",
-               low=0.0, high=3.0, role=UNCERTAINTY,
+               low=0.0, high=3.0, role=UNCERTAINTY, prior="uniform(0.5, 2)",
                meaning="the same for a high-skill staff member (firm-specific knowledge, "
                        "clients, long searches)",
                source="Boushey & Glynn 2012: up to 213 % of a year's pay for highly paid, "
                       "highly educated positions (prior 0.5-2)"),
         Number(name="beta_cost", default=12.0, unit="1/(cost share)",
-               low=0.0, high=200.0, role=UNCERTAINTY,
+               low=0.0, high=200.0, role=UNCERTAINTY, prior="lognormal(5, 25)",
                meaning="disutility of location cost as a share of revenue (land, wages, net of subsidy)",
                source="Bartik 1991: elasticity -1 to -3 within a metro (assumption)"),
         Number(name="beta_permit_month", default=0.06, unit="1/month",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.02, 0.15)",
                meaning="disutility of a month from signing to permits",
                source=ASSUMED),
         Number(name="beta_ties_km", default=0.004, unit="1/km",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="lognormal(0.001, 0.015)",
                meaning="disutility of distance to Beijing partners, per km, for a firm with full ties",
                source="Nguyen et al. 2013 (structure); value assumed"),
         Number(name="beta_public_services_firm", default=1.5, unit="1/index",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(0.5, 3)",
                meaning="weight of staff public services in the firm's choice",
                source=ASSUMED_FIXED),
         Number(name="beta_worker_access", default=0.8, unit="1/log",
-               low=0.0, high=10.0, role=UNCERTAINTY,
+               low=0.0, high=10.0, role=UNCERTAINTY, prior="uniform(0.3, 2)",
                meaning="weight of the log of skilled-worker access",
                source=ASSUMED_FIXED),
         Number(name="xianghe_firm_asc", default=-2.1, unit="utility",
-               low=-20.0, high=20.0, role=UNCERTAINTY,
+               low=-20.0, high=20.0, role=UNCERTAINTY, prior="uniform(-5, 0)",
                meaning="Xianghe's alternative-specific constant in the location logit",
                source=ASSUMED),
         Number(name="stay_asc", default=1.5, unit="utility",
-               low=-20.0, high=20.0, role=UNCERTAINTY,
+               low=-20.0, high=20.0, role=UNCERTAINTY, prior="uniform(0, 4)",
                meaning="constant of staying in Beijing once a firm considers moving",
                source=ASSUMED),
         Number(name="restricted_stay_penalty", default=3.0, unit="utility",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(1, 6)",
                meaning="disutility of staying in Beijing for a firm the catalogue restricts",
                source=ASSUMED),
         Number(name="firm_revenue_median_yuan", default=80000000.0, unit="yuan/year",
-               low=1e6, high=1e10, role=UNCERTAINTY,
+               low=1e6, high=1e10, role=UNCERTAINTY, prior="lognormal(3e7, 1.2e8)",
                meaning="median revenue of an exposed firm (lognormal, sigma 1.0)",
                source=ASSUMED),
         Number(name="land_need_m2_per_staff", default=250.0, unit="m2/person",
-               low=10.0, high=5_000.0, role=UNCERTAINTY,
+               low=10.0, high=5_000.0, role=UNCERTAINTY, prior="lognormal(80, 600)",
                meaning="industrial land a manufacturing firm needs per staff member "
                        "(services need a fifth of it)",
                source=ASSUMED_FIXED),
         Number(name="investment_yuan_per_m2", default=18000.0, unit="yuan/m2",
-               low=500.0, high=100_000.0, role=UNCERTAINTY,
+               low=500.0, high=100_000.0, role=UNCERTAINTY, prior="lognormal(3000, 20000)",
                meaning="intended investment per m2 of land of a relocating project",
                source=ASSUMED),
         Number(name="tax_share_of_revenue", default=0.055, unit="share",
-               low=0.0, high=0.5, role=UNCERTAINTY,
+               low=0.0, high=0.5, role=UNCERTAINTY, prior="uniform(0.04, 0.07)",
                meaning="taxes paid by a producing firm as a share of revenue",
                source="assumption: VAT + income tax of Chinese manufacturing firms, to be checked"),
         Number(name="catalogue_share_2014", default=0.45, unit="share",
@@ -405,31 +539,32 @@ _DECLARED: list[Param] = [
                        "partners (2: mean 0.5, sd 0.22)",
                source=ASSUMED_FIXED),
         Number(name="cost_of_capital", default=0.06, unit="1/year",
-               low=0.0, high=0.5, role=UNCERTAINTY,
+               low=0.0, high=0.5, role=UNCERTAINTY, prior="uniform(0.04, 0.09)",
                meaning="yearly cost of holding a yuan of land: the user cost of capital tied up "
                        "in land",
                source=ASSUMED_FIXED),
         Number(name="subsidy_horizon_years", default=10.0, unit="years",
-               low=1.0, high=50.0, role=UNCERTAINTY,
+               low=1.0, high=50.0, role=UNCERTAINTY, prior="uniform(5, 15)",
                meaning="a relocating firm's planning horizon: years over which it spreads "
                        "one-off sums (a subsidy on its investment, replacing staff) when it "
                        "weighs them against yearly costs",
                source=ASSUMED_FIXED),
         Number(name="vocational_access_gain", default=1.3, unit="factor",
-               low=1.0, high=5.0, role=UNCERTAINTY,
+               low=1.0, high=5.0, role=UNCERTAINTY, prior="uniform(1, 1.6)",
                meaning="factor on Xianghe's skilled-worker access once vocational-school status "
                        "is mutually recognised",
                source=ASSUMED_FIXED),
         Number(name="incubator_full_yuan", default=1.0e8, unit="yuan/year",
-               low=1e5, high=1e11, role=UNCERTAINTY,
+               low=1e5, high=1e11, role=UNCERTAINTY, prior="loguniform(2e7, 5e8)",
                meaning="yearly incubator fund from which it works at full strength (weaker in "
                        "proportion below)",
                source=ASSUMED_FIXED),
-        Number(name="incubator_failure_cut", default=0.5, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+        Number(name="incubator_failure_cut", default=0.2, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0, 0.4)",
                meaning="share of the project failure rate a full-strength incubator fund removes "
                        "in the sectors it serves",
-               source=ASSUMED_FIXED),
+               source="evaluations of incubators find small or no effects on survival "
+                      "(docs/priors.md); the prior's median (was an assumed 0.5)"),
         Number(name="hall_max_project_m2", default=10_000.0, unit="m2",
                low=0.0, high=1e6, role=CONSTANT,
                meaning="largest (clean) project a repurposed exhibition hall can take, in m2 of land",
@@ -438,27 +573,27 @@ _DECLARED: list[Param] = [
     *_group(
         "pipeline",
         Number(name="construction_months", default=12.0, unit="months",
-               low=1.0, high=60.0, role=UNCERTAINTY,
+               low=1.0, high=60.0, role=UNCERTAINTY, prior="uniform(9, 24)",
                meaning="months of construction after permits",
                source=ASSUMED_FIXED),
         Integer(name="land_wait_max_quarters", default=6, unit="quarters",
-                low=1, high=40, role=UNCERTAINTY,
+                low=1, high=40, role=UNCERTAINTY, prior="uniform(4, 12)",
                 meaning="quarters a signed project waits for land before it is abandoned as blocked",
                 source=ASSUMED_FIXED),
         Number(name="project_failure_rate", default=0.03, unit="1/year",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.02, 0.25)",
                meaning="rate at which a project in the pipeline fails",
                source=ASSUMED),
         Number(name="leave_again_rate", default=0.008, unit="1/year",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.002, 0.03)",
                meaning="rate at which a producing polluting firm leaves again, per unit of threshold",
                source=ASSUMED),
         Number(name="env_threshold_growth", default=0.25, unit="1/year",
-               low=0.0, high=2.0, role=UNCERTAINTY,
+               low=0.0, high=2.0, role=UNCERTAINTY, prior="uniform(0.1, 0.3)",
                meaning="initial yearly rise of environmental and energy thresholds (2014 = 1)",
                source=ASSUMED_FIXED),
         Number(name="env_threshold_max", default=4.0, unit="factor",
-               low=1.0, high=20.0, role=UNCERTAINTY,
+               low=1.0, high=20.0, role=UNCERTAINTY, prior="uniform(2, 8)",
                meaning="level environmental and energy thresholds tend to (2014 = 1): the "
                        "tightening saturates instead of growing without bound",
                source="assumption: the 2013 Air Pollution Action Plan and the 2018-2020 Blue "
@@ -471,25 +606,25 @@ _DECLARED: list[Param] = [
     *_group(
         "merchants",
         Number(name="merchant_follow_asc", default=2.0, unit="utility",
-               low=-10.0, high=10.0, role=UNCERTAINTY,
+               low=-10.0, high=10.0, role=UNCERTAINTY, prior="uniform(-1, 3)",
                meaning="constant of following the market to Xianghe's platform",
                source=ASSUMED),
         Number(name="merchant_elsewhere_asc", default=0.0, unit="utility",
-               low=-10.0, high=10.0, role=UNCERTAINTY,
+               low=-10.0, high=10.0, role=UNCERTAINTY, prior="uniform(-1, 2)",
                meaning="constant of moving to another market elsewhere (quitting is the reference, 0)",
                source=ASSUMED_FIXED),
         Number(name="merchant_exit_rate", default=0.05, unit="1/year",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.05, 0.15)",
                meaning="rate at which a merchant trading in Xianghe quits",
                source=ASSUMED_FIXED),
         Number(name="merchant_entry_rate", default=0.05, unit="1/year",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0, 0.15)",
                meaning="rate at which new merchants join an open platform, as a share of "
                        "those trading there a year (while it has free places)",
                source="assumption: equal to the exit rate, so a platform keeps its trade; "
                       "prior 0-0.15, fitted by calibration"),
         Number(name="merchant_wait_give_up_rate", default=0.5, unit="1/year",
-               low=0.0, high=10.0, role=UNCERTAINTY,
+               low=0.0, high=10.0, role=UNCERTAINTY, prior="uniform(0.25, 2)",
                meaning="rate at which a merchant waiting for a place on a platform gives up for "
                        "another market",
                source=ASSUMED_FIXED),
@@ -497,54 +632,54 @@ _DECLARED: list[Param] = [
     *_group(
         "talent",
         Number(name="talent_reconsider_rate", default=0.10, unit="1/year",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.05, 0.2)",
                meaning="rate at which a worker reconsiders home and job",
                source=ASSUMED_FIXED),
         Number(name="beta_log_wage", default=3.0, unit="1/log yuan",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(1.5, 5)",
                meaning="weight of the log wage in home/job choice",
                source=ASSUMED_FIXED),
         Number(name="beta_housing", default=2.5, unit="1/(cost share)",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(1, 5)",
                meaning="disutility of housing cost as a share of income",
                source=ASSUMED_FIXED),
         Number(name="beta_commute", default=3.0, unit="1/(cost share)",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(1.5, 8)",
                meaning="disutility of generalised commuting cost as a share of income",
                source=ASSUMED_FIXED),
         Number(name="beta_services_high", default=3.0, unit="1/index",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(1.5, 5)",
                meaning="weight of public services for high-skill households",
                source="Su, Hua & Liang 2019, IRSR 42:400-430 (high-skilled weigh them more)"),
         Number(name="beta_services_other", default=1.5, unit="1/index",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(0.5, 3)",
                meaning="weight of public services for skilled and general households",
                source="Su et al. 2019"),
         Number(name="background_job_growth", default=0.0, unit="1/year",
-               low=-0.1, high=0.1, role=UNCERTAINTY,
+               low=-0.1, high=0.1, role=UNCERTAINTY, prior="uniform(-0.02, 0.05)",
                meaning="yearly growth of the jobs in Tongzhou and the focus county other than "
                        "those of the modelled firms (Beijing takes whoever works elsewhere)",
                source="assumption: a background held at 2014, so that the measures' effects "
                        "are against a fixed labour market (prior -0.02-0.05)"),
         Number(name="job_premium_adjustment", default=0.25, unit="share/quarter",
-               low=0.01, high=1.0, role=UNCERTAINTY,
+               low=0.01, high=1.0, role=UNCERTAINTY, prior="uniform(0.1, 1)",
                meaning="share of the gap to the job premium that fills a region's free jobs "
                        "closed in a quarter (how fast wages and vacancies adjust)",
                source="assumption: wages adjust over about a year (prior 0.1-1)"),
         Number(name="home_move_cost", default=3.0, unit="utility",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(1.5, 6)",
                meaning="disutility of moving home",
                source=ASSUMED_FIXED),
         Number(name="job_change_cost", default=1.5, unit="utility",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(0.5, 3)",
                meaning="disutility of changing job region",
                source=ASSUMED_FIXED),
         Number(name="value_of_time_share", default=0.5, unit="share of wage",
-               low=0.0, high=2.0, role=UNCERTAINTY,
+               low=0.0, high=2.0, role=UNCERTAINTY, prior="uniform(0.3, 0.7)",
                meaning="value of travel time as a share of the after-tax hourly wage",
                source="Whittington & Cook 2018, J. Benefit-Cost Anal."),
         Number(name="purchase_restriction_premium", default=0.35, unit="share",
-               low=0.0, high=3.0, role=UNCERTAINTY,
+               low=0.0, high=3.0, role=UNCERTAINTY, prior="uniform(0.1, 0.6)",
                meaning="extra housing cost of a household barred from buying in Xianghe "
                        "(non-local, social security outside Hebei; restriction from 2017Q2)",
                source=ASSUMED_FIXED),
@@ -557,7 +692,7 @@ _DECLARED: list[Param] = [
                meaning="high-level talent with Beijing social security who work in Xianghe may buy a home",
                source=REPORT),
         Number(name="talent_housing_cost_yuan", default=1.0e6, unit="yuan/year",
-               low=0.0, high=1e9, role=UNCERTAINTY,
+               low=0.0, high=1e9, role=UNCERTAINTY, prior="loguniform(3e5, 3e6)",
                meaning="yearly public cost of administering talent housing eligibility (checks of employment and social security)",
                source="assumption: no published figure; the measure's public cost is flagged as assumed"),
         Switch(name="vocational_recognition", default=False, unit="on/off",
@@ -565,55 +700,57 @@ _DECLARED: list[Param] = [
                meaning="mutual recognition of vocational-school status with Beijing",
                source=REPORT),
         Number(name="vocational_recognition_cost_yuan", default=5.0e6, unit="yuan/year",
-               low=0.0, high=1e9, role=UNCERTAINTY,
+               low=0.0, high=1e9, role=UNCERTAINTY, prior="loguniform(1e6, 2e7)",
                meaning="yearly public cost of mutual recognition of vocational-school status (curricula, exams, staff)",
                source="assumption: no published figure; the measure's public cost is flagged as assumed"),
     ),
     *_group(
         "commuting",
         Number(name="noncommute_trips_per_resident", default=0.045, unit="persons/resident/day",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.02, 0.08)",
                meaning="Xianghe residents crossing the border on a working day for other purposes",
                source=ASSUMED_FIXED),
         Number(name="commute_days_share", default=0.9, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.85, 0.97)",
                meaning="share of working days a cross-border commuter actually crosses",
                source=ASSUMED_FIXED),
         Number(name="checkpoint_service_veh_h", default=180.0, unit="vehicles/hour/lane",
-               low=10.0, high=2_000.0, role=UNCERTAINTY,
+               low=10.0, high=2_000.0, role=UNCERTAINTY, prior="uniform(120, 300)",
                meaning="vehicles one checkpoint lane clears per hour on normal days",
                source=ASSUMED),
         Number(name="peak_share", default=0.6, unit="share",
-               low=0.01, high=1.0, role=UNCERTAINTY,
+               low=0.01, high=1.0, role=UNCERTAINTY, prior="uniform(0.45, 0.75)",
                meaning="share of the day's Beijing-bound vehicles arriving in the morning peak",
                source=ASSUMED_FIXED),
         Number(name="peak_hours", default=3.0, unit="hours",
-               low=0.25, high=12.0, role=UNCERTAINTY,
+               low=0.25, high=12.0, role=UNCERTAINTY, prior="uniform(2, 4)",
                meaning="length of the morning peak",
                source=ASSUMED_FIXED),
         Number(name="event_service_factor", default=0.55, unit="share",
-               low=0.05, high=1.0, role=UNCERTAINTY,
+               low=0.05, high=1.0, role=UNCERTAINTY, prior="uniform(0.3, 0.8)",
                meaning="checkpoint throughput on major-event security days relative to normal days",
                source=ASSUMED_FIXED),
         Number(name="event_days_share", default=0.08, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.04, 0.12)",
                meaning="share of working days under major-event security",
                source=ASSUMED_FIXED),
         Number(name="delay_learning", default=0.4, unit="share",
-               low=0.01, high=1.0, role=UNCERTAINTY,
+               low=0.01, high=1.0, role=UNCERTAINTY, prior="uniform(0.2, 0.7)",
                meaning="weight of the latest quarter in the checkpoint delay and bus crowding commuters "
                        "expect (adaptive expectations)",
                source=ASSUMED_FIXED),
         Number(name="car_occupancy", default=1.3, unit="persons/vehicle",
-               low=1.0, high=5.0, role=UNCERTAINTY,
+               low=1.0, high=5.0, role=UNCERTAINTY, prior="uniform(1.1, 1.6)",
                meaning="persons per cross-border car",
                source=ASSUMED_FIXED),
-        Number(name="bus_line_capacity", default=9000.0, unit="persons/day",
-               low=100.0, high=50_000.0, role=UNCERTAINTY,
+        Number(name="bus_line_capacity", default=5600.0, unit="persons/day",
+               low=100.0, high=50_000.0, role=UNCERTAINTY, prior="uniform(2000, 8000)",
                meaning="cross-border passengers one bus line carries a working day",
-               source=ASSUMED_FIXED),
+               source="140,000 commuter trips a day on 25 cross-province lines of the three "
+                      "northern counties (Beijing sub-centre paper, 2023; docs/priors.md); "
+                      "was an assumed 9,000"),
         Number(name="bus_asc", default=-2.3, unit="utility",
-               low=-20.0, high=20.0, role=UNCERTAINTY,
+               low=-20.0, high=20.0, role=UNCERTAINTY, prior="uniform(-4, -0.5)",
                meaning="constant of the bus against the car (stops badly placed, transfers)",
                source=ASSUMED),
         Integer(name="checkpoint_lanes", default=36, unit="lanes",
@@ -634,11 +771,11 @@ _DECLARED: list[Param] = [
                 meaning="days one entry permit lasts",
                 source="BRIEF"),
         Number(name="bus_line_cost_yuan", default=6.0e6, unit="yuan/year",
-               low=0.0, high=1e9, role=UNCERTAINTY,
+               low=0.0, high=1e9, role=UNCERTAINTY, prior="lognormal(2e6, 1.5e7)",
                meaning="yearly public subsidy for running one cross-border bus line",
                source=ASSUMED_FIXED),
         Number(name="lane_cost_yuan", default=1.5e6, unit="yuan/year",
-               low=0.0, high=1e9, role=UNCERTAINTY,
+               low=0.0, high=1e9, role=UNCERTAINTY, prior="uniform(1e6, 3e6)",
                meaning="yearly cost of staffing one checkpoint lane",
                source=ASSUMED_FIXED),
         Number(name="road_factor", default=1.3, unit="road km/km",
@@ -729,37 +866,37 @@ _DECLARED: list[Param] = [
     *_group(
         "land",
         Number(name="county_land_quota_km2", default=1.9, unit="km2/year",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(0.8, 2.5)",
                meaning="new construction-land quota the county receives a year",
                source=ASSUMED),
         Number(name="construction_land_2014_km2", default=118.5, unit="km2",
-               low=0.0, high=141.5, role=UNCERTAINTY,
+               low=0.0, high=141.5, role=UNCERTAINTY, prior="uniform(110, 124)",
                meaning="construction land in the focus county at the start of 2014 (at most "
                        "the cap of the coordinated plan, 30.9 % of 458 km2)",
                source="back-cast from the report's 27.8% of 458 km2 in 2020 (assumption)"),
         Number(name="plan_release_share", default=0.7, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.5, 0.9)",
                meaning="share of the yearly quota usable before the territorial spatial plan is approved",
                source=ASSUMED_FIXED),
         Number(name="resident_growth", default=6_000.0, unit="people/year",
-               low=0.0, high=100_000.0, role=UNCERTAINTY,
+               low=0.0, high=100_000.0, role=UNCERTAINTY, prior="uniform(3000, 9000)",
                meaning="residents the county gains a year besides the workers the model moves",
                source="census 2010-2020: +10,600 a year in all (assumption for the part not modelled)"),
         Number(name="residents_per_worker", default=1.8, unit="people/worker",
-               low=1.0, high=5.0, role=UNCERTAINTY,
+               low=1.0, high=5.0, role=UNCERTAINTY, prior="uniform(1.6, 2.2)",
                meaning="residents per resident worker (household size over earners)",
                source="census 449,038 residents against ~250,000 workers (assumption)"),
         Number(name="housing_land_m2_per_resident", default=100.0, unit="m2/person",
-               low=0.0, high=500.0, role=UNCERTAINTY,
+               low=0.0, high=500.0, role=UNCERTAINTY, prior="uniform(65, 115)",
                meaning="construction land taken by housing and infrastructure per new resident",
                source="national planning standard GB 50137-2011: 65-115 m2 of urban "
                       "construction land a person, 85-105 for new towns (prior 65-115)"),
         Number(name="background_land_km2", default=0.75, unit="km2/year",
-               low=0.0, high=20.0, role=UNCERTAINTY,
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(0.3, 1.2)",
                meaning="construction land taken a year by infrastructure and local firms",
                source=ASSUMED),
         Number(name="land_price_elasticity", default=0.3, unit="elasticity",
-               low=0.0, high=5.0, role=UNCERTAINTY,
+               low=0.0, high=5.0, role=UNCERTAINTY, prior="uniform(0, 0.8)",
                meaning="elasticity of the industrial land price's long-run level to the "
                        "scarcity of land left under the cap",
                source="starting prices of industrial parcels in Sanhe (2020) and Xianghe "
@@ -767,11 +904,11 @@ _DECLARED: list[Param] = [
                       "(docs/evidence.md): industrial land is priced administratively and "
                       "rationed by quota, so a small elasticity (prior 0-0.8)"),
         Number(name="idle_industrial_land_km2", default=3.0, unit="km2",
-               low=0.0, high=50.0, role=UNCERTAINTY,
+               low=0.0, high=50.0, role=UNCERTAINTY, prior="uniform(1, 6)",
                meaning="idle land held by firms that the space-optimisation fund can redevelop",
                source=ASSUMED_FIXED),
         Number(name="space_fund_cost_yuan_m2", default=1_500.0, unit="yuan/m2",
-               low=10.0, high=100_000.0, role=UNCERTAINTY,
+               low=10.0, high=100_000.0, role=UNCERTAINTY, prior="uniform(750, 3000)",
                meaning="public cost of returning one m2 of idle land to use",
                source=ASSUMED_FIXED),
         Switch(name="provincial_land_quota", default=False, unit="on/off",
@@ -779,13 +916,14 @@ _DECLARED: list[Param] = [
                meaning="major projects put into provincial key projects, landing on provincial quota",
                source=REPORT),
         Number(name="provincial_quota_cost_yuan", default=2.0e6, unit="yuan/year",
-               low=0.0, high=1e9, role=UNCERTAINTY,
+               low=0.0, high=1e9, role=UNCERTAINTY, prior="loguniform(5e5, 5e6)",
                meaning="yearly public cost of preparing major projects for the provincial key-project list",
                source="assumption: no published figure; the measure's public cost is flagged as assumed"),
         Number(name="major_project_yuan", default=3.0e8, unit="yuan",
-               low=0.0, high=1e11, role=UNCERTAINTY,
+               low=0.0, high=1e11, role=UNCERTAINTY, prior="loguniform(2e8, 5e9)",
                meaning="intended investment from which a project counts as major",
-               source=ASSUMED_FIXED),
+               source="Shijiazhuang's 2020 city key projects average 0.24 bn yuan, Hebei's "
+                      "2017 provincial ones 4.9 bn (docs/priors.md)"),
         Number(name="space_fund_yuan", default=0.0, unit="yuan/year",
                low=0.0, high=1e10, role=LEVER,
                meaning="industrial-space optimisation fund co-developing idle land",
@@ -795,7 +933,7 @@ _DECLARED: list[Param] = [
                meaning="faster approval of the territorial spatial plan: quota released at once",
                source=REPORT),
         Number(name="spatial_plan_cost_yuan", default=5.0e6, unit="yuan/year",
-               low=0.0, high=1e9, role=UNCERTAINTY,
+               low=0.0, high=1e9, role=UNCERTAINTY, prior="loguniform(1e6, 1e7)",
                meaning="yearly public cost of faster territorial spatial planning (planners, studies)",
                source="assumption: no published figure; the measure's public cost is flagged as assumed"),
         Switch(name="hall_conversion", default=False, unit="on/off",
@@ -803,7 +941,7 @@ _DECLARED: list[Param] = [
                meaning="repurpose 700,000 m2 of idle exhibition halls for markets and small firms",
                source=REPORT),
         Number(name="hall_conversion_cost_yuan_m2", default=300.0, unit="yuan/m2",
-               low=0.0, high=1e5, role=UNCERTAINTY,
+               low=0.0, high=1e5, role=UNCERTAINTY, prior="uniform(150, 800)",
                meaning="one-off public cost of refitting one m2 of idle exhibition hall for markets and small firms",
                source="assumption: light refit of existing halls; flagged as assumed"),
         Number(name="space_fund_ready_m2", default=200_000.0, unit="m2",
@@ -812,14 +950,14 @@ _DECLARED: list[Param] = [
                        "nothing beyond",
                source=ASSUMED_FIXED),
         Number(name="land_price_adjustment", default=0.02, unit="1/quarter",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0, 0.1)",
                meaning="how fast the county moves the industrial land price with the excess "
                        "demand for ready land: the log change in a quarter when projects "
                        "wait and no land is ready (or the reverse)",
                source="assumption: at most about 8 % a year, as the flat auction prices of "
                       "2020-2026 suggest (docs/evidence.md; prior 0-0.1)"),
         Number(name="land_price_floor_share", default=0.5, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.3, 0.8)",
                meaning="lowest industrial land price the county asks, as a share of 2014's",
                source="assumption: Xianghe and Sanhe industrial parcels started at 750-820 "
                       "yuan/m2 in 2020-2026 auctions (docs/evidence.md), about 0.8 of the "
@@ -834,12 +972,12 @@ _DECLARED: list[Param] = [
     *_group(
         "public services",
         Number(name="services_drift", default=0.006, unit="index/year",
-               low=0.0, high=0.1, role=UNCERTAINTY,
+               low=0.0, high=0.1, role=UNCERTAINTY, prior="uniform(0.002, 0.012)",
                meaning="yearly rise of Xianghe's public-service indices as it was "
                        "(cross-region services, 30 hospitals under insurance agreement)",
                source=REPORT),
         Number(name="services_yuan_per_point", default=2.0e9, unit="yuan/index point",
-               low=1e7, high=1e12, role=UNCERTAINTY,
+               low=1e7, high=1e12, role=UNCERTAINTY, prior="loguniform(1e8, 2e9)",
                meaning="yearly spending that closes one hundredth of the gap between "
                        "Xianghe's public-service indices and Beijing's",
                source=ASSUMED_FIXED),
@@ -887,7 +1025,7 @@ _DECLARED: list[Param] = [
                meaning="branches of large platform firms",
                source=REPORT),
         Number(name="mode_bonus", default=0.25, unit="utility",
-               low=0.0, high=10.0, role=UNCERTAINTY,
+               low=0.0, high=10.0, role=UNCERTAINTY, prior="uniform(0.1, 0.8)",
                meaning="utility an attraction mode adds for the sectors it works on (also the "
                        "unit of the targeting, incubator and free-trade-zone bonuses)",
                source="about 2 % of revenue a year at beta_cost 12: what joining its "
@@ -896,7 +1034,7 @@ _DECLARED: list[Param] = [
                       "plant opens nearby); was 0.8, worth more than a firm's whole land and "
                       "wage cost (xianghe elasticities; prior 0.1-0.8)"),
         Number(name="mode_cost_yuan", default=3.0e7, unit="yuan/year",
-               low=0.0, high=1e10, role=UNCERTAINTY,
+               low=0.0, high=1e10, role=UNCERTAINTY, prior="loguniform(1e7, 1e8)",
                meaning="yearly public cost of running one attraction mode",
                source=ASSUMED_FIXED),
     ),
@@ -907,7 +1045,7 @@ _DECLARED: list[Param] = [
                meaning="provincial and city approval powers devolved to the county",
                source=REPORT),
         Number(name="devolution_cost_yuan", default=5.0e6, unit="yuan/year",
-               low=0.0, high=1e9, role=UNCERTAINTY,
+               low=0.0, high=1e9, role=UNCERTAINTY, prior="loguniform(2e6, 1e7)",
                meaning="yearly public cost of handling devolved approvals in the county (about 30 posts)",
                source="assumption: no published figure; the measure's public cost is flagged as assumed"),
         Switch(name="commitment_system", default=False, unit="on/off",
@@ -915,15 +1053,15 @@ _DECLARED: list[Param] = [
                meaning="enterprise-investment commitment system, build first and inspect after",
                source=REPORT),
         Number(name="commitment_cost_yuan", default=2.0e6, unit="yuan/year",
-               low=0.0, high=1e9, role=UNCERTAINTY,
+               low=0.0, high=1e9, role=UNCERTAINTY, prior="loguniform(5e5, 5e6)",
                meaning="yearly public cost of inspecting projects built under the commitment system",
                source="assumption: no published figure; the measure's public cost is flagged as assumed"),
         Number(name="devolution_permit_months", default=4.0, unit="months",
-               low=0.0, high=60.0, role=UNCERTAINTY,
+               low=0.0, high=60.0, role=UNCERTAINTY, prior="uniform(3, 7)",
                meaning="months for permits once powers are devolved (as it was: the region's own)",
                source=ASSUMED_FIXED),
         Number(name="commitment_overlap_share", default=0.6, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY,
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.3, 0.8)",
                meaning="share of the permit time that overlaps construction under the commitment system",
                source=ASSUMED_FIXED),
     ),
@@ -934,7 +1072,7 @@ _DECLARED: list[Param] = [
                meaning="free-trade-zone and services-opening pilot policies extended to Xianghe",
                source=REPORT),
         Number(name="ftz_cost_yuan", default=1.0e7, unit="yuan/year",
-               low=0.0, high=1e10, role=UNCERTAINTY,
+               low=0.0, high=1e10, role=UNCERTAINTY, prior="loguniform(2e6, 3e7)",
                meaning="yearly public cost of running free-trade-zone and services-opening pilots",
                source="assumption: no published figure; the measure's public cost is flagged as assumed"),
         Number(name="investment_subsidy_rate", default=0.0, unit="share of investment",

@@ -94,13 +94,13 @@ def _cmd_scenarios(args) -> int:
 
 def _cmd_params(args) -> int:
     if args.markdown:
-        print("| name | default | unit | range | role | group | meaning | source |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| name | default | unit | range | role | prior | group | meaning | source |")
+        print("|---|---|---|---|---|---|---|---|---|")
     for p in PARAMS.values():
         rng, default = p.range_text, p.format(p.default)
         if args.markdown:
-            print(f"| `{p.name}` | {default} | {p.unit} | {rng} | {p.role} | {p.group} | "
-                  f"{p.meaning} | {p.source} |")
+            print(f"| `{p.name}` | {default} | {p.unit} | {rng} | {p.role} | {p.prior or ''} | "
+                  f"{p.group} | {p.meaning} | {p.source} |")
         else:
             print(f"{p.name:<36} {default:>10} {p.unit:<22} {rng:<18} {p.role:<11} "
                   f"{p.meaning}")
