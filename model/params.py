@@ -29,9 +29,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from statistics import NormalDist
 from typing import Any, ClassVar, Self
 
@@ -1107,7 +1109,34 @@ def _with_start_years(declared: list[Param]) -> dict[str, Param]:
     return params
 
 
-PARAMS: dict[str, Param] = _with_start_years(_DECLARED)
+# The calibration's point estimate (`xianghe calibrate` writes it): the defaults of the
+# uncertain parameters it estimated. Delete the file to run with the declared values.
+CALIBRATED_FILE = Path(__file__).resolve().parent.parent / "calibration" / "calibrated.toml"
+
+
+def _calibrated(params: dict[str, Param], path: Path = CALIBRATED_FILE) -> dict[str, Param]:
+    if not path.exists():
+        return params
+    try:
+        values = tomllib.loads(path.read_text("utf-8"))["values"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError) as err:
+        raise ParamError(f"{path}: unreadable ({type(err).__name__}); allowed: the file "
+                         "`xianghe calibrate` writes, or none") from None
+    out = dict(params)
+    for name, value in values.items():
+        p = params.get(name)
+        if p is None or p.role is not Role.UNCERTAINTY:
+            raise ParamError(f"{path}: {name!r} is not an uncertain parameter; allowed: "
+                             "names of role uncertainty (`xianghe params`)")
+        out[name] = dataclasses.replace(
+            p, default=value,
+            source=f"{p.source}; calibrated: posterior median, calibration/calibrated.toml "
+                   f"(declared {p.format(p.default)})")
+    return out
+
+
+DECLARED: dict[str, Param] = _with_start_years(_DECLARED)   # the values as declared
+PARAMS: dict[str, Param] = _calibrated(DECLARED)
 LEVERS: tuple[str, ...] = tuple(p.name for p in PARAMS.values() if p.start_year)
 # The scale at which one firm or merchant agent is one real firm or merchant.
 FULL_SCALE_TALENT: int = PARAMS["talent_agents"].default

@@ -13,26 +13,48 @@ from .errors import InputError
 
 
 def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Effect of B against A on each indicator, paired by seed (common random numbers).
+    """Effect of B against A on each indicator, paired by seed (common random numbers) and,
+    where the rows carry a ``draw``, by posterior draw too.
 
     Args:
-        a, b: one row per seed (column ``seed``) and a column per indicator.
+        a, b: one row per seed (column ``seed``), or per draw and seed (``draw``), and a
+            column per indicator.
 
     Returns:
         One row per indicator: mean of A and of B, mean difference B - A, its standard
-        error, and the confidence interval from Student's t over the paired differences.
+        error, and the interval. Over seeds alone, the interval is Student's t over the
+        paired differences: it holds the mean effect at these parameters. Over draws, it
+        holds the effect with the parameters uncertain: its half-width is
+        ``t * sqrt(var_param + se**2)``, where ``var_param`` is the variance of the
+        per-draw effect less what its seeds' noise explains (``sd_seed**2 / seeds``,
+        floored at 0) and ``se`` the Monte Carlo error of the mean over draws;
+        ``share_param`` is the part of that variance due to the parameters.
     """
-    a = a.set_index("seed").sort_index()
-    b = b.set_index("seed").sort_index()
+    keys = ["draw", "seed"] if "draw" in a.columns else ["seed"]
+    a = a.set_index(keys).sort_index()
+    b = b.set_index(keys).sort_index()
     diff = b[list(NAMES)] - a[list(NAMES)]
-    n = len(diff)
-    mean = diff.mean()
-    se = diff.std(ddof=1) / np.sqrt(n) if n > 1 else pd.Series(np.nan, index=diff.columns)
-    t = stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else np.nan
-    return pd.DataFrame({
-        "a": a[list(NAMES)].mean(), "b": b[list(NAMES)].mean(), "effect": mean,
-        "se": se, "ci_low": mean - t * se, "ci_high": mean + t * se,
-    }).rename_axis("indicator").reset_index()
+    out = {"a": a[list(NAMES)].mean(), "b": b[list(NAMES)].mean(), "effect": diff.mean()}
+    if keys == ["seed"]:
+        n = len(diff)
+        se = diff.std(ddof=1) / np.sqrt(n) if n > 1 else pd.Series(np.nan, index=diff.columns)
+        t = stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else np.nan
+        out.update(se=se, ci_low=out["effect"] - t * se, ci_high=out["effect"] + t * se)
+        return pd.DataFrame(out).rename_axis("indicator").reset_index()
+    by_draw = diff.groupby(level="draw")
+    per_draw = by_draw.mean()
+    draws, seeds = len(per_draw), int(by_draw.size().min())
+    between = per_draw.var(ddof=1) if draws > 1 else pd.Series(0.0, index=diff.columns)
+    within = by_draw.var(ddof=1).mean() if seeds > 1 else pd.Series(0.0, index=diff.columns)
+    var_param = (between - within / seeds).clip(lower=0.0)
+    se2 = between / draws
+    t = stats.t.ppf(0.5 + confidence / 2, draws - 1) if draws > 1 else np.nan
+    half = t * np.sqrt(var_param + se2)
+    total = var_param + se2
+    out.update(se=np.sqrt(se2), ci_low=out["effect"] - half, ci_high=out["effect"] + half,
+               sd_param=np.sqrt(var_param), sd_seed=np.sqrt(within),
+               share_param=(var_param / total).where(total > 0))
+    return pd.DataFrame(out).rename_axis("indicator").reset_index()
 
 
 def point_means(results: pd.DataFrame, design: Design, indicator: str,

@@ -51,25 +51,47 @@ def _cmd_run(args) -> int:
     sc = scenarios.load(args.scenario)
     params = {**sc.params, **_parse_set(args.set)}
     resolve(params)
+    draws = _draws(args)
     from .experiments import run_to_folder
 
     result = run_to_folder(sc, params, args.seed, args.replicates, args.until,
                            None if args.out is None else Path(args.out), workers=workers,
-                           scheduler=args.scheduler, progress=not args.quiet, wait=args.wait)
+                           scheduler=args.scheduler, progress=not args.quiet, wait=args.wait,
+                           draws=draws)
     mean, per_seed = result.indicators(args.until)
     if args.json:
         doc = {"scenario": sc.name, "seed": args.seed, "until": args.until,
-               "replicates": args.replicates, "indicators": _nulls(mean),
-               "per_seed": [_nulls(s) for s in per_seed]}
+               "replicates": args.replicates, "draws": args.draws,
+               "indicators": _nulls(mean), "per_seed": [_nulls(s) for s in per_seed]}
+        if draws is not None:
+            doc["runs"] = [{"draw": d, "seed": s} for d in range(args.draws)
+                           for s in range(args.seed, args.seed + args.replicates)]
         print(json.dumps(doc, allow_nan=False))
     else:
         width = max(len(n) for n in mean)
-        print(f"{sc.name}: {args.until}, mean of {args.replicates} seed(s) from {args.seed}")
+        over = "" if draws is None else f" over {args.draws} posterior draw(s)"
+        print(f"{sc.name}: {args.until}, mean of {args.replicates} seed(s) from {args.seed}"
+              + over)
         for name, value in mean.items():
             print(f"  {name:<{width}}  {_human(value)}")
     if args.out is not None:
         print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _draws(args) -> list[dict] | None:
+    """The posterior draws of ``--draws D`` (fixed by ``--seed``), or None without it."""
+    if args.draws is None:
+        return None
+    from .estimation import posterior_draws
+
+    return posterior_draws(args.draws, args.seed, _posterior(args))
+
+
+def _posterior(args) -> Path:
+    from .estimation import POSTERIOR_FILE
+
+    return Path(args.posterior) if args.posterior else POSTERIOR_FILE
 
 
 def _nulls(values: dict) -> dict:
@@ -121,9 +143,14 @@ def _cmd_sweep(args) -> int:
     design = load_design(args.design)
     if args.batch < 1:
         raise InputError(f"--batch {args.batch}: allowed: an integer of 1 or more")
+    draws = None
+    if args.draws is not None:
+        from .estimation import posterior_draws
+
+        draws = posterior_draws(args.draws, design.sampler_seed, _posterior(args))
     session = run_sweep(design, str(args.design), Path(args.out), _workers(args),
                         args.scheduler, args.batch, progress=not args.quiet, wait=args.wait,
-                        repair=args.repair)
+                        repair=args.repair, draws=draws)
     print(f"{args.out}: {session['runs_ok']} run(s) ok, {session['runs_failed']} failed "
           f"this session, {session['runs_per_minute']} runs/minute on {session['executor']}"
           + ("" if session["complete"] else " (incomplete: run again to finish)"))
@@ -144,10 +171,11 @@ def _cmd_compare(args) -> int:
     for sc in scenarios_ab:
         params.append({**sc.params, **common})
         resolve(params[-1])
+    draws = _draws(args)
     from .experiments import compare
 
     result = compare(*params, args.seed, args.replicates, args.until, workers=workers,
-                     scheduler=args.scheduler, progress=not args.quiet)
+                     scheduler=args.scheduler, progress=not args.quiet, draws=draws)
     effects = result.effects
     names = [sc.name for sc in scenarios_ab]
     if args.out is not None:
@@ -155,12 +183,15 @@ def _cmd_compare(args) -> int:
     seeds = range(args.seed, args.seed + args.replicates)
     if args.json:
         print(json.dumps({"a": names[0], "b": names[1], "until": args.until,
-                          "seeds": list(seeds),
+                          "seeds": list(seeds), "draws": args.draws,
                           "effects": effects.replace({float("nan"): None})
                           .to_dict(orient="records")}))
     else:
+        over = ("" if draws is None else
+                f" and {args.draws} posterior draws (the interval holds the parameters' "
+                "uncertainty)")
         print(f"{names[1]} against {names[0]} in {args.until}, paired over seeds "
-              f"{args.seed}..{args.seed + args.replicates - 1} (95% CI):")
+              f"{args.seed}..{args.seed + args.replicates - 1}{over} (95%):")
         width = max(len(n) for n in effects["indicator"])
         for r in effects.itertuples():
             print(f"  {r.indicator:<{width}}  {_human(r.a):>14} -> {_human(r.b):>14}  "
@@ -202,7 +233,8 @@ def _load_sweep(folder: str):
         raise InputError(f"{folder}/{MANIFEST}: the design in it is incomplete") from None
     hint = (f"`xianghe sweep {manifest.get('design_file', 'DESIGN')} --out {folder} "
             "--repair`")
-    return design, read_results(Path(folder), schema(design.names), hint)
+    extra = ["draw"] if manifest.get("draws") else []
+    return design, read_results(Path(folder), schema(design.names, extra=extra), hint)
 
 
 def _cmd_sensitivity(args) -> int:
@@ -332,6 +364,68 @@ def _cmd_elasticities(args) -> int:
     return 0
 
 
+def _cmd_calibrate(args) -> int:
+    from . import estimation
+
+    workers = _workers(args, default=1)
+    if args.recover:
+        out = Path(args.out or "out/recovery")
+        check_writable(out)
+        if (out / "history.db").exists():
+            raise InputError(f"--out {out}: holds an earlier recovery (history.db); "
+                             "allowed: an empty or new folder")
+        table = estimation.recover(out, budget=args.budget, seeds=args.seeds,
+                                   population=args.population, workers=workers,
+                                   scheduler=args.scheduler, seed=args.seed,
+                                   posterior=_posterior(args), progress=not args.quiet)
+        print(f"{out / 'recovery.csv'}: {int(table['covered'].sum())} of {len(table)} true "
+              "values inside their 90 % posterior interval")
+        return 0
+    out = Path(args.out) if args.out else estimation.CALIBRATION
+    if args.report:
+        from .fit_report import write_report
+
+        check_writable(out / "report")
+        folder = write_report(out, out / "report", seeds=args.seeds, draws=args.draws,
+                              workers=workers, scheduler=args.scheduler,
+                              progress=not args.quiet)
+        print(f"wrote {folder}")
+        return 0
+    check_writable(out)
+    if args.screen:
+        seeds = list(range(args.seed, args.seed + args.seeds))
+        if args.seeds < 1:
+            raise InputError(f"--seeds {args.seeds}: allowed: an integer of 1 or more")
+        df = estimation.screen(seeds, workers, args.scheduler, progress=not args.quiet)
+        with writing(out):
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = out / f".{estimation.SCREENING_FILE.name}.new"
+            df.to_csv(tmp, index=False)
+            tmp.replace(out / estimation.SCREENING_FILE.name)
+        counts = df["fit"].value_counts()
+        print(f"{out / estimation.SCREENING_FILE.name}: of {len(df)} uncertain parameters, "
+              f"{counts.get('estimated', 0)} estimated, {counts.get('held', 0)} held at their "
+              f"declared values, {counts.get('prior', 0)} beyond the figures' reach")
+        return 0
+    result = estimation.calibrate(budget=args.budget, seeds=args.seeds,
+                                  population=args.population, workers=workers,
+                                  scheduler=args.scheduler, db=args.db, resume=args.resume,
+                                  out=out, first_seed=args.seed, priors=args.priors,
+                                  progress=not args.quiet)
+    print(f"{out}: {result.generations} generation(s), {result.simulations} particles, "
+          f"epsilon {result.epsilon:.3g}, {result.seconds / 60:.1f} min; history {args.db}")
+    return 0
+
+
+def _draws_options(parser: argparse.ArgumentParser, fixed_by: str) -> None:
+    parser.add_argument("--draws", type=int, metavar="D",
+                        help="run over D parameter vectors drawn from the posterior, "
+                             + fixed_by)
+    parser.add_argument("--posterior", metavar="FILE",
+                        help="posterior sample --draws draws from "
+                             "(default calibration/posterior.parquet)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xianghe", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -350,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--wait", action="store_true",
                      help="wait for another command writing to --out rather than refuse")
+    _draws_options(run, "fixed by --seed")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
@@ -364,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
     sw.add_argument("--batch", type=int, default=16,
                     help="runs per Parquet part file (default 16)")
+    _draws_options(sw, "fixed by the design's seed")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.add_argument("--wait", action="store_true",
                     help="wait for another sweep writing to --out rather than refuse")
@@ -383,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     cmp_.add_argument("--scheduler", help="address of a Dask scheduler")
     cmp_.add_argument("--out", help="folder for effects.csv, runs.parquet and the plot")
+    _draws_options(cmp_, "A and B share them")
     cmp_.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
     cmp_.add_argument("--wait", action="store_true",
@@ -422,6 +519,42 @@ def build_parser() -> argparse.ArgumentParser:
     el.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     el.add_argument("--quiet", action="store_true", help="no progress bar")
     el.set_defaults(func=_cmd_elasticities)
+
+    cal = sub.add_parser("calibrate", help="estimate the posterior by ABC-SMC (pyabc)")
+    cal.add_argument("--budget", type=int, default=1200,
+                     help="particles to run over all generations (default 1200); no "
+                          "generation starts that the rest of the budget cannot pay for")
+    cal.add_argument("--seeds", type=int, default=2,
+                     help="common seeds every particle runs (default 2)")
+    cal.add_argument("--seed", type=int, default=1, help="first common seed (default 1)")
+    cal.add_argument("--population", type=int, default=200,
+                     help="particles a generation (default 200)")
+    cal.add_argument("--workers", type=int, help="local worker processes (default 1)")
+    cal.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    cal.add_argument("--db", default="out/calibration/history.db",
+                     help="pyabc history: a SQLite file or an SQLAlchemy URL "
+                          "(default out/calibration/history.db)")
+    cal.add_argument("--resume", action="store_true",
+                     help="continue the calibration in --db from its last finished generation")
+    cal.add_argument("--out", help="folder for calibrated.toml and posterior.parquet "
+                                   "(default: the project's calibration/)")
+    cal.add_argument("--priors", metavar="FILE",
+                     help="TOML [priors] table replacing declared priors "
+                          '(name = "kind(a, b)"); the parameters it names are estimated')
+    cal.add_argument("--screen", action="store_true",
+                     help="instead: screen which parameters the figures reach "
+                          "(writes --out/screening.csv)")
+    cal.add_argument("--report", action="store_true",
+                     help="instead: the fit report of the posterior in --out (--out/report/)")
+    cal.add_argument("--recover", action="store_true",
+                     help="instead: parameter recovery from figures the model made at a "
+                          "posterior draw (--out, default out/recovery)")
+    cal.add_argument("--posterior", metavar="FILE",
+                     help="posterior sample --recover draws its truth from")
+    cal.add_argument("--draws", type=int, default=20,
+                     help="posterior draws of the report's predictive check (default 20)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.set_defaults(func=_cmd_calibrate)
 
     params = sub.add_parser("params", help="list every parameter")
     params.add_argument("--markdown", action="store_true", help="as a Markdown table")

@@ -245,5 +245,21 @@ def run_tasks(tasks: list[RunTask], backend: Backend, *, store: ResultStore | No
     return session
 
 
+def run_all(tasks: list[RunTask], workers: int = 1, scheduler: str | None = None, *,
+            progress: bool = True, desc: str = "runs", what: str = "a run") -> list[dict]:
+    """Every task's rows, on a back end opened and closed for them; an
+    :class:`InputError` naming the first run that failed."""
+    rows: list[dict] = []
+    backend = Backend(workers, scheduler)
+    try:
+        run_tasks(tasks, backend, keep=rows.extend, progress=progress, desc=desc)
+    finally:
+        backend.close()
+    for row in rows:
+        if row["status"] != "ok":
+            raise InputError(f"{what} failed (seed {row['seed']}): {row['error']}")
+    return rows
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt

@@ -24,7 +24,7 @@ from model.params import FIRST_YEAR, resolve
 
 from . import provenance
 from .design import Design, points
-from .engine import Backend, RunTask, Session, run_tasks
+from .engine import Backend, RunTask, Session, run_all, run_tasks
 from .errors import InputError
 from .folders import FolderLock, check_writable, clean_leftovers, publish, staging, writing
 from .scenario import Scenario, load
@@ -47,7 +47,8 @@ class RunResult:
     def indicators(self, year: int) -> tuple[dict[str, float], list[dict[str, float]]]:
         """Every indicator in ``year``: over the seeds (the mean; the event indicators pool
         the events of all seeds), and per seed. NaN where a seed (or all) had no event."""
-        rows = self.annual[self.annual["year"] == year].sort_values("seed")
+        order = ["draw", "seed"] if "draw" in self.annual else ["seed"]
+        rows = self.annual[self.annual["year"] == year].sort_values(order)
         per_seed = [{n: float(r[n]) for n in NAMES} for r in rows.to_dict(orient="records")]
         mean = {n: float(rows[n].mean()) for n in NAMES}
         events = self.events[self.events["year"] == year].to_dict(orient="records")
@@ -62,25 +63,39 @@ def _failed(df: pd.DataFrame) -> None:
                          f"{failed['error'].iloc[0]}")
 
 
+def with_draws(params: dict, draws: list[dict] | None) -> list[tuple[dict, dict]]:
+    """(parameters, recorded values) for each posterior draw: the draw's vector under the
+    scenario's and ``--set`` values, which win; one entry, no draw, without draws."""
+    if draws is None:
+        return [(params, {})]
+    return [({**vector, **params}, {"draw": d}) for d, vector in enumerate(draws)]
+
+
 def run_scenario(params: dict, seed: int, replicates: int, until: int, *,
                  checkpoints: Path | None = None, workers: int = 1,
-                 scheduler: str | None = None, progress: bool = True) -> RunResult:
-    """Run seeds ``seed .. seed + replicates - 1`` from 2014Q1 to the end of ``until``.
+                 scheduler: str | None = None, progress: bool = True,
+                 draws: list[dict] | None = None) -> RunResult:
+    """Run seeds ``seed .. seed + replicates - 1`` from 2014Q1 to the end of ``until``,
+    for each of ``draws`` (posterior parameter vectors; see
+    :func:`runs.estimation.posterior_draws`) if given.
 
     With ``checkpoints``, finished seeds are stored there and a later call with the same
     parameters and ``until`` takes them from there instead of running them again, so an
     interrupted run resumes without losing the seeds it finished.
     """
     years = tuple(range(FIRST_YEAR, until + 1))
-    tasks = [RunTask(k, 0, s, params, {}, years, quarterly=True)
-             for k, s in enumerate(range(seed, seed + replicates))]
+    tasks: list[RunTask] = []
+    for i, (ps, recorded) in enumerate(with_draws(params, draws)):
+        for s in range(seed, seed + replicates):
+            tasks.append(RunTask(len(tasks), i, s, ps, recorded, years, quarterly=True))
+    extra = ["draw"] if draws is not None else []
     rows: list[dict] = []
     store = None
     if checkpoints is not None:
-        key = json.dumps({"params": resolve(params), "until": until,
+        key = json.dumps({"params": resolve(params), "until": until, "draws": draws,
                           "version": provenance.package_version()}, sort_keys=True)
         folder = Path(checkpoints) / hashlib.sha256(key.encode()).hexdigest()[:16]
-        store = ResultStore(folder, schema([], quarterly=True))
+        store = ResultStore(folder, schema([], quarterly=True, extra=extra))
     backend = Backend(workers, scheduler)
     try:
         session = run_tasks(tasks, backend, store=store, keep=rows.extend, batch=1,
@@ -90,26 +105,30 @@ def run_scenario(params: dict, seed: int, replicates: int, until: int, *,
     df = store.read() if store is not None else pd.DataFrame(rows)
     _failed(df)
     yearly = df["quarter"].isna()
-    annual = df.loc[yearly, ["year", *NAMES, "seed"]].sort_values(["seed", "year"])
-    quarterly = df.loc[~yearly, ["seed", "year", "quarter", *NAMES]].astype(
-        {"quarter": "int64"}).sort_values(["seed", "year", "quarter"])
-    events = df.loc[yearly, ["seed", "year", *EVENT_COLUMNS]].sort_values(["seed", "year"])
+    annual = df.loc[yearly, ["year", *NAMES, *extra, "seed"]].sort_values(
+        [*extra, "seed", "year"])
+    quarterly = df.loc[~yearly, [*extra, "seed", "year", "quarter", *NAMES]].astype(
+        {"quarter": "int64"}).sort_values([*extra, "seed", "year", "quarter"])
+    events = df.loc[yearly, [*extra, "seed", "year", *EVENT_COLUMNS]].sort_values(
+        [*extra, "seed", "year"])
     return RunResult(annual.reset_index(drop=True), quarterly.reset_index(drop=True), session,
                      events.reset_index(drop=True))
 
 
 def tidy_quarterly(quarterly: pd.DataFrame) -> pd.DataFrame:
-    """Long table: seed, year, quarter, indicator, value, unit."""
-    df = quarterly.melt(id_vars=["seed", "year", "quarter"], value_vars=list(NAMES),
+    """Long table: (draw,) seed, year, quarter, indicator, value, unit."""
+    extra = ["draw"] if "draw" in quarterly else []
+    df = quarterly.melt(id_vars=[*extra, "seed", "year", "quarter"], value_vars=list(NAMES),
                         var_name="indicator", value_name="value")
-    df = df.sort_values(["seed", "indicator", "year", "quarter"], kind="stable",
+    df = df.sort_values([*extra, "seed", "indicator", "year", "quarter"], kind="stable",
                         key=lambda c: c.map(NAMES.index) if c.name == "indicator" else c)
     df["unit"] = df["indicator"].map(UNITS)
     return df.reset_index(drop=True)
 
 
 def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[int],
-                      until: int, result: RunResult, seconds: float) -> None:
+                      until: int, result: RunResult, seconds: float,
+                      draws: list[dict] | None = None) -> None:
     """Replace the contents of ``out`` with the tidy tables, the plot and manifest.json,
     all at once: they are written to a folder beside it, manifest last, and exchanged
     with it in one rename."""
@@ -129,6 +148,8 @@ def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[i
             "description": scenario.description,
             "parameters": resolve(params),
             "seeds": seeds,
+            "draws": None if draws is None else len(draws),
+            "draw_parameters": draws,
             "until": until,
             "package_version": provenance.package_version(),
             "versions": provenance.versions(),
@@ -145,7 +166,8 @@ def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[i
 
 def run_to_folder(scenario: Scenario, params: dict, seed: int, replicates: int, until: int,
                   out: Path | None, *, workers: int = 1, scheduler: str | None = None,
-                  progress: bool = True, wait: bool = False) -> RunResult:
+                  progress: bool = True, wait: bool = False,
+                  draws: list[dict] | None = None) -> RunResult:
     """A scenario's runs, written to ``out`` (if given) once all have finished; an
     interrupted run resumes from the seeds it finished. ``out`` is checked writable before
     anything runs and locked while the command writes there (``wait``: wait for another
@@ -153,15 +175,16 @@ def run_to_folder(scenario: Scenario, params: dict, seed: int, replicates: int, 
     started = time.perf_counter()
     if out is None:
         return run_scenario(params, seed, replicates, until, workers=workers,
-                            scheduler=scheduler, progress=progress)
+                            scheduler=scheduler, progress=progress, draws=draws)
     out = Path(out)
     check_writable(out)
     with FolderLock(out, wait=wait), writing(out):
         clean_leftovers(out)
         result = run_scenario(params, seed, replicates, until, checkpoints=out / CHECKPOINTS,
-                              workers=workers, scheduler=scheduler, progress=progress)
+                              workers=workers, scheduler=scheduler, progress=progress,
+                              draws=draws)
         write_run_outputs(out, scenario, params, list(range(seed, seed + replicates)), until,
-                          result, time.perf_counter() - started)
+                          result, time.perf_counter() - started, draws)
     return result
 
 
@@ -175,39 +198,44 @@ class Comparison:
 
 def compare(params_a: dict, params_b: dict, seed: int, replicates: int, until: int, *,
             workers: int = 1, scheduler: str | None = None,
-            progress: bool = True) -> Comparison:
-    """Paired effects of B against A in ``until`` over seeds ``seed .. seed+replicates-1``."""
+            progress: bool = True, draws: list[dict] | None = None) -> Comparison:
+    """Paired effects of B against A in ``until`` over seeds ``seed .. seed+replicates-1``
+    and, if given, posterior ``draws``: A and B run on the same draws and seeds."""
     from .analysis import paired_effects
 
-    seeds = range(seed, seed + replicates)
-    tasks = [RunTask(i * replicates + k, i, s, params, {}, (until,))
-             for i, params in enumerate((params_a, params_b)) for k, s in enumerate(seeds)]
-    rows: list[dict] = []
-    backend = Backend(workers, scheduler)
-    try:
-        run_tasks(tasks, backend, keep=rows.extend, progress=progress, desc="compare")
-    finally:
-        backend.close()
-    df = pd.DataFrame(rows)
-    _failed(df)
+    seeds = list(range(seed, seed + replicates))
+    tasks = []
+    for i, params in enumerate((params_a, params_b)):
+        for ps, recorded in with_draws(params, draws):
+            for s in seeds:
+                tasks.append(RunTask(len(tasks), i, s, ps, recorded, (until,)))
+    df = pd.DataFrame(run_all(tasks, workers, scheduler, progress=progress, desc="compare"))
     return Comparison(paired_effects(df[df["point"] == 0], df[df["point"] == 1]), df)
 
 
-def sweep_digest(design: Design, scenario_params: dict) -> str:
-    """Identity of what a sweep computes: the design and the scenario it starts from."""
-    text = json.dumps({"design": design.digest, "scenario": scenario_params}, sort_keys=True)
+def sweep_digest(design: Design, scenario_params: dict,
+                 draws: list[dict] | None = None) -> str:
+    """Identity of what a sweep computes: the design, the scenario it starts from and the
+    posterior draws it runs on (none: the defaults)."""
+    identity = {"design": design.digest, "scenario": scenario_params}
+    if draws is not None:
+        identity["draws"] = draws
+    text = json.dumps(identity, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def sweep_tasks(design: Design, scenario_params: dict) -> list[RunTask]:
-    """Every (point, seed) run of a design, in a fixed order with fixed run ids."""
+def sweep_tasks(design: Design, scenario_params: dict,
+                draws: list[dict] | None = None) -> list[RunTask]:
+    """Every (point, seed) run of a design -- every (point, draw, seed) run over posterior
+    draws -- in a fixed order with fixed run ids. A point's values win over a draw's."""
     table = points(design)
     tasks = []
     for point, row in enumerate(table.itertuples(index=False)):
         values = {name: _plain(v) for name, v in zip(table.columns, row, strict=True)}
-        for s in range(1, design.seeds + 1):
-            tasks.append(RunTask(point * design.seeds + (s - 1), point, s,
-                                 {**scenario_params, **values}, values, design.years))
+        for ps, recorded in with_draws({**scenario_params, **values}, draws):
+            for s in range(1, design.seeds + 1):
+                tasks.append(RunTask(len(tasks), point, s, ps, {**values, **recorded},
+                                     design.years))
     return tasks
 
 
@@ -218,7 +246,8 @@ def _plain(value):
 
 def run_sweep(design: Design, design_file: str, out: Path, workers: int,
               scheduler: str | None, batch: int, progress: bool = True, *,
-              wait: bool = False, repair: bool = False) -> dict:
+              wait: bool = False, repair: bool = False,
+              draws: list[dict] | None = None) -> dict:
     """Run what is missing of a design into ``out``; return the session recorded.
 
     ``out`` is checked writable before anything runs and locked while the sweep writes
@@ -232,13 +261,14 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
         resolve(scenario.params)
     except ValueError as err:
         raise InputError(f"scenario {design.scenario!r}: {err}") from None
-    digest = sweep_digest(design, scenario.params)
-    tasks = sweep_tasks(design, scenario.params)
+    digest = sweep_digest(design, scenario.params, draws)
+    tasks = sweep_tasks(design, scenario.params, draws)
     check_writable(out, need_bytes=16 * 2**20 + 4096 * len(tasks))
     with FolderLock(out, wait=wait), writing(out):
         clean_leftovers(out)
         manifest = check_out(out, digest, repair)
-        store = ResultStore(out, schema(design.names))
+        store = ResultStore(out, schema(design.names,
+                                        extra=["draw"] if draws is not None else []))
         hint = f"`xianghe sweep {design_file} --out {out} --repair`"
         for done in store.verify(repair=repair, hint=hint):
             print(f"{out}: {done}", file=sys.stderr)
@@ -250,7 +280,9 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
                 "design": design.to_dict(),
                 "sweep_digest": digest,
                 "scenario_params": scenario.params,
-                "points": len(tasks) // design.seeds,
+                "points": len(points(design)),
+                "draws": None if draws is None else len(draws),
+                "draw_parameters": draws,
                 "runs": len(tasks),
                 "package_version": provenance.package_version(),
                 "versions": provenance.versions(),

@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 # The packages whose versions a result records beside the project's own.
-PACKAGES = ("xianghe", "mesa", "numpy", "pandas", "scipy", "dask", "distributed")
+PACKAGES = ("xianghe", "mesa", "numpy", "pandas", "scipy", "dask", "distributed", "pyabc")
 
 
 def package_version() -> str:

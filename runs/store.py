@@ -36,12 +36,14 @@ RESULTS = "results"
 MANIFEST = "manifest.json"
 
 
-def schema(design_params: Iterable[str], quarterly: bool = False) -> pa.Schema:
+def schema(design_params: Iterable[str], quarterly: bool = False,
+           extra: Iterable[str] = ()) -> pa.Schema:
     """The Parquet schema of an experiment's results: the same for every part file.
 
     With ``quarterly``, rows carry a ``quarter`` (1-4) and a row with a null quarter holds
     the year's indicators. A year's row also carries the events behind the two event
     indicators (``model.indicators.EVENT_COLUMNS``), so that they pool over seeds.
+    ``extra`` names integer columns beside the seed, such as ``draw`` (the posterior draw).
     """
     import pyarrow as pa
 
@@ -52,6 +54,7 @@ def schema(design_params: Iterable[str], quarterly: bool = False) -> pa.Schema:
     events = {"production_months": pa.list_(pa.float64())}
     return pa.schema(
         [("run_id", pa.int64()), ("point", pa.int64()), ("seed", pa.int64())]
+        + [(name, pa.int64()) for name in extra]
         + [(name, arrow[PARAMS[name].type]) for name in design_params]
         + [("year", pa.int64())]
         + ([("quarter", pa.int64())] if quarterly else [])

@@ -37,7 +37,9 @@ def test_run_json_prints_every_contract_indicator():
     out = xianghe("run", "--json", "--quiet", "--set", "talent_agents=5000")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert set(doc) == {"scenario", "seed", "until", "replicates", "indicators", "per_seed"}
+    assert set(doc) == {"scenario", "seed", "until", "replicates", "draws", "indicators",
+                        "per_seed"}
+    assert doc["draws"] is None
     assert (doc["scenario"], doc["seed"], doc["until"], doc["replicates"]) == (
         "baseline", 1, 2020, 1)
     assert set(CONTRACT_INDICATORS) <= set(doc["indicators"])

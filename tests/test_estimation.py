@@ -45,3 +45,323 @@ def test_a_bad_prior_is_refused_in_one_line(text, words):
     with pytest.raises(ParamError, match=re.escape(words)) as err:
         Prior.parse(text, 0.0, 1.0)
     assert "\n" not in str(err.value)
+
+
+# ---------------------------------------------------------------------------- calibrate
+
+import json  # noqa: E402
+import signal  # noqa: E402
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tomllib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from runs import estimation  # noqa: E402
+from tests.helpers import ROOT, xianghe  # noqa: E402
+
+# A calibration in seconds: few particles, one seed, three parameters.
+FEW = ["county_land_quota_km2", "xianghe_firm_asc", "beta_ties_km"]
+
+
+def _generations(db: Path) -> list[tuple[int, int]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT t, nr_samples FROM populations WHERE t >= 0 "
+                            "ORDER BY t").fetchall()
+
+
+def test_a_small_calibration_writes_the_point_the_sample_and_provenance(tmp_path):
+    out, db = tmp_path / "cal", tmp_path / "h.db"
+    result = estimation.calibrate(budget=16, seeds=1, population=4, db=str(db), out=out,
+                                  names=FEW, progress=False)
+    assert result.generations >= 2 and result.simulations >= 4
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    assert list(posterior.columns) == [*FEW, "weight", "distance"]
+    assert len(posterior) == 4 and posterior["weight"].sum() == pytest.approx(1.0)
+    for name in FEW:    # every particle lies in its prior's support
+        lo, hi = PARAMS[name].prior_dist.support
+        assert posterior[name].between(lo, hi).all()
+    doc = tomllib.loads((out / "calibrated.toml").read_text())
+    assert set(doc["values"]) == set(FEW)
+    for key in ("budget_particles", "simulations", "generations", "seeds", "git_revision",
+                "wall_seconds"):
+        assert key in doc["provenance"], key
+    assert doc["provenance"]["versions"]["pyabc"] == "0.13.0"
+    # The stored point is the weighted median of the stored sample.
+    w = posterior["weight"].to_numpy()
+    for name in FEW:
+        x = posterior[name].to_numpy()
+        order = np.argsort(x)
+        median = x[order][np.searchsorted(np.cumsum(w[order]), 0.5)]
+        assert doc["values"][name] == pytest.approx(median)
+    assert len(_generations(db)) == result.generations
+
+
+def test_every_particle_runs_the_same_seeds(monkeypatch):
+    seen = []
+    real = estimation.figures
+
+    def spy(params, seeds):
+        seen.append(tuple(seeds))
+        return real({**params, "talent_agents": 500}, seeds)
+
+    monkeypatch.setattr(estimation, "figures", spy)
+    sim = estimation.Simulator({n: PARAMS[n].prior_dist for n in FEW}, (3, 4))
+    for theta in ({n: PARAMS[n].prior_dist._to_z(PARAMS[n].default) for n in FEW},
+                  {n: PARAMS[n].prior_dist._to_z(PARAMS[n].prior_dist.ppf(0.9))
+                   for n in FEW}):
+        assert set(sim(theta)) == {m.key for m in estimation.moments()}
+    assert seen == [(3, 4), (3, 4)]
+
+
+def test_the_distance_counts_half_bands():
+    ms = estimation.moments()
+    at_centres = {m.key: m.centre for m in ms}
+    assert estimation.distance(at_centres) == 0
+    one_edge = {**at_centres, ms[0].key: ms[0].target.high}
+    assert estimation.distance(one_edge) == pytest.approx(1.0)
+
+
+def _cal(tmp_path, *args):
+    return xianghe("calibrate", "--out", str(tmp_path / "cal"), "--quiet", *args)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--budget", "0"], "--budget 0"),
+    (["--seeds", "0"], "--seeds 0"),
+    (["--resume", "--db", "{tmp}/none.db"], "no such history"),
+    (["--resume", "--db", "{tmp}/garbage.db"], "cannot read the history"),
+    (["--db", "postgresql://127.0.0.1:9/nobody"], "--db postgresql"),
+    (["--priors", "{tmp}/priors.toml"], "'no_such_parameter' is not an uncertain"),
+    (["--priors", "{tmp}/missing.toml"], "cannot read it"),
+])
+def test_bad_calibration_input_exits_2_writing_nothing(tmp_path, args, words):
+    (tmp_path / "garbage.db").write_bytes(b"this is no database" * 100)
+    (tmp_path / "priors.toml").write_text('[priors]\nno_such_parameter = "uniform(0, 1)"\n')
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    run = _cal(tmp_path, *args)
+    assert run.returncode == 2, run.stderr
+    assert words in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_calibration_is_not_started_twice_in_one_history(tmp_path):
+    db = tmp_path / "h.db"
+    estimation.calibrate(budget=4, seeds=1, population=2, db=str(db), out=tmp_path / "c",
+                         names=FEW[:1], progress=False)
+    run = _cal(tmp_path, "--db", str(db), "--budget", "4")
+    assert run.returncode == 2 and "already holds a calibration" in run.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_path):
+    db, out = tmp_path / "h.db", tmp_path / "cal"
+    args = [sys.executable, "-m", "runs.cli", "calibrate", "--budget", "40", "--population",
+            "6", "--seeds", "1", "--workers", "2", "--db", str(db), "--out", str(out),
+            "--quiet"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not (db.exists() and len(_generations(db)) >= 2):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    import os
+
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    finished = _generations(db)
+    assert not (out / "posterior.parquet").exists()
+
+    run = subprocess.run([*args, "--resume"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=900)
+    assert run.returncode == 0, run.stderr
+    after = _generations(db)
+    assert after[:len(finished)] == finished          # finished generations kept as they were
+    assert [t for t, _ in after] == list(range(len(after)))   # each generation once
+    assert len(after) > len(finished)
+    with sqlite3.connect(db) as conn:       # the resumed generations go on narrowing
+        eps = [e for (e,) in conn.execute("SELECT epsilon FROM populations WHERE t >= 0 "
+                                          "ORDER BY t")]
+    assert all(b <= a for a, b in zip(eps[1:], eps[2:], strict=False)), eps
+    assert len(pd.read_parquet(out / "posterior.parquet")) == 6
+
+
+@pytest.mark.slow
+def test_calibration_runs_on_a_dask_cluster(tmp_path, dask_cluster):
+    run = _cal(tmp_path, "--budget", "16", "--population", "4", "--seeds", "1",
+               "--scheduler", dask_cluster, "--db", str(tmp_path / "h.db"))
+    assert run.returncode == 0, run.stderr
+    assert len(pd.read_parquet(tmp_path / "cal" / "posterior.parquet")) == 4
+    assert len(_generations(tmp_path / "h.db")) >= 2
+
+
+def test_an_unreachable_scheduler_exits_2(tmp_path):
+    from tests.conftest import _free_port
+
+    run = _cal(tmp_path, "--scheduler", f"tcp://127.0.0.1:{_free_port()}",
+               "--db", str(tmp_path / "h.db"))
+    assert run.returncode == 2 and "no Dask scheduler" in run.stderr
+    assert not (tmp_path / "h.db").exists() and not (tmp_path / "cal").exists()
+
+
+# ---------------------------------------------------------------------------- --draws
+
+def _posterior(path: Path, rows: int = 30) -> Path:
+    """A posterior sample in the format `calibrate` writes, spread over two parameters'
+    priors (the draws' machinery, not a fit, is under test here)."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({name: [PARAMS[name].prior_dist.ppf(q) for q in rng.uniform(size=rows)]
+                       for name in ("xianghe_firm_asc", "beta_permit_month")})
+    df["weight"] = rng.uniform(size=rows)
+    df["weight"] /= df["weight"].sum()
+    df["distance"] = 1.0
+    df.to_parquet(path, index=False)
+    return path
+
+
+def test_draws_are_fixed_by_the_seed_and_come_from_the_sample(tmp_path):
+    path = _posterior(tmp_path / "p.parquet")
+    a, b = estimation.posterior_draws(4, 1, path), estimation.posterior_draws(4, 1, path)
+    assert a == b and a != estimation.posterior_draws(4, 2, path)
+    sample = set(pd.read_parquet(path)["xianghe_firm_asc"])
+    for vector in a:
+        assert vector["xianghe_firm_asc"] in sample
+        # the held parameters keep their declared values; every other comes from its prior
+        held = set(estimation.screened()["held"])
+        assert set(vector) == {p.name for p in estimation.uncertain()} - held
+        lo, hi = PARAMS["firm_pool"].prior_dist.support
+        assert lo <= vector["firm_pool"] <= hi
+
+
+SMALL = ["--set", "talent_agents=3000", "--until", "2016"]
+
+
+def test_run_over_draws_records_them_and_reproduces(tmp_path):
+    path = str(_posterior(tmp_path / "p.parquet"))
+    args = ["run", *SMALL, "--replicates", "2", "--draws", "2", "--posterior", path,
+            "--json", "--quiet"]
+    first, again = xianghe(*args), xianghe(*args)
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    assert doc["draws"] == 2 and len(doc["per_seed"]) == 4
+    assert doc["runs"] == [{"draw": d, "seed": s} for d in (0, 1) for s in (1, 2)]
+    assert first.stdout == again.stdout
+    out = tmp_path / "out"
+    run = xianghe(*args[:-2], "--out", str(out), "--quiet")
+    assert run.returncode == 0, run.stderr
+    annual = pd.read_parquet(out / "annual.parquet")
+    assert sorted(annual.groupby(["draw", "seed"]).groups) == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["draws"] == 2 and len(manifest["draw_parameters"]) == 2
+
+
+def test_draws_without_a_posterior_exit_2(tmp_path):
+    for command in (["run"], ["compare", "baseline", "permits"]):
+        run = xianghe(*command, *SMALL, "--draws", "2", "--posterior",
+                      str(tmp_path / "none.parquet"), "--quiet")
+        assert run.returncode == 2 and "no posterior" in run.stderr, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_compare_pairs_a_and_b_on_the_same_draws_and_seeds(tmp_path):
+    from runs.experiments import compare
+
+    path = _posterior(tmp_path / "p.parquet")
+    draws = estimation.posterior_draws(3, 1, path)
+    base = {"talent_agents": 3000}
+    result = compare(base, {**base, "permit_devolution": True,
+                            "permit_devolution_start_year": 2015},
+                     1, 2, 2017, progress=False, draws=draws)
+    runs = result.runs
+    pairs = [set(map(tuple, runs.loc[runs["point"] == p, ["draw", "seed"]].to_numpy()))
+             for p in (0, 1)]
+    assert pairs[0] == pairs[1] == {(d, s) for d in range(3) for s in (1, 2)}
+    effects = result.effects.set_index("indicator")
+    assert {"sd_param", "sd_seed", "share_param"} <= set(effects.columns)
+    row = effects.loc["firms_relocated"]
+    assert row["ci_low"] <= row["effect"] <= row["ci_high"]
+
+
+def test_a_sweep_over_draws_runs_each_point_on_each_draw(tmp_path):
+    from tests.helpers import GRID
+
+    design = tmp_path / "d.toml"
+    design.write_text(GRID)
+    out = tmp_path / "sweep"
+    run = xianghe("sweep", str(design), "--out", str(out), "--workers", "2", "--draws", "2",
+                  "--posterior", str(_posterior(tmp_path / "p.parquet")), "--quiet")
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["draws"] == 2 and manifest["runs"] == 4 * 2 * 2
+    from runs.store import read_results, schema
+
+    results = read_results(out, schema(["talent_agents", "bus_lines", "bus_lines_start_year",
+                                        "checkpoint_lanes", "checkpoint_lanes_start_year"],
+                                       extra=["draw"]), "")
+    assert sorted(results["draw"].unique()) == [0, 1]
+    sens = xianghe("sensitivity", str(out), "--indicator", "bus_share", "--json")
+    assert sens.returncode in (0, 2), sens.stderr     # a grid has no Sobol/Morris indices
+
+
+def test_recovery_calibrates_to_figures_made_at_a_known_vector(tmp_path):
+    posterior = _posterior(tmp_path / "p.parquet")
+    table = estimation.recover(tmp_path / "rec", budget=6, seeds=1, population=3,
+                               posterior=posterior, progress=False)
+    assert list(table["parameter"]) == estimation.estimated_names()
+    truths = [estimation.posterior_draws(1, k, posterior)[0] for k in range(1, 21)]
+    assert table.set_index("parameter")["true"].to_dict() in [
+        {n: t[n] for n in estimation.estimated_names()} for t in truths]
+    assert (table["q05"] <= table["median"]).all() and (table["median"] <= table["q95"]).all()
+    synthetic = pd.read_csv(tmp_path / "rec" / "synthetic-figures.csv")
+    assert set(synthetic["figure"]) == {m.key for m in estimation.moments()}
+    assert (tmp_path / "rec" / "recovery.csv").exists()
+
+
+def test_the_fit_report_is_made_from_its_runs(tmp_path):
+    from runs.fit_report import write_report
+
+    cal = tmp_path / "cal"
+    estimation.calibrate(budget=4, seeds=1, population=2, db=str(tmp_path / "h.db"),
+                         out=cal, names=FEW, progress=False)
+    folder = write_report(cal, cal / "report", seeds=2, draws=2, progress=False)
+    for name in ("report.md", "fit.csv", "predictions.csv", "contraction.csv",
+                 "posterior-predictive.png", "prior-posterior.png", "runs.parquet"):
+        assert (folder / name).exists(), name
+    fit = pd.read_csv(folder / "fit.csv")
+    runs = pd.read_parquet(folder / "runs.parquet")
+    for row in fit.itertuples():
+        at = runs[runs["year"] == row.year]
+        point = at.loc[at["point"] == -1, row.indicator]
+        assert row.point_mean == pytest.approx(point.mean())
+        assert row.point_in_band == (row.low <= point.mean() <= row.high)
+        per_draw = at[at["point"] >= 0].groupby("point")[row.indicator].mean()
+        assert row.posterior_mean == pytest.approx(per_draw.mean())
+    shrink = pd.read_csv(folder / "contraction.csv").set_index("parameter")
+    assert set(shrink.index) == {p.name for p in estimation.uncertain()}
+    assert (shrink.loc[~shrink["estimated"], "contraction"] == 0).all()
+    predictions = pd.read_csv(folder / "predictions.csv")
+    assert not set(predictions["indicator"]) & {m.target.indicator for m in estimation.moments()
+                                                if m.target.year == 2020}
+    assert "Fit report" in (folder / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_screening_places_every_uncertain_parameter(tmp_path):
+    out = tmp_path / "new" / "folder"
+    run = xianghe("calibrate", "--screen", "--seeds", "1", "--workers", "2", "--out",
+                  str(out), "--quiet")
+    assert run.returncode == 0, run.stderr
+    df = pd.read_csv(out / "screening.csv")
+    assert set(df["parameter"]) == {p.name for p in estimation.uncertain()}
+    assert set(df["fit"]) <= {"estimated", "held", "prior"}
+    keys = [m.key for m in estimation.moments()]
+    largest = df[keys].max(axis=1)
+    assert (df.loc[df["fit"] == "prior", "largest"] < estimation.SCREEN_THRESHOLD).all()
+    assert (largest[df["fit"] == "held"] >= estimation.SCREEN_THRESHOLD).all()
+    # a parameter no figure depends on before 2022 is beyond their reach
+    assert df.set_index("parameter").loc["mode_cost_yuan", "fit"] == "prior"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from runs.design import load_design, points
 from runs.store import read_results
+from tests.conftest import _free_port
 from tests.helpers import GRID, ROOT, xianghe
 
 BIN = Path(sys.executable).parent
@@ -67,37 +67,6 @@ def test_running_again_does_nothing_more(local_sweep):
     run = xianghe("sweep", str(design), "--out", str(out), "--workers", "2", "--quiet")
     assert run.returncode == 0 and "0 run(s) ok" in run.stdout
     pd.testing.assert_frame_equal(read_results(out), before)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def dask_cluster():
-    """A real Dask scheduler and two single-threaded workers on the loopback interface."""
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
-                               "--port", str(port), "--no-dashboard"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)]
-    time.sleep(2)
-    for _ in range(2):
-        procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--host",
-                                       "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      cwd=ROOT))
-    from distributed import Client
-
-    with Client(address, timeout="30s") as client:
-        client.wait_for_workers(2, timeout=60)
-    yield address
-    for p in reversed(procs):
-        p.terminate()
-    for p in procs:
-        p.wait(timeout=30)
 
 
 @pytest.mark.slow

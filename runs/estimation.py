@@ -1,0 +1,764 @@
+"""Estimation: which parameters the figures can reach, the ABC-SMC posterior, and draws
+from it for experiments.
+
+* :func:`screen` moves each uncertain parameter across its prior's 90 % interval, one at a
+  time, on common seeds, and records how far each calibration figure moves in units of
+  its band. The parameters that move some figure by at least :data:`SCREEN_THRESHOLD`
+  half-bands are *estimated*; the others cannot be learnt from the figures (every lever
+  is off before 2021, and most costs touch no figure), so their posterior is their prior.
+* :func:`calibrate` runs pyabc's ABC-SMC over the estimated parameters: priors as
+  declared (log-scale ones perturbed on the log scale), the figures' band centres as the
+  observation, a Euclidean distance in half-bands, a median-quantile epsilon schedule, and
+  the same seeds for every particle (common random numbers). Its history is pyabc's SQL
+  database, so a killed calibration resumes from its last finished generation.
+* :func:`posterior_draws` gives experiments the parameter vectors of ``--draws``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calibration import Target, load_targets
+from model.params import PARAMS, Integer, Param, ParamError, Prior, Role
+
+from . import provenance
+from .errors import InputError
+
+CALIBRATION = Path(__file__).resolve().parent.parent / "calibration"
+SCREENING_FILE = CALIBRATION / "screening.csv"
+CALIBRATED_FILE = CALIBRATION / "calibrated.toml"
+POSTERIOR_FILE = CALIBRATION / "posterior.parquet"
+DEFAULT_DB = "out/calibration/history.db"
+SCREEN_THRESHOLD = 0.5     # half-bands a figure must move for the figures to reach it
+ESTIMATE_THRESHOLD = 5.0   # half-bands from which a parameter is always estimated
+TOP_PER_FIGURE = 3         # the parameters that move each figure most are estimated
+# The report's figures also fix two ratios -- 79 of the 80+ firms producing, 7.5 bn yuan
+# from those 79 -- that no single figure's largest movers (the scale of the relocation)
+# control. The screening ranks the parameters by their relative effect on each ratio too,
+# and the top ones are estimated (the distance still counts only the eight figures).
+DERIVED = {
+    "ratio:operating_share_2020": ("firms_operating", "firms_relocated", 2020),
+    "ratio:revenue_per_firm_2020": ("relocated_revenue_yuan", "firms_operating", 2020),
+}
+# Lever strengths: how strongly a measure acts (the cost, permit and public-service
+# coefficients, and the cost of capital that annualises a subsidy). Where the figures reach
+# them at all they are estimated, never held, so that the posterior -- and every effect
+# drawn from it -- carries their uncertainty; the fit report shows how little the figures
+# of 2014-2021, with every lever off, move them.
+LEVER_STRENGTHS = ("beta_cost", "beta_permit_month", "beta_public_services_firm",
+                   "beta_worker_access", "cost_of_capital")
+FAILED_DISTANCE = 1e6      # what a particle whose run raised scores (never accepted)
+
+
+# ---------------------------------------------------------------------------- the figures
+
+@dataclass(frozen=True)
+class Moment:
+    """One calibration figure as the distance sees it."""
+
+    target: Target
+
+    @property
+    def key(self) -> str:
+        return f"{self.target.indicator}_{self.target.year}"
+
+    @property
+    def centre(self) -> float:
+        return (self.target.low + self.target.high) / 2
+
+    @property
+    def half_band(self) -> float:
+        return (self.target.high - self.target.low) / 2
+
+
+def moments() -> list[Moment]:
+    return [Moment(t) for t in load_targets()]
+
+
+def uncertain() -> list[Param]:
+    return [p for p in PARAMS.values() if p.role is Role.UNCERTAINTY]
+
+
+def _value(p: Param, x: float):
+    return int(round(x)) if isinstance(p, Integer) else float(x)
+
+
+def figures(params: dict, seeds: list[int]) -> dict[str, float]:
+    """Each figure's mean over ``seeds`` for one parameter vector (a run to the last
+    figure's year per seed). As in ``xianghe run``, a seed with nothing to measure (no
+    project signed in the year) is left out of the mean; with none at all, the figure is
+    NaN and the particle is never accepted."""
+    from model import XiangheModel
+
+    ms = moments()
+    until = max(m.target.year for m in ms)
+    values = {m.key: [] for m in ms}
+    for seed in seeds:
+        model = XiangheModel(params, seed=seed)
+        model.run_until_year(until)
+        annual = model.annual().set_index("year")
+        for m in ms:
+            values[m.key].append(float(annual.loc[m.target.year, m.target.indicator]))
+    return {k: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
+            for k, v in ((k, np.asarray(v)) for k, v in values.items())}
+
+
+def distance(sim: dict[str, float]) -> float:
+    """Euclidean distance to the band centres in half-bands: 1 or less puts every figure
+    in its band."""
+    return math.sqrt(sum(((sim[m.key] - m.centre) / m.half_band) ** 2 for m in moments()))
+
+
+# ---------------------------------------------------------------------------- screening
+
+def screen(seeds: list[int], workers: int = 1, scheduler: str | None = None,
+           progress: bool = True) -> pd.DataFrame:
+    """A row per uncertain parameter: how far each figure moves, in half-bands, when the
+    parameter goes from its prior's 5th to its 95th percentile (the others at their
+    defaults, the same seeds), the largest of these, and whether it is estimated."""
+    from .engine import RunTask, run_all
+
+    ms = moments()
+    years = tuple(sorted({m.target.year for m in ms}))
+    names = [p.name for p in uncertain()]
+    tasks, k = [], 0
+    for i, p in enumerate(uncertain()):
+        for side, q in enumerate((0.05, 0.95)):
+            params = {p.name: _value(p, p.prior_dist.ppf(q))}
+            for seed in seeds:
+                tasks.append(RunTask(k, 2 * i + side, seed, params, {}, years))
+                k += 1
+    df = pd.DataFrame(run_all(tasks, workers, scheduler, progress=progress,
+                              desc="screening", what="a screening run"))
+    out = []
+    for i, name in enumerate(names):
+        row = {"parameter": name, "prior": PARAMS[name].prior,
+               "q05": PARAMS[name].prior_dist.ppf(0.05),
+               "q95": PARAMS[name].prior_dist.ppf(0.95)}
+        for m in ms:
+            at = df[df["year"] == m.target.year]
+            lo = at.loc[at["point"] == 2 * i, m.target.indicator].mean()
+            hi = at.loc[at["point"] == 2 * i + 1, m.target.indicator].mean()
+            row[m.key] = abs(hi - lo) / m.half_band
+        row["largest"] = max(row[m.key] for m in ms)
+        for key, (num, den, year) in DERIVED.items():
+            at = df[df["year"] == year]
+            ratio = [at.loc[at["point"] == 2 * i + side, num].mean()
+                     / max(at.loc[at["point"] == 2 * i + side, den].mean(), 1e-9)
+                     for side in (0, 1)]
+            row[key] = abs(ratio[1] - ratio[0]) / max(abs(np.mean(ratio)), 1e-9)
+        out.append(row)
+    df = pd.DataFrame(out)
+    return classify(df).sort_values("largest", ascending=False).reset_index(drop=True)
+
+
+def classify(df: pd.DataFrame) -> pd.DataFrame:
+    """Each screened parameter's place in the fit (column ``fit``):
+
+    * ``estimated`` -- among the :data:`TOP_PER_FIGURE` that move some figure (or one
+      of the :data:`DERIVED` ratios) most,
+      moving one by :data:`ESTIMATE_THRESHOLD` half-bands or more, or a lever strength
+      (:data:`LEVER_STRENGTHS`) the figures reach: the ABC estimates it;
+    * ``held`` -- moves a figure by :data:`SCREEN_THRESHOLD` half-bands or more, but less
+      than the estimated ones: held at its declared value, in the fit and in the draws
+      (the posterior is conditional on it);
+    * ``prior`` -- moves no figure by that much: the figures cannot teach anything about
+      it, so its posterior is its prior and draws take it from there.
+    """
+    df = df.copy()
+    keys = [m.key for m in moments()]
+    top = set()
+    for key in [*keys, *(k for k in DERIVED if k in df)]:
+        top |= set(df.nlargest(TOP_PER_FIGURE, key)["parameter"])
+    df["largest"] = df[keys].max(axis=1)
+    lever = df["parameter"].isin(LEVER_STRENGTHS) & (df["largest"] >= SCREEN_THRESHOLD)
+    df["fit"] = np.where(df["parameter"].isin(top) | (df["largest"] >= ESTIMATE_THRESHOLD)
+                         | lever, "estimated",
+                         np.where(df["largest"] >= SCREEN_THRESHOLD, "held", "prior"))
+    return df.drop(columns=["estimated"], errors="ignore")
+
+
+def estimated_names(path: Path = SCREENING_FILE) -> list[str]:
+    """The parameters the calibration estimates, as the committed screening chose them."""
+    if not path.exists():
+        raise InputError(f"{path}: no screening; run `xianghe calibrate --screen` first")
+    return screened(path)["estimated"]
+
+
+def screened(path: Path = SCREENING_FILE) -> dict[str, list[str]]:
+    """The screening's parameters by their place in the fit (see :func:`classify`)."""
+    if not path.exists():
+        raise InputError(f"{path}: no screening; run `xianghe calibrate --screen` first")
+    try:
+        df = pd.read_csv(path)
+        chosen = list(df["parameter"])
+        fit = dict(zip(df["parameter"], df["fit"], strict=True))
+    except (OSError, ValueError, KeyError) as err:
+        raise InputError(f"{path}: unreadable screening ({type(err).__name__}); allowed: "
+                         "the file `xianghe calibrate --screen` writes") from None
+    for name in chosen:
+        if name not in PARAMS or PARAMS[name].prior is None:
+            raise InputError(f"{path}: {name!r} is not an uncertain parameter with a prior; "
+                             "allowed: names from `xianghe params` of role uncertainty")
+    groups: dict[str, list[str]] = {"estimated": [], "held": [], "prior": []}
+    for p in uncertain():                       # declaration order
+        place = fit.get(p.name, "prior")
+        if place not in groups:
+            raise InputError(f"{path}: {p.name}: fit {place!r}; allowed: "
+                             f"{', '.join(groups)}")
+        groups[place].append(p.name)
+    return groups
+
+
+# ---------------------------------------------------------------------------- pyabc glue
+
+class _PriorRV:
+    """A declared prior as a pyabc random variable, on the scale the sampler moves it on
+    (the log of the value for a log prior)."""
+
+    def __new__(cls, prior):
+        from pyabc.random_variables import RVBase
+
+        class PriorRV(RVBase):
+            def __init__(self, prior):
+                self.prior = prior
+
+            def copy(self):
+                return PriorRV(self.prior)
+
+            def rvs(self, *args, **kwargs):
+                return self.prior._to_z(self.prior.ppf(float(np.random.uniform())))
+
+            def pdf(self, z, *args, **kwargs):
+                x = self.prior._from_z(z) if self.prior.kind.startswith("log") else z
+                if self.prior.kind.startswith("log"):
+                    if not np.isfinite(z) or z > 700:
+                        return 0.0
+                    return self.prior.pdf(x) * x      # density of log x
+                return self.prior.pdf(x)
+
+            def pmf(self, z, *args, **kwargs):
+                return self.pdf(z)
+
+            def cdf(self, z, *args, **kwargs):
+                x = self.prior._from_z(z) if self.prior.kind.startswith("log") else z
+                return self.prior.cdf(x)
+
+        return PriorRV(prior)
+
+
+def to_values(theta: dict, priors: dict) -> dict:
+    """Parameter values from a point of the sampler's space (``priors``: name -> Prior)."""
+    out = {}
+    for name, prior in priors.items():
+        x = prior._from_z(float(theta[name]))
+        lo, hi = prior.support
+        out[name] = _value(PARAMS[name], min(max(x, lo), hi))
+    return out
+
+
+def read_priors(path: str | Path | None) -> dict[str, Prior]:
+    """Priors replacing the declared ones for a calibration, from a TOML file's
+    ``[priors]`` table (``name = "kind(a, b)"``); a parameter named there is estimated."""
+    if path is None:
+        return {}
+    try:
+        table = tomllib.loads(Path(path).read_text("utf-8")).get("priors")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise InputError(f"--priors {path}: cannot read it ({type(err).__name__}); "
+                         "allowed: a TOML file with a [priors] table") from None
+    if not isinstance(table, dict) or not table:
+        raise InputError(f"--priors {path}: no [priors] table; allowed: "
+                         '[priors] with lines such as beta_cost = "lognormal(5, 25)"')
+    out = {}
+    for name, text in table.items():
+        p = PARAMS.get(name)
+        if p is None or p.role is not Role.UNCERTAINTY:
+            raise InputError(f"--priors {path}: {name!r} is not an uncertain parameter; "
+                             "allowed: a parameter of role uncertainty (`xianghe params`)")
+        if not isinstance(text, str):
+            raise InputError(f"--priors {path}: {name}: allowed: a string such as "
+                             '"uniform(0.1, 0.3)"')
+        try:
+            out[name] = Prior.parse(text, p.low, p.high)
+        except ParamError as err:
+            raise InputError(f"--priors {path}: {name}: {err}") from None
+    return out
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """The model as pyabc calls it: a point in, the figures' means over the common seeds
+    out. A run that raises scores :data:`FAILED_DISTANCE` rather than stopping the fit."""
+
+    priors: dict            # name -> Prior of each estimated parameter
+    seeds: tuple[int, ...]
+
+    def __call__(self, theta: dict) -> dict:
+        values = to_values(theta, self.priors)
+        try:
+            return figures(values, list(self.seeds))
+        except Exception:  # noqa: BLE001 - a run that fails scores far, the fit goes on
+            return {m.key: m.centre + FAILED_DISTANCE * m.half_band for m in moments()}
+
+
+class _Counted:
+    """An executor or Dask client whose finished submissions move the progress bar."""
+
+    def __init__(self, inner, bar):
+        self._inner, self._bar = inner, bar
+
+    def submit(self, fn, *args, **kwargs):
+        future = self._inner.submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future) -> None:
+        if not future.cancelled():
+            self._bar.update(1)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def _distance(x: dict, x0: dict) -> float:   # pyabc calls it with (simulated, observed)
+    d = math.sqrt(sum(((x[m.key] - x0[m.key]) / m.half_band) ** 2 for m in moments()))
+    return d if math.isfinite(d) else FAILED_DISTANCE
+
+
+def _db_url(db: str) -> str:
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).resolve()}"
+
+
+def _check_db(db: str, resume: bool) -> tuple[str, int | None]:
+    """The history's URL and, to resume, its run id; a clear error for an unreadable or
+    unreachable database, or one that does or does not hold a calibration."""
+    url = _db_url(db)
+    import sqlalchemy
+
+    if url.startswith("sqlite:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not resume:
+            if path.exists() and path.stat().st_size:
+                raise InputError(f"--db {db}: already holds a calibration; allowed: --resume "
+                                 "to continue it, or a new file")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                probe = path.parent / f".{path.name}.probe"
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as err:
+                raise InputError(f"--db {db}: cannot write there ({err.strerror}); allowed: "
+                                 "a file in a writable folder") from None
+            return url, None
+        if not path.exists():
+            raise InputError(f"--db {db}: no such history to resume; allowed: the --db of "
+                             "an earlier calibration")
+    try:
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as conn:
+            tables = set(sqlalchemy.inspect(conn).get_table_names())
+            ids = (conn.execute(sqlalchemy.text("SELECT id FROM abc_smc")).scalars().all()
+                   if "abc_smc" in tables else [])
+        engine.dispose()
+    except sqlalchemy.exc.ArgumentError:
+        raise InputError(f"--db {db}: not a database URL; allowed: a file path or an "
+                         "SQLAlchemy URL such as postgresql://host/db") from None
+    except (sqlalchemy.exc.DatabaseError, sqlalchemy.exc.OperationalError) as err:
+        why = str(err.orig if getattr(err, "orig", None) else err).splitlines()[0]
+        raise InputError(f"--db {db}: cannot read the history ({why}); allowed: a pyabc "
+                         "history that answers") from None
+    except ModuleNotFoundError as err:
+        raise InputError(f"--db {db}: no driver for it ({err.name}); allowed: sqlite, or a "
+                         "server whose driver is installed") from None
+    if resume and not ids:
+        raise InputError(f"--db {db}: holds no calibration to resume; allowed: the --db of "
+                         "an earlier calibration")
+    if not resume and ids:
+        raise InputError(f"--db {db}: already holds a calibration; allowed: --resume to "
+                         "continue it, or a new database")
+    return url, (max(ids) if ids else None)
+
+
+@dataclass
+class Calibration:
+    """What :func:`calibrate` leaves: the history and the posterior it wrote."""
+
+    db: str
+    run_id: int
+    generations: int
+    simulations: int
+    epsilon: float
+    seconds: float
+    posterior: pd.DataFrame
+    point: dict
+
+
+def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
+              workers: int = 1, scheduler: str | None = None, db: str = DEFAULT_DB,
+              resume: bool = False, out: Path = CALIBRATION, first_seed: int = 1,
+              names: list[str] | None = None, observed: dict | None = None,
+              priors: str | Path | None = None, progress: bool = True) -> Calibration:
+    """Fit the estimated parameters by ABC-SMC while ``budget`` particles (each run over
+    ``seeds`` common seeds) pay for another generation, then write ``out/calibrated.toml`` and
+    ``out/posterior.parquet``. ``observed`` replaces the band centres (parameter
+    recovery on synthetic figures)."""
+    import logging
+
+    import pyabc
+    from tqdm import tqdm
+
+    for name in ("ABC", "ABC.History", "ABC.Sampler", "ABC.Distance", "ABC.Epsilon",
+                 "ABC.Population", "ABC.Transition", "ABC.Predictor", "ABC.Sumstat"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    from .engine import Backend
+
+    if budget < 1:
+        raise InputError(f"--budget {budget}: allowed: an integer of 1 or more particles")
+    if seeds < 1:
+        raise InputError(f"--seeds {seeds}: allowed: an integer of 1 or more")
+    if population < 2:
+        raise InputError(f"--population {population}: allowed: an integer of 2 or more")
+    names = list(names) if names is not None else estimated_names()
+    for name in names:
+        p = PARAMS.get(name)
+        if p is None or p.prior is None:
+            raise InputError(f"estimated parameter {name!r}: allowed: an uncertain parameter "
+                             "with a declared prior (`xianghe params`)")
+    given = read_priors(priors)
+    names += [n for n in given if n not in names]
+    chosen = {n: given.get(n, PARAMS[n].prior_dist) for n in names}
+    url, run_id = _check_db(db, resume)
+    out = Path(out)
+    started = time.perf_counter()
+    common = list(range(first_seed, first_seed + seeds))
+    settings = {"names": names, "seeds": common, "population": population,
+                "observed": observed, "priors": {n: p.text for n, p in chosen.items()}}
+
+    prior = pyabc.Distribution(**{n: _PriorRV(chosen[n]) for n in names})
+    bar = tqdm(total=budget, desc="calibrating", unit="particle", disable=not progress)
+    backend = Backend(workers, scheduler)
+    if scheduler:
+        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=backend.client,
+                                                       client_max_jobs=backend.slots)
+    else:   # this process (workers 1) or local processes, through the engine's executor
+        sampler = pyabc.sampler.ConcurrentFutureSampler(backend.executor,
+                                                        client_max_jobs=backend.slots)
+    sampler.client = _Counted(sampler.client, bar)
+    abc = pyabc.ABCSMC(Simulator(chosen, tuple(common)), prior, _distance,
+                       population_size=population, sampler=sampler,
+                       eps=pyabc.epsilon.QuantileEpsilon(
+                           # a new run accepts every particle that gives all figures; a
+                           # resumed one starts from its last generation's distances
+                           # (pyabc would otherwise apply a numeric start at the resume)
+                           initial_epsilon=FAILED_DISTANCE / 2 if run_id is None
+                           else "from_sample", alpha=0.5, weighted=False))
+    x0 = observed or {m.key: m.centre for m in moments()}
+    try:
+        if run_id is None:
+            history = abc.new(url, x0, meta_info={"xianghe": json.dumps(settings)})
+        else:
+            history = abc.load(url, run_id)
+            stored = _stored(history)
+            if stored != json.loads(json.dumps(settings)):
+                raise InputError(f"--db {db}: its calibration used other settings "
+                                 f"({_differences(stored, settings)}); allowed: --resume "
+                                 "with the same --seeds, --population and --priors")
+        bar.n = min(history.total_nr_simulations, budget)
+        bar.refresh()
+        if history.total_nr_simulations < budget:
+            t = abc.initialize_components_before_run(
+                minimum_epsilon=0.0, max_nr_populations=10_000, min_acceptance_rate=0.0,
+                max_total_nr_simulations=budget, max_walltime=None, min_eps_diff=0.0)
+            while True:
+                ret = abc.run_generation(t=t)
+                bar.n = min(history.total_nr_simulations, budget)
+                bar.set_postfix(generation=t, epsilon=f"{abc.eps(t):.3g}",
+                                accepted=f"{ret.get('acceptance_rate', 0):.0%}")
+                if not ret["successful"] or abc.check_terminate(
+                        t=t, acceptance_rate=ret["acceptance_rate"]):
+                    break
+                # Start no generation the budget cannot pay for, judged by this one's
+                # acceptance rate: the budget then bounds the time, not just the start.
+                expected = population / max(ret["acceptance_rate"], 1e-3)
+                if history.total_nr_simulations + expected > budget:
+                    break
+                t += 1
+            history.done()
+        bar.close()
+    finally:
+        bar.close()
+        try:
+            sampler.stop()
+        except Exception:  # noqa: BLE001 - a sampler that never started has nothing to stop
+            pass
+        backend.close()
+    seconds = time.perf_counter() - started
+    frame, weights = history.get_distribution()
+    distances = history.get_weighted_distances()
+    posterior = pd.DataFrame({n: [to_values({n: z}, {n: chosen[n]})[n] for z in frame[n]]
+                              for n in names})
+    posterior["weight"] = np.asarray(weights) / np.sum(weights)
+    posterior["distance"] = distances["distance"].to_numpy()
+    point = _point(posterior, names)
+    populations = history.get_all_populations()
+    last = populations[populations["t"] >= 0].iloc[-1]
+    result = Calibration(db=url, run_id=history.id, generations=int(last["t"]) + 1,
+                         simulations=int(history.total_nr_simulations),
+                         epsilon=float(last["epsilon"]), seconds=seconds,
+                         posterior=posterior, point=point)
+    _write_results(out, result, settings, budget)
+    return result
+
+
+def _stored(history) -> dict:
+    """The settings a history's calibration was started with."""
+    import ast
+
+    try:
+        return json.loads(ast.literal_eval(history.get_abc().json_parameters)["xianghe"])
+    except (ValueError, SyntaxError, KeyError, TypeError):
+        return {}
+
+
+def _differences(a: dict, b: dict) -> str:
+    return ", ".join(f"{k} {a.get(k)} vs {b.get(k)}" for k in b if a.get(k) != b.get(k))
+
+
+def _point(posterior: pd.DataFrame, names: list[str]) -> dict:
+    """The point estimate: each parameter's weighted posterior median."""
+    point = {}
+    for name in names:
+        order = np.argsort(posterior[name].to_numpy())
+        cum = np.cumsum(posterior["weight"].to_numpy()[order])
+        x = float(posterior[name].to_numpy()[order][np.searchsorted(cum, 0.5)])
+        point[name] = _value(PARAMS[name], x)
+    return point
+
+
+def _write_results(out: Path, result: Calibration, settings: dict, budget: int) -> None:
+    """calibrated.toml and posterior.parquet, each written beside and renamed into place."""
+    out.mkdir(parents=True, exist_ok=True)
+    info = {
+        "method": "ABC-SMC (pyabc), median-quantile epsilon, Euclidean distance in half-bands",
+        "point": "weighted posterior median of each estimated parameter",
+        "budget_particles": budget, "simulations": result.simulations,
+        "generations": result.generations, "final_epsilon": round(result.epsilon, 6),
+        "population": settings["population"], "seeds": settings["seeds"],
+        "synthetic_observation": settings["observed"] is not None,
+        "wall_seconds": round(result.seconds, 1),
+        "git_revision": provenance.git_revision(),
+        "versions": {k: v for k, v in provenance.versions().items()},
+        "written": provenance.timestamp(),
+    }
+    lines = ["# The calibrated point the baseline uses (written by `xianghe calibrate`):",
+             "# each estimated parameter's weighted posterior median under ABC-SMC.",
+             "# The uncertain parameters not listed kept their declared defaults; their",
+             "# posterior is their prior (see calibration/screening.csv).", "", "[values]"]
+    lines += [f"{k} = {v!r}" for k, v in result.point.items()]
+    lines += ["", "[provenance]"]
+    for k, v in info.items():
+        if isinstance(v, dict):
+            continue
+        lines.append(f"{k} = {json.dumps(v)}")
+    lines += ["", "[provenance.versions]"]
+    lines += [f"{json.dumps(k)} = {json.dumps(str(v))}" for k, v in info["versions"].items()]
+    tmp = out / ".calibrated.toml.new"
+    tmp.write_text("\n".join(lines) + "\n", "utf-8")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(result.posterior, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           b"xianghe": json.dumps(info).encode()})
+    ptmp = out / ".posterior.parquet.new"
+    pq.write_table(table, ptmp)
+    ptmp.replace(out / POSTERIOR_FILE.name)
+    tmp.replace(out / CALIBRATED_FILE.name)
+
+
+# ---------------------------------------------------------------------------- draws
+
+def load_posterior(path: Path = POSTERIOR_FILE) -> pd.DataFrame:
+    """A posterior sample written by :func:`calibrate`; a clear error if there is none."""
+    if not Path(path).exists():
+        raise InputError(f"--draws: no posterior at {path}; allowed: a posterior.parquet "
+                         "written by `xianghe calibrate` (--posterior FILE)")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the same error
+        raise InputError(f"--posterior {path}: unreadable ({type(err).__name__}); allowed: "
+                         "a posterior.parquet written by `xianghe calibrate`") from None
+    bad = [c for c in df.columns if c not in PARAMS and c not in ("weight", "distance")]
+    if "weight" not in df or bad or len(df) == 0:
+        raise InputError(f"--posterior {path}: not a posterior sample (columns "
+                         f"{', '.join(bad) or 'without weight'}); allowed: a posterior.parquet "
+                         "written by `xianghe calibrate`")
+    return df
+
+
+def posterior_draws(draws: int, seed: int, path: Path = POSTERIOR_FILE) -> list[dict]:
+    """``draws`` parameter vectors for experiments over the posterior, fixed by ``seed``:
+    the estimated parameters from the weighted posterior sample, the parameters the
+    screening held at their declared values there, and every other uncertain parameter
+    from its prior (the figures do not inform it)."""
+    if draws < 1:
+        raise InputError(f"--draws {draws}: allowed: an integer of 1 or more")
+    posterior = load_posterior(path)
+    names = [c for c in posterior.columns if c in PARAMS]
+    rng = np.random.default_rng([seed, 20_141])
+    rows = rng.choice(len(posterior), size=draws, p=posterior["weight"].to_numpy())
+    held = set(screened()["held"]) if SCREENING_FILE.exists() else set()
+    others = [p for p in uncertain() if p.name not in names and p.name not in held]
+    out = []
+    for row in rows:
+        vector = {n: _value(PARAMS[n], posterior[n].iloc[row]) for n in names}
+        for p in others:
+            vector[p.name] = _value(p, p.prior_dist.ppf(float(rng.uniform())))
+        out.append(vector)
+    return out
+
+
+# ---------------------------------------------------------------------------- recovery
+
+def recover(out: Path, *, budget: int = 1200, seeds: int = 2, population: int = 200,
+            workers: int = 1, scheduler: str | None = None, seed: int = 1,
+            posterior: Path = POSTERIOR_FILE, progress: bool = True) -> pd.DataFrame:
+    """Parameter recovery: take a known vector (a draw of the posterior, fixed by
+    ``seed``), let the model produce the figures at it on seeds the calibration does not
+    use (101, 102, ...), calibrate to those figures exactly as to the reported ones, and
+    compare what comes back with the truth. Writes ``out/recovery.csv`` beside the
+    calibration's own files in ``out``."""
+    out = Path(out)
+    names = estimated_names()
+    data_seeds = list(range(101, 101 + seeds))
+    for k in range(20):    # the first draw whose figures all exist (some project signs)
+        truth = {n: v for n, v in posterior_draws(1, seed + k, posterior)[0].items()
+                 if n in names}
+        synthetic = figures(truth, data_seeds)
+        if all(math.isfinite(v) for v in synthetic.values()):
+            break
+    else:
+        raise InputError(f"--recover: no draw of seeds {seed}-{seed + 19} gives every "
+                         "figure; allowed: another --seed or posterior")
+    result = calibrate(budget=budget, seeds=seeds, population=population, workers=workers,
+                       scheduler=scheduler, db=str(out / "history.db"), out=out,
+                       names=names, observed=synthetic, progress=progress)
+    post = result.posterior
+    w = post["weight"].to_numpy()
+    rows = []
+    for name in names:
+        x = post[name].to_numpy(dtype=float)
+        order = np.argsort(x)
+        cum = np.cumsum(w[order])
+
+        def q(p, x=x, order=order, cum=cum):
+            return float(x[order][min(np.searchsorted(cum, p), len(x) - 1)])
+
+        prior = PARAMS[name].prior_dist
+        xs = [prior.ppf(p) for p in np.linspace(0.0005, 0.9995, 2000)]
+        prior_sd = float(np.std(xs))
+        mean = float(np.sum(w * x))
+        post_sd = float(np.sqrt(np.sum(w * (x - mean) ** 2)))
+        rows.append({"parameter": name, "true": truth[name], "median": q(0.5),
+                     "q05": q(0.05), "q95": q(0.95),
+                     "covered": bool(q(0.05) <= truth[name] <= q(0.95)),
+                     "error_in_prior_sd": (q(0.5) - truth[name]) / prior_sd,
+                     "contraction": 1 - (post_sd / prior_sd) ** 2,
+                     "prior_q05": prior.ppf(0.05), "prior_q95": prior.ppf(0.95)})
+    table = pd.DataFrame(rows)
+    figures_table = pd.DataFrame([{"figure": k, "synthetic": v} for k, v in synthetic.items()])
+    tmp = out / ".recovery.csv.new"
+    table.to_csv(tmp, index=False)
+    tmp.replace(out / "recovery.csv")
+    figures_table.to_csv(out / "synthetic-figures.csv", index=False)
+    return table
+
+
+# ---------------------------------------------------------------------------- refinement
+
+def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | None = None,
+           runs: int = 800, step: float = 0.25, progress: bool = True) -> tuple[dict, float]:
+    """A pattern search (Hooke & Jeeves) from ``start`` for the vector of the estimated
+    parameters nearest the figures on the common ``seeds``: each parameter in turn moves
+    ``step`` prior standard deviations (on its sampling scale) up and down, a move that
+    lowers the distance is kept, and the step halves after a pass that kept none. Stops
+    after about ``runs`` model runs. Returns the vector and its distance."""
+    from tqdm import tqdm
+
+    from .engine import Backend, RunTask, run_tasks
+
+    names = list(start)
+    priors = {n: PARAMS[n].prior_dist for n in names}
+    spread = {}
+    for n, prior in priors.items():
+        zs = [prior._to_z(prior.ppf(q)) for q in np.linspace(0.01, 0.99, 99)]
+        spread[n] = float(np.std(zs))
+    ms = moments()
+    years = tuple(sorted({m.target.year for m in ms}))
+
+    def evaluate(vectors: list[dict]) -> list[float]:
+        tasks = [RunTask(i * len(seeds) + k, i, s, v, {}, years)
+                 for i, v in enumerate(vectors) for k, s in enumerate(seeds)]
+        rows: list[dict] = []
+        run_tasks(tasks, backend, keep=rows.extend, progress=False)
+        bar.update(len(tasks))
+        df = pd.DataFrame(rows)
+        out = []
+        for i in range(len(vectors)):
+            at = df[df["point"] == i]
+            sim = {}
+            for m in ms:
+                v = at.loc[at["year"] == m.target.year, m.target.indicator].to_numpy(float)
+                sim[m.key] = float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
+            d = distance(sim)
+            out.append(d if math.isfinite(d) else FAILED_DISTANCE)
+        return out
+
+    def moved(x: dict, name: str, sign: int, size: float) -> dict | None:
+        prior = priors[name]
+        z = prior._to_z(x[name]) + sign * size * spread[name]
+        lo, hi = prior.support
+        value = prior._from_z(z)
+        if not lo <= value <= hi:
+            return None
+        new = _value(PARAMS[name], value)
+        return None if new == x[name] else {**x, name: new}
+
+    bar = tqdm(total=runs, desc="refining", unit="run", disable=not progress)
+    backend = Backend(workers, scheduler)
+    try:
+        best = dict(start)
+        best_d = evaluate([best])[0]
+        size = step
+        while bar.n < runs and size > step / 16:
+            improved = False
+            for name in names:
+                if bar.n >= runs:
+                    break
+                trials = [t for t in (moved(best, name, +1, size), moved(best, name, -1, size))
+                          if t is not None]
+                if not trials:
+                    continue
+                scores = evaluate(trials)
+                i = int(np.argmin(scores))
+                if scores[i] < best_d:
+                    best, best_d, improved = trials[i], scores[i], True
+                    bar.set_postfix(distance=f"{best_d:.3g}", step=size)
+            if not improved:
+                size /= 2
+    finally:
+        bar.close()
+        backend.close()
+    return best, best_d

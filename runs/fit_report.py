@@ -1,0 +1,280 @@
+"""The fit report of a calibration: how the point estimate and the posterior reproduce the
+figures, what the figures taught about each parameter, and what the model predicts
+beyond them (``xianghe calibrate --report``)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model import INDICATORS, NAMES
+from model.params import PARAMS
+
+from .engine import RunTask, run_all
+from .errors import InputError
+from .estimation import (CALIBRATED_FILE, POSTERIOR_FILE, SCREENING_FILE, moments,
+                         posterior_draws, uncertain)
+from .folders import publish, staging
+
+# Outputs the brief calls predictions: never targets, reported beside the fit.
+PREDICTIONS = ("relocated_tax_yuan", "relocated_workers_employed", "commuter_share",
+               "checkpoint_event_delay_min")
+UNITS = {i.name: i.unit for i in INDICATORS}
+
+
+def read_point(folder: Path) -> dict:
+    path = Path(folder) / CALIBRATED_FILE.name
+    try:
+        return tomllib.loads(path.read_text("utf-8"))["values"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError) as err:
+        raise InputError(f"{path}: no calibrated point to report on ({type(err).__name__}); "
+                         "allowed: the --out folder of `xianghe calibrate`") from None
+
+
+def prior_moments(name: str) -> tuple[float, float]:
+    """Mean and variance of a parameter's prior (by its quantiles)."""
+    prior = PARAMS[name].prior_dist
+    xs = np.array([prior.ppf(q) for q in np.linspace(0.0005, 0.9995, 2000)])
+    return float(xs.mean()), float(xs.var())
+
+
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    order = np.argsort(x)
+    cum = np.cumsum(w[order]) / np.sum(w)
+    return float(x[order][min(np.searchsorted(cum, q), len(x) - 1)])
+
+
+def contraction(posterior: pd.DataFrame, screening: pd.DataFrame | None) -> pd.DataFrame:
+    """A row per uncertain parameter: prior and posterior mean and sd, the posterior's 90 %
+    interval and its contraction 1 - var(posterior)/var(prior) (0 for a parameter the
+    figures do not reach: its posterior is its prior)."""
+    w = posterior["weight"].to_numpy()
+    rows = []
+    for p in uncertain():
+        mean0, var0 = prior_moments(p.name)
+        row = {"parameter": p.name, "prior": p.prior, "prior_mean": mean0,
+               "prior_sd": math.sqrt(var0)}
+        if p.name in posterior:
+            x = posterior[p.name].to_numpy(dtype=float)
+            mean = float(np.sum(w * x) / np.sum(w))
+            var = float(np.sum(w * (x - mean) ** 2) / np.sum(w))
+            row.update(estimated=True, posterior_mean=mean, posterior_sd=math.sqrt(var),
+                       q05=weighted_quantile(x, w, 0.05),
+                       median=weighted_quantile(x, w, 0.5),
+                       q95=weighted_quantile(x, w, 0.95),
+                       contraction=1 - var / var0 if var0 > 0 else 0.0)
+        else:
+            row.update(estimated=False, posterior_mean=mean0, posterior_sd=math.sqrt(var0),
+                       q05=p.prior_dist.ppf(0.05), median=p.prior_dist.ppf(0.5),
+                       q95=p.prior_dist.ppf(0.95), contraction=0.0)
+        if screening is not None and p.name in set(screening["parameter"]):
+            row["screen_half_bands"] = float(
+                screening.set_index("parameter").loc[p.name, "largest"])
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df["informed"] = df["contraction"] >= 0.3
+    return df.sort_values(["estimated", "contraction"], ascending=False).reset_index(drop=True)
+
+
+def _runs(point: dict, draws: list[dict], seeds: int, workers: int, scheduler: str | None,
+          progress: bool) -> pd.DataFrame:
+    years = tuple(sorted({m.target.year for m in moments()}))
+    tasks = [RunTask(k, -1, s, point, {}, years) for k, s in enumerate(range(1, seeds + 1))]
+    for d, vector in enumerate(draws):
+        for s in (1, 2):
+            tasks.append(RunTask(len(tasks), d, s, vector, {}, years))
+    return pd.DataFrame(run_all(tasks, workers, scheduler, progress=progress,
+                                desc="fit report", what="a fit-report run"))
+
+
+def fit_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """A row per target: band, the point's mean and spread over seeds, the posterior
+    predictive mean, spread over draws and 90 % interval, and whether each is in band."""
+    rows = []
+    for m in moments():
+        t = m.target
+        at = runs[runs["year"] == t.year]
+        point = at.loc[at["point"] == -1, t.indicator]
+        per_draw = at[at["point"] >= 0].groupby("point")[t.indicator].mean()
+        rows.append({
+            "indicator": t.indicator, "year": t.year, "observed": t.value, "low": t.low,
+            "high": t.high, "point_mean": point.mean(), "sd_over_seeds": point.std(ddof=1),
+            "seeds": len(point), "posterior_mean": per_draw.mean(),
+            "sd_over_posterior": per_draw.std(ddof=1), "draws": len(per_draw),
+            "predictive_q05": per_draw.quantile(0.05),
+            "predictive_q95": per_draw.quantile(0.95),
+            "point_in_band": bool(t.low <= point.mean() <= t.high),
+            "share_of_draws_in_band": float(((per_draw >= t.low)
+                                             & (per_draw <= t.high)).mean()),
+            "source": t.source,
+        })
+    return pd.DataFrame(rows)
+
+
+def prediction_table(runs: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
+    """Every indicator that is not a target, in ``year``: the point's mean over seeds and
+    the posterior's 90 % interval -- predictions, never fitted."""
+    targeted = {(m.target.indicator, m.target.year) for m in moments()}
+    at = runs[runs["year"] == year]
+    rows = []
+    for name in NAMES:
+        if (name, year) in targeted:
+            continue
+        per_draw = at[at["point"] >= 0].groupby("point")[name].mean()
+        rows.append({"indicator": name, "year": year, "unit": UNITS.get(name, ""),
+                     "point_mean": at.loc[at["point"] == -1, name].mean(),
+                     "posterior_q05": per_draw.quantile(0.05),
+                     "posterior_q95": per_draw.quantile(0.95),
+                     "named_prediction": name in PREDICTIONS})
+    return pd.DataFrame(rows).sort_values("named_prediction", ascending=False,
+                                          kind="stable").reset_index(drop=True)
+
+
+def _figures(folder: Path, runs: pd.DataFrame, posterior: pd.DataFrame,
+             table: pd.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="paper")
+    ms = moments()
+    fig, axes = plt.subplots(2, math.ceil(len(ms) / 2), figsize=(14, 5.6))
+    for ax, m in zip(axes.flat, ms, strict=False):
+        t = m.target
+        at = runs[runs["year"] == t.year]
+        per_draw = at[at["point"] >= 0].groupby("point")[t.indicator].mean()
+        point = at.loc[at["point"] == -1, t.indicator]
+        ax.axvspan(t.low, t.high, color="tab:green", alpha=0.18, label="reported band")
+        sns.histplot(per_draw, ax=ax, color="tab:blue", stat="density", bins=12,
+                     label="posterior predictive (draws)")
+        sns.rugplot(point, ax=ax, color="black", height=0.08,
+                    label="calibrated point (seeds)")
+        ax.axvline(point.mean(), color="black", lw=1.2)
+        ax.set_title(f"{t.indicator} {t.year}", fontsize=9)
+        ax.set_xlabel(UNITS.get(t.indicator, ""))
+        ax.set_ylabel("")
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(ms):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+    fig.suptitle("Posterior predictive check: each figure against its reported band")
+    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+    fig.savefig(folder / "posterior-predictive.png", dpi=130)
+    plt.close(fig)
+
+    names = [c for c in posterior.columns if c in PARAMS]
+    cols = 8
+    fig, axes = plt.subplots(math.ceil(len(names) / cols), cols,
+                             figsize=(2.1 * cols, 1.7 * math.ceil(len(names) / cols)))
+    w = posterior["weight"].to_numpy()
+    for ax, name in zip(np.atleast_1d(axes).flat, names, strict=False):
+        prior = PARAMS[name].prior_dist
+        log = prior.kind.startswith("log")
+        lo, hi = prior.ppf(0.001), prior.ppf(0.999)
+        grid = np.geomspace(lo, hi, 200) if log else np.linspace(lo, hi, 200)
+        dens = np.array([prior.pdf(x) for x in grid])
+        x = posterior[name].to_numpy(dtype=float)
+        sns.histplot(x=x, weights=w, ax=ax, stat="density", bins=15, color="tab:blue",
+                     log_scale=log, label="posterior")
+        if log:   # the histogram's density is per log10 unit
+            dens = dens * grid * np.log(10)
+        ax.plot(grid, dens, color="tab:orange", lw=1.2, label="prior")
+        ax.set_title(name, fontsize=7)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_yticks([])
+        ax.tick_params(labelsize=6)
+    for ax in list(np.atleast_1d(axes).flat)[len(names):]:
+        ax.set_visible(False)
+    handles, labels = np.atleast_1d(axes).flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
+    fig.suptitle("Prior (orange) against posterior (blue) of every estimated parameter")
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    fig.savefig(folder / "prior-posterior.png", dpi=110)
+    plt.close(fig)
+
+
+def _md(df: pd.DataFrame, floats: str = "{:.4g}") -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            if isinstance(v, bool | np.bool_):
+                cells.append("yes" if v else "no")
+            elif isinstance(v, float | np.floating):
+                cells.append(floats.format(v))
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 20,
+                 workers: int = 1, scheduler: str | None = None,
+                 progress: bool = True) -> Path:
+    """Run the calibrated point over ``seeds`` seeds and ``draws`` posterior draws over two
+    seeds each, and write ``out``: report.md, fit.csv, predictions.csv, contraction.csv and
+    the figures, replacing the folder at once."""
+    if seeds < 2:
+        raise InputError(f"--seeds {seeds}: allowed: 2 or more for the report")
+    if draws < 2:
+        raise InputError(f"--draws {draws}: allowed: 2 or more for the report")
+    calibration = Path(calibration)
+    point = read_point(calibration)
+    posterior = pd.read_parquet(calibration / POSTERIOR_FILE.name)
+    screen_path = calibration / SCREENING_FILE.name
+    screening = pd.read_csv(screen_path) if screen_path.exists() else None
+    vectors = posterior_draws(draws, 1, calibration / POSTERIOR_FILE.name)
+    runs = _runs(point, vectors, seeds, workers, scheduler, progress)
+    table = fit_table(runs)
+    predictions = prediction_table(runs)
+    shrink = contraction(posterior, screening)
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(calibration / POSTERIOR_FILE.name).metadata or {}
+    info = meta.get(b"xianghe", b"{}").decode()
+    out = Path(out)
+    new = staging(out)
+    try:
+        table.to_csv(new / "fit.csv", index=False)
+        predictions.to_csv(new / "predictions.csv", index=False)
+        shrink.to_csv(new / "contraction.csv", index=False)
+        runs.to_parquet(new / "runs.parquet", index=False)
+        _figures(new, runs, posterior, table)
+        fit_cols = table[["indicator", "year", "low", "high", "point_mean", "sd_over_seeds",
+                          "posterior_mean", "sd_over_posterior", "predictive_q05",
+                          "predictive_q95", "point_in_band", "share_of_draws_in_band"]]
+        informed = shrink[shrink["informed"]]
+        text = [
+            "# Fit report", "",
+            f"Calibration: {info}", "",
+            f"## The figures ({int(table['point_in_band'].sum())} of {len(table)} in band "
+            f"at the calibrated point, mean of {seeds} seeds)", "",
+            _md(fit_cols), "",
+            "![posterior predictive](posterior-predictive.png)", "",
+            f"## What the figures taught ({len(informed)} of {len(shrink)} uncertain "
+            "parameters contracted by 30 % or more)", "",
+            "Contraction is 1 - posterior variance / prior variance. A parameter the "
+            "screening found the figures cannot reach was not estimated: its posterior is "
+            "its prior (contraction 0).", "",
+            _md(shrink[["parameter", "prior", "estimated", "median", "q05", "q95",
+                        "contraction"]]), "",
+            "![prior and posterior](prior-posterior.png)", "",
+            "## Predictions (not fitted) in 2020", "",
+            _md(predictions), "",
+        ]
+        (new / "report.md").write_text("\n".join(text), "utf-8")
+        publish(new, out)
+    finally:
+        if new.exists():
+            shutil.rmtree(new, ignore_errors=True)
+    return out
