@@ -374,7 +374,8 @@ def _cmd_calibrate(args) -> int:
         if (out / "history.db").exists():
             raise InputError(f"--out {out}: holds an earlier recovery (history.db); "
                              "allowed: an empty or new folder")
-        table = estimation.recover(out, budget=args.budget, seeds=args.seeds,
+        table = estimation.recover(out, budget=1200 if args.budget is None else args.budget,
+                                   seeds=args.seeds or 2,
                                    population=args.population, workers=workers,
                                    scheduler=args.scheduler, seed=args.seed,
                                    posterior=_posterior(args), progress=not args.quiet)
@@ -382,20 +383,31 @@ def _cmd_calibrate(args) -> int:
               "values inside their 90 % posterior interval")
         return 0
     out = Path(args.out) if args.out else estimation.CALIBRATION
+    if args.refine:
+        check_writable(out)
+        seeds = list(range(args.seed, args.seed + args.seeds)) if args.seeds else None
+        point, d = estimation.refine_point(out, runs=800 if args.budget is None else args.budget,
+                                           seeds=seeds,
+                                           workers=workers, scheduler=args.scheduler,
+                                           progress=not args.quiet)
+        print(f"{out / estimation.CALIBRATED_FILE.name}: {len(point)} parameters, distance "
+              f"{d:.3g} half-bands on the common seeds")
+        return 0
     if args.report:
         from .fit_report import write_report
 
         check_writable(out / "report")
-        folder = write_report(out, out / "report", seeds=args.seeds, draws=args.draws,
+        folder = write_report(out, out / "report", seeds=args.seeds or 20, draws=args.draws,
                               workers=workers, scheduler=args.scheduler,
                               progress=not args.quiet)
         print(f"wrote {folder}")
         return 0
     check_writable(out)
     if args.screen:
-        seeds = list(range(args.seed, args.seed + args.seeds))
+        args.seeds = 2 if args.seeds is None else args.seeds
         if args.seeds < 1:
             raise InputError(f"--seeds {args.seeds}: allowed: an integer of 1 or more")
+        seeds = list(range(args.seed, args.seed + args.seeds))
         df = estimation.screen(seeds, workers, args.scheduler, progress=not args.quiet)
         with writing(out):
             out.mkdir(parents=True, exist_ok=True)
@@ -407,11 +419,14 @@ def _cmd_calibrate(args) -> int:
               f"{counts.get('estimated', 0)} estimated, {counts.get('held', 0)} held at their "
               f"declared values, {counts.get('prior', 0)} beyond the figures' reach")
         return 0
-    result = estimation.calibrate(budget=args.budget, seeds=args.seeds,
+    base = _parse_set(args.set)
+    resolve(base)
+    result = estimation.calibrate(budget=1200 if args.budget is None else args.budget,
+                                  seeds=2 if args.seeds is None else args.seeds,
                                   population=args.population, workers=workers,
                                   scheduler=args.scheduler, db=args.db, resume=args.resume,
                                   out=out, first_seed=args.seed, priors=args.priors,
-                                  progress=not args.quiet)
+                                  base=base or None, progress=not args.quiet)
     print(f"{out}: {result.generations} generation(s), {result.simulations} particles, "
           f"epsilon {result.epsilon:.3g}, {result.seconds / 60:.1f} min; history {args.db}")
     return 0
@@ -521,11 +536,13 @@ def build_parser() -> argparse.ArgumentParser:
     el.set_defaults(func=_cmd_elasticities)
 
     cal = sub.add_parser("calibrate", help="estimate the posterior by ABC-SMC (pyabc)")
-    cal.add_argument("--budget", type=int, default=1200,
+    cal.add_argument("--budget", type=int,
                      help="particles to run over all generations (default 1200); no "
-                          "generation starts that the rest of the budget cannot pay for")
-    cal.add_argument("--seeds", type=int, default=2,
-                     help="common seeds every particle runs (default 2)")
+                          "generation starts that the rest of the budget cannot pay for; "
+                          "with --refine, model runs (default 800)")
+    cal.add_argument("--seeds", type=int,
+                     help="common seeds every particle runs (default 2; with --report, "
+                          "seeds of the calibrated point, default 20)")
     cal.add_argument("--seed", type=int, default=1, help="first common seed (default 1)")
     cal.add_argument("--population", type=int, default=200,
                      help="particles a generation (default 200)")
@@ -538,6 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue the calibration in --db from its last finished generation")
     cal.add_argument("--out", help="folder for calibrated.toml and posterior.parquet "
                                    "(default: the project's calibration/)")
+    cal.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="a value every particle runs with (repeatable), e.g. a scale")
     cal.add_argument("--priors", metavar="FILE",
                      help="TOML [priors] table replacing declared priors "
                           '(name = "kind(a, b)"); the parameters it names are estimated')
@@ -546,6 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "(writes --out/screening.csv)")
     cal.add_argument("--report", action="store_true",
                      help="instead: the fit report of the posterior in --out (--out/report/)")
+    cal.add_argument("--refine", action="store_true",
+                     help="instead: replace --out/calibrated.toml by a pattern search from "
+                          "the posterior particle closest to the figures")
     cal.add_argument("--recover", action="store_true",
                      help="instead: parameter recovery from figures the model made at a "
                           "posterior draw (--out, default out/recovery)")

@@ -247,7 +247,7 @@ def run_tasks(tasks: list[RunTask], backend: Backend, *, store: ResultStore | No
 
 def run_all(tasks: list[RunTask], workers: int = 1, scheduler: str | None = None, *,
             progress: bool = True, desc: str = "runs", what: str = "a run") -> list[dict]:
-    """Every task's rows, on a back end opened and closed for them; an
+    """Every task's rows, in task order, on a back end opened and closed for them; an
     :class:`InputError` naming the first run that failed."""
     rows: list[dict] = []
     backend = Backend(workers, scheduler)
@@ -258,7 +258,8 @@ def run_all(tasks: list[RunTask], workers: int = 1, scheduler: str | None = None
     for row in rows:
         if row["status"] != "ok":
             raise InputError(f"{what} failed (seed {row['seed']}): {row['error']}")
-    return rows
+    # in task order, whatever order they finished in: sums over them are then exact repeats
+    return sorted(rows, key=lambda r: (r["run_id"], r["year"], r.get("quarter") or 0))
 
 
 def _raise_interrupt(signum, frame):

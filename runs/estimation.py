@@ -301,9 +301,10 @@ class Simulator:
 
     priors: dict            # name -> Prior of each estimated parameter
     seeds: tuple[int, ...]
+    base: dict | None = None  # values every particle runs with (``--set``)
 
     def __call__(self, theta: dict) -> dict:
-        values = to_values(theta, self.priors)
+        values = {**(self.base or {}), **to_values(theta, self.priors)}
         try:
             return figures(values, list(self.seeds))
         except Exception:  # noqa: BLE001 - a run that fails scores far, the fit goes on
@@ -408,7 +409,8 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
               workers: int = 1, scheduler: str | None = None, db: str = DEFAULT_DB,
               resume: bool = False, out: Path = CALIBRATION, first_seed: int = 1,
               names: list[str] | None = None, observed: dict | None = None,
-              priors: str | Path | None = None, progress: bool = True) -> Calibration:
+              priors: str | Path | None = None, base: dict | None = None,
+              progress: bool = True) -> Calibration:
     """Fit the estimated parameters by ABC-SMC while ``budget`` particles (each run over
     ``seeds`` common seeds) pay for another generation, then write ``out/calibrated.toml`` and
     ``out/posterior.parquet``. ``observed`` replaces the band centres (parameter
@@ -444,7 +446,8 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
     started = time.perf_counter()
     common = list(range(first_seed, first_seed + seeds))
     settings = {"names": names, "seeds": common, "population": population,
-                "observed": observed, "priors": {n: p.text for n, p in chosen.items()}}
+                "observed": observed, "priors": {n: p.text for n, p in chosen.items()},
+                "set": base or {}}
 
     prior = pyabc.Distribution(**{n: _PriorRV(chosen[n]) for n in names})
     bar = tqdm(total=budget, desc="calibrating", unit="particle", disable=not progress)
@@ -456,7 +459,7 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
         sampler = pyabc.sampler.ConcurrentFutureSampler(backend.executor,
                                                         client_max_jobs=backend.slots)
     sampler.client = _Counted(sampler.client, bar)
-    abc = pyabc.ABCSMC(Simulator(chosen, tuple(common)), prior, _distance,
+    abc = pyabc.ABCSMC(Simulator(chosen, tuple(common), base), prior, _distance,
                        population_size=population, sampler=sampler,
                        eps=pyabc.epsilon.QuantileEpsilon(
                            # a new run accepts every particle that gives all figures; a
@@ -474,7 +477,7 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
             if stored != json.loads(json.dumps(settings)):
                 raise InputError(f"--db {db}: its calibration used other settings "
                                  f"({_differences(stored, settings)}); allowed: --resume "
-                                 "with the same --seeds, --population and --priors")
+                                 "with the same --seeds, --population, --priors and --set")
         bar.n = min(history.total_nr_simulations, budget)
         bar.refresh()
         if history.total_nr_simulations < budget:
@@ -557,25 +560,14 @@ def _write_results(out: Path, result: Calibration, settings: dict, budget: int) 
         "generations": result.generations, "final_epsilon": round(result.epsilon, 6),
         "population": settings["population"], "seeds": settings["seeds"],
         "synthetic_observation": settings["observed"] is not None,
+        "set": settings.get("set", {}),
         "wall_seconds": round(result.seconds, 1),
         "git_revision": provenance.git_revision(),
         "versions": {k: v for k, v in provenance.versions().items()},
         "written": provenance.timestamp(),
     }
-    lines = ["# The calibrated point the baseline uses (written by `xianghe calibrate`):",
-             "# each estimated parameter's weighted posterior median under ABC-SMC.",
-             "# The uncertain parameters not listed kept their declared defaults; their",
-             "# posterior is their prior (see calibration/screening.csv).", "", "[values]"]
-    lines += [f"{k} = {v!r}" for k, v in result.point.items()]
-    lines += ["", "[provenance]"]
-    for k, v in info.items():
-        if isinstance(v, dict):
-            continue
-        lines.append(f"{k} = {json.dumps(v)}")
-    lines += ["", "[provenance.versions]"]
-    lines += [f"{json.dumps(k)} = {json.dumps(str(v))}" for k, v in info["versions"].items()]
-    tmp = out / ".calibrated.toml.new"
-    tmp.write_text("\n".join(lines) + "\n", "utf-8")
+    tmp = _point_file(out, result.point, info,
+                      "each estimated parameter's weighted posterior median under ABC-SMC.")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -586,6 +578,79 @@ def _write_results(out: Path, result: Calibration, settings: dict, budget: int) 
     pq.write_table(table, ptmp)
     ptmp.replace(out / POSTERIOR_FILE.name)
     tmp.replace(out / CALIBRATED_FILE.name)
+
+
+def calibration_info(folder: Path) -> dict:
+    """The provenance a calibration stored in ``folder/posterior.parquet`` ({} if none)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(Path(folder) / POSTERIOR_FILE.name).metadata or {}
+        return json.loads(meta.get(b"xianghe", b"{}"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _point_file(out: Path, point: dict, info: dict, what: str) -> Path:
+    """calibrated.toml written beside its place (the caller renames it into place)."""
+    lines = ["# The calibrated point the baseline uses (written by `xianghe calibrate`):",
+             f"# {what}",
+             "# The uncertain parameters not listed keep their declared defaults (held at",
+             "# them, or beyond the figures' reach: see calibration/screening.csv).", "",
+             "[values]"]
+    lines += [f"{k} = {v!r}" for k, v in point.items()]
+    lines += ["", "[provenance]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in info.items() if not isinstance(v, dict)]
+    lines += ["", "[provenance.versions]"]
+    lines += [f"{json.dumps(k)} = {json.dumps(str(v))}" for k, v in info["versions"].items()]
+    tmp = out / ".calibrated.toml.new"
+    tmp.write_text("\n".join(lines) + "\n", "utf-8")
+    return tmp
+
+
+def refine_point(out: Path, *, runs: int = 800, seeds: list[int] | None = None,
+                 workers: int = 1, scheduler: str | None = None,
+                 progress: bool = True) -> tuple[dict, float]:
+    """Replace ``out/calibrated.toml`` by the :func:`refine`-ment of the posterior
+    particle in ``out/posterior.parquet`` closest to the figures -- or of the point an
+    earlier refinement left there, if that is closer -- keeping the calibration's
+    provenance and adding the refinement's."""
+    if runs < 1:
+        raise InputError(f"--budget {runs}: allowed: an integer of 1 or more model runs")
+    started = time.perf_counter()
+    posterior = load_posterior(out / POSTERIOR_FILE.name)
+    names = [c for c in posterior.columns if c in PARAMS]
+    best = posterior.loc[posterior["distance"].idxmin()]
+    start = {n: _value(PARAMS[n], best[n]) for n in names}
+    start_d = float(best["distance"])
+    try:
+        doc = tomllib.loads((out / CALIBRATED_FILE.name).read_text("utf-8"))
+        info = doc["provenance"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError):
+        doc, info = {}, {}
+    seeds = seeds or info.get("seeds") or [1, 2]
+    # An earlier refinement on the same seeds that got closer: go on from it.
+    if (info.get("point_distance", math.inf) < start_d and info.get("seeds") == list(seeds)
+            and set(doc.get("values", {})) == set(names)):
+        start, start_d = dict(doc["values"]), float(info["point_distance"])
+        runs_before = int(info.get("refine_runs", 0))
+    else:
+        runs_before = 0
+    point, d = refine(start, list(seeds), workers=workers, scheduler=scheduler, runs=runs,
+                      base=calibration_info(out).get("set") or None, progress=progress)
+    info.update({
+        "point": "pattern search (Hooke-Jeeves) on the common seeds from the posterior "
+                 "particle closest to the figures",
+        "start_distance": round(float(best["distance"]), 6),
+        "point_distance": round(d, 6), "refine_runs": runs_before + runs,
+        "refine_seconds": round(time.perf_counter() - started, 1),
+        "git_revision": provenance.git_revision(),
+        "versions": dict(provenance.versions()), "written": provenance.timestamp(),
+    })
+    tmp = _point_file(out, point, info,
+                      "a minimum-distance refinement of the posterior's closest particle.")
+    tmp.replace(out / CALIBRATED_FILE.name)
+    return point, d
 
 
 # ---------------------------------------------------------------------------- draws
@@ -689,7 +754,8 @@ def recover(out: Path, *, budget: int = 1200, seeds: int = 2, population: int = 
 # ---------------------------------------------------------------------------- refinement
 
 def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | None = None,
-           runs: int = 800, step: float = 0.25, progress: bool = True) -> tuple[dict, float]:
+           runs: int = 800, step: float = 0.25, base: dict | None = None,
+           progress: bool = True) -> tuple[dict, float]:
     """A pattern search (Hooke & Jeeves) from ``start`` for the vector of the estimated
     parameters nearest the figures on the common ``seeds``: each parameter in turn moves
     ``step`` prior standard deviations (on its sampling scale) up and down, a move that
@@ -709,7 +775,7 @@ def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | 
     years = tuple(sorted({m.target.year for m in ms}))
 
     def evaluate(vectors: list[dict]) -> list[float]:
-        tasks = [RunTask(i * len(seeds) + k, i, s, v, {}, years)
+        tasks = [RunTask(i * len(seeds) + k, i, s, {**(base or {}), **v}, {}, years)
                  for i, v in enumerate(vectors) for k, s in enumerate(seeds)]
         rows: list[dict] = []
         run_tasks(tasks, backend, keep=rows.extend, progress=False)

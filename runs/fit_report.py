@@ -4,6 +4,7 @@ beyond them (``xianghe calibrate --report``)."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import tomllib
@@ -17,8 +18,8 @@ from model.params import PARAMS
 
 from .engine import RunTask, run_all
 from .errors import InputError
-from .estimation import (CALIBRATED_FILE, POSTERIOR_FILE, SCREENING_FILE, moments,
-                         posterior_draws, uncertain)
+from .estimation import (CALIBRATED_FILE, POSTERIOR_FILE, SCREENING_FILE,
+                         calibration_info, moments, posterior_draws, uncertain)
 from .folders import publish, staging
 
 # Outputs the brief calls predictions: never targets, reported beside the fit.
@@ -28,12 +29,15 @@ UNITS = {i.name: i.unit for i in INDICATORS}
 
 
 def read_point(folder: Path) -> dict:
+    """The calibrated point in ``folder``; none (the declared values) if it holds none."""
     path = Path(folder) / CALIBRATED_FILE.name
+    if not path.exists():
+        return {}
     try:
         return tomllib.loads(path.read_text("utf-8"))["values"]
     except (OSError, tomllib.TOMLDecodeError, KeyError) as err:
-        raise InputError(f"{path}: no calibrated point to report on ({type(err).__name__}); "
-                         "allowed: the --out folder of `xianghe calibrate`") from None
+        raise InputError(f"{path}: unreadable calibrated point ({type(err).__name__}); "
+                         "allowed: the file `xianghe calibrate` writes") from None
 
 
 def prior_moments(name: str) -> tuple[float, float]:
@@ -136,11 +140,12 @@ def prediction_table(runs: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
 
 
 def _figures(folder: Path, runs: pd.DataFrame, posterior: pd.DataFrame,
-             table: pd.DataFrame) -> None:
+             table: pd.DataFrame, point_label: str = "calibrated point") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="paper")
@@ -155,7 +160,7 @@ def _figures(folder: Path, runs: pd.DataFrame, posterior: pd.DataFrame,
         sns.histplot(per_draw, ax=ax, color="tab:blue", stat="density", bins=12,
                      label="posterior predictive (draws)")
         sns.rugplot(point, ax=ax, color="black", height=0.08,
-                    label="calibrated point (seeds)")
+                    label=f"{point_label} (seeds)")
         ax.axvline(point.mean(), color="black", lw=1.2)
         ax.set_title(f"{t.indicator} {t.year}", fontsize=9)
         ax.set_xlabel(UNITS.get(t.indicator, ""))
@@ -184,8 +189,9 @@ def _figures(folder: Path, runs: pd.DataFrame, posterior: pd.DataFrame,
         x = posterior[name].to_numpy(dtype=float)
         sns.histplot(x=x, weights=w, ax=ax, stat="density", bins=15, color="tab:blue",
                      log_scale=log, label="posterior")
-        if log:   # the histogram's density is per log10 unit
+        if log:   # the histogram's density is per log10 unit; major ticks only
             dens = dens * grid * np.log(10)
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.plot(grid, dens, color="tab:orange", lw=1.2, label="prior")
         ax.set_title(name, fontsize=7)
         ax.set_xlabel("")
@@ -230,18 +236,17 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
         raise InputError(f"--draws {draws}: allowed: 2 or more for the report")
     calibration = Path(calibration)
     point = read_point(calibration)
+    base = calibration_info(calibration).get("set") or {}
     posterior = pd.read_parquet(calibration / POSTERIOR_FILE.name)
     screen_path = calibration / SCREENING_FILE.name
     screening = pd.read_csv(screen_path) if screen_path.exists() else None
-    vectors = posterior_draws(draws, 1, calibration / POSTERIOR_FILE.name)
-    runs = _runs(point, vectors, seeds, workers, scheduler, progress)
+    vectors = [{**v, **base}
+               for v in posterior_draws(draws, 1, calibration / POSTERIOR_FILE.name)]
+    runs = _runs({**base, **point}, vectors, seeds, workers, scheduler, progress)
     table = fit_table(runs)
     predictions = prediction_table(runs)
     shrink = contraction(posterior, screening)
-    import pyarrow.parquet as pq
-
-    meta = pq.read_schema(calibration / POSTERIOR_FILE.name).metadata or {}
-    info = meta.get(b"xianghe", b"{}").decode()
+    info = json.dumps(calibration_info(calibration))
     out = Path(out)
     new = staging(out)
     try:
@@ -249,7 +254,8 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
         predictions.to_csv(new / "predictions.csv", index=False)
         shrink.to_csv(new / "contraction.csv", index=False)
         runs.to_parquet(new / "runs.parquet", index=False)
-        _figures(new, runs, posterior, table)
+        _figures(new, runs, posterior, table,
+                 "calibrated point" if point else "declared values")
         fit_cols = table[["indicator", "year", "low", "high", "point_mean", "sd_over_seeds",
                           "posterior_mean", "sd_over_posterior", "predictive_q05",
                           "predictive_q95", "point_in_band", "share_of_draws_in_band"]]
@@ -258,7 +264,8 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
             "# Fit report", "",
             f"Calibration: {info}", "",
             f"## The figures ({int(table['point_in_band'].sum())} of {len(table)} in band "
-            f"at the calibrated point, mean of {seeds} seeds)", "",
+            f"at the {'calibrated point' if point else 'declared values'}, mean of "
+            f"{seeds} seeds)", "",
             _md(fit_cols), "",
             "![posterior predictive](posterior-predictive.png)", "",
             f"## What the figures taught ({len(informed)} of {len(shrink)} uncertain "

@@ -63,8 +63,9 @@ import pandas as pd  # noqa: E402
 from runs import estimation  # noqa: E402
 from tests.helpers import ROOT, xianghe  # noqa: E402
 
-# A calibration in seconds: few particles, one seed, three parameters.
+# A calibration in seconds: few particles, one seed, three parameters, a small scale.
 FEW = ["county_land_quota_km2", "xianghe_firm_asc", "beta_ties_km"]
+QUICK = {"talent_agents": 5000}
 
 
 def _generations(db: Path) -> list[tuple[int, int]]:
@@ -76,7 +77,7 @@ def _generations(db: Path) -> list[tuple[int, int]]:
 def test_a_small_calibration_writes_the_point_the_sample_and_provenance(tmp_path):
     out, db = tmp_path / "cal", tmp_path / "h.db"
     result = estimation.calibrate(budget=16, seeds=1, population=4, db=str(db), out=out,
-                                  names=FEW, progress=False)
+                                  names=FEW, base=QUICK, progress=False)
     assert result.generations >= 2 and result.simulations >= 4
     posterior = pd.read_parquet(out / "posterior.parquet")
     assert list(posterior.columns) == [*FEW, "weight", "distance"]
@@ -152,7 +153,7 @@ def test_bad_calibration_input_exits_2_writing_nothing(tmp_path, args, words):
 def test_a_calibration_is_not_started_twice_in_one_history(tmp_path):
     db = tmp_path / "h.db"
     estimation.calibrate(budget=4, seeds=1, population=2, db=str(db), out=tmp_path / "c",
-                         names=FEW[:1], progress=False)
+                         names=FEW[:1], base=QUICK, progress=False)
     run = _cal(tmp_path, "--db", str(db), "--budget", "4")
     assert run.returncode == 2 and "already holds a calibration" in run.stderr
 
@@ -162,7 +163,7 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
     db, out = tmp_path / "h.db", tmp_path / "cal"
     args = [sys.executable, "-m", "runs.cli", "calibrate", "--budget", "40", "--population",
             "6", "--seeds", "1", "--workers", "2", "--db", str(db), "--out", str(out),
-            "--quiet"]
+            "--set", "talent_agents=5000", "--quiet"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     deadline = time.monotonic() + 600
@@ -194,7 +195,8 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
 @pytest.mark.slow
 def test_calibration_runs_on_a_dask_cluster(tmp_path, dask_cluster):
     run = _cal(tmp_path, "--budget", "16", "--population", "4", "--seeds", "1",
-               "--scheduler", dask_cluster, "--db", str(tmp_path / "h.db"))
+               "--scheduler", dask_cluster, "--db", str(tmp_path / "h.db"),
+               "--set", "talent_agents=5000")
     assert run.returncode == 0, run.stderr
     assert len(pd.read_parquet(tmp_path / "cal" / "posterior.parquet")) == 4
     assert len(_generations(tmp_path / "h.db")) >= 2
@@ -327,7 +329,7 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
 
     cal = tmp_path / "cal"
     estimation.calibrate(budget=4, seeds=1, population=2, db=str(tmp_path / "h.db"),
-                         out=cal, names=FEW, progress=False)
+                         out=cal, names=FEW, base=QUICK, progress=False)
     folder = write_report(cal, cal / "report", seeds=2, draws=2, progress=False)
     for name in ("report.md", "fit.csv", "predictions.csv", "contraction.csv",
                  "posterior-predictive.png", "prior-posterior.png", "runs.parquet"):
@@ -365,3 +367,16 @@ def test_the_screening_places_every_uncertain_parameter(tmp_path):
     assert (largest[df["fit"] == "held"] >= estimation.SCREEN_THRESHOLD).all()
     # a parameter no figure depends on before 2022 is beyond their reach
     assert df.set_index("parameter").loc["mode_cost_yuan", "fit"] == "prior"
+
+
+def test_refinement_keeps_the_closest_particle_or_a_closer_point(tmp_path):
+    cal = tmp_path / "cal"
+    estimation.calibrate(budget=4, seeds=1, population=2, db=str(tmp_path / "h.db"),
+                         out=cal, names=FEW, base=QUICK, progress=False)
+    posterior = pd.read_parquet(cal / "posterior.parquet")
+    point, d = estimation.refine_point(cal, runs=12, progress=False)
+    assert d <= posterior["distance"].min() + 1e-9
+    doc = tomllib.loads((cal / "calibrated.toml").read_text())
+    assert doc["values"] == point and set(point) == set(FEW)
+    assert doc["provenance"]["point_distance"] == pytest.approx(d, abs=1e-6)
+    assert estimation.distance(estimation.figures({**QUICK, **point}, [1])) == pytest.approx(d)
