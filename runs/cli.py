@@ -408,7 +408,10 @@ def _cmd_calibrate(args) -> int:
         if args.seeds < 1:
             raise InputError(f"--seeds {args.seeds}: allowed: an integer of 1 or more")
         seeds = list(range(args.seed, args.seed + args.seeds))
-        df = estimation.screen(seeds, workers, args.scheduler, progress=not args.quiet)
+        base = _parse_set(args.set)
+        resolve(base)
+        df = estimation.screen(seeds, workers, args.scheduler, progress=not args.quiet,
+                               base=base or None)
         with writing(out):
             out.mkdir(parents=True, exist_ok=True)
             tmp = out / f".{estimation.SCREENING_FILE.name}.new"

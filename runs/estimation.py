@@ -120,7 +120,7 @@ def distance(sim: dict[str, float]) -> float:
 # ---------------------------------------------------------------------------- screening
 
 def screen(seeds: list[int], workers: int = 1, scheduler: str | None = None,
-           progress: bool = True) -> pd.DataFrame:
+           progress: bool = True, base: dict | None = None) -> pd.DataFrame:
     """A row per uncertain parameter: how far each figure moves, in half-bands, when the
     parameter goes from its prior's 5th to its 95th percentile (the others at their
     defaults, the same seeds), the largest of these, and whether it is estimated."""
@@ -132,7 +132,7 @@ def screen(seeds: list[int], workers: int = 1, scheduler: str | None = None,
     tasks, k = [], 0
     for i, p in enumerate(uncertain()):
         for side, q in enumerate((0.05, 0.95)):
-            params = {p.name: _value(p, p.prior_dist.ppf(q))}
+            params = {**(base or {}), p.name: _value(p, p.prior_dist.ppf(q))}
             for seed in seeds:
                 tasks.append(RunTask(k, 2 * i + side, seed, params, {}, years))
                 k += 1
@@ -699,7 +699,8 @@ def posterior_draws(draws: int, seed: int, path: Path = POSTERIOR_FILE) -> list[
 
 def recover(out: Path, *, budget: int = 1200, seeds: int = 2, population: int = 200,
             workers: int = 1, scheduler: str | None = None, seed: int = 1,
-            posterior: Path = POSTERIOR_FILE, progress: bool = True) -> pd.DataFrame:
+            posterior: Path = POSTERIOR_FILE, base: dict | None = None,
+            progress: bool = True) -> pd.DataFrame:
     """Parameter recovery: take a known vector (a draw of the posterior, fixed by
     ``seed``), let the model produce the figures at it on seeds the calibration does not
     use (101, 102, ...), calibrate to those figures exactly as to the reported ones, and
@@ -711,7 +712,7 @@ def recover(out: Path, *, budget: int = 1200, seeds: int = 2, population: int = 
     for k in range(20):    # the first draw whose figures all exist (some project signs)
         truth = {n: v for n, v in posterior_draws(1, seed + k, posterior)[0].items()
                  if n in names}
-        synthetic = figures(truth, data_seeds)
+        synthetic = figures({**(base or {}), **truth}, data_seeds)
         if all(math.isfinite(v) for v in synthetic.values()):
             break
     else:
@@ -719,7 +720,7 @@ def recover(out: Path, *, budget: int = 1200, seeds: int = 2, population: int = 
                          "figure; allowed: another --seed or posterior")
     result = calibrate(budget=budget, seeds=seeds, population=population, workers=workers,
                        scheduler=scheduler, db=str(out / "history.db"), out=out,
-                       names=names, observed=synthetic, progress=progress)
+                       names=names, observed=synthetic, base=base, progress=progress)
     post = result.posterior
     w = post["weight"].to_numpy()
     rows = []

@@ -199,16 +199,7 @@ def test_calibration_runs_on_a_dask_cluster(tmp_path, dask_cluster):
                "--set", "talent_agents=5000")
     assert run.returncode == 0, run.stderr
     assert len(pd.read_parquet(tmp_path / "cal" / "posterior.parquet")) == 4
-    assert len(_generations(tmp_path / "h.db")) >= 2
-
-
-def test_an_unreachable_scheduler_exits_2(tmp_path):
-    from tests.conftest import _free_port
-
-    run = _cal(tmp_path, "--scheduler", f"tcp://127.0.0.1:{_free_port()}",
-               "--db", str(tmp_path / "h.db"))
-    assert run.returncode == 2 and "no Dask scheduler" in run.stderr
-    assert not (tmp_path / "h.db").exists() and not (tmp_path / "cal").exists()
+    assert len(_generations(tmp_path / "h.db")) >= 1
 
 
 # ---------------------------------------------------------------------------- --draws
@@ -313,7 +304,7 @@ def test_a_sweep_over_draws_runs_each_point_on_each_draw(tmp_path):
 def test_recovery_calibrates_to_figures_made_at_a_known_vector(tmp_path):
     posterior = _posterior(tmp_path / "p.parquet")
     table = estimation.recover(tmp_path / "rec", budget=6, seeds=1, population=3,
-                               posterior=posterior, progress=False)
+                               posterior=posterior, base=QUICK, progress=False)
     assert list(table["parameter"]) == estimation.estimated_names()
     truths = [estimation.posterior_draws(1, k, posterior)[0] for k in range(1, 21)]
     assert table.set_index("parameter")["true"].to_dict() in [
@@ -352,31 +343,18 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
     assert "Fit report" in (folder / "report.md").read_text()
 
 
-@pytest.mark.slow
-def test_the_screening_places_every_uncertain_parameter(tmp_path):
-    out = tmp_path / "new" / "folder"
-    run = xianghe("calibrate", "--screen", "--seeds", "1", "--workers", "2", "--out",
-                  str(out), "--quiet")
-    assert run.returncode == 0, run.stderr
-    df = pd.read_csv(out / "screening.csv")
+def test_the_screening_places_every_uncertain_parameter():
+    """The committed screening, read back through the rule that placed it."""
+    df = pd.read_csv(estimation.SCREENING_FILE)
     assert set(df["parameter"]) == {p.name for p in estimation.uncertain()}
-    assert set(df["fit"]) <= {"estimated", "held", "prior"}
+    again = estimation.classify(df.drop(columns=["fit"]))
+    assert list(again["fit"]) == list(df["fit"])
     keys = [m.key for m in estimation.moments()]
     largest = df[keys].max(axis=1)
-    assert (df.loc[df["fit"] == "prior", "largest"] < estimation.SCREEN_THRESHOLD).all()
+    assert (largest[df["fit"] == "prior"] < estimation.SCREEN_THRESHOLD).all()
     assert (largest[df["fit"] == "held"] >= estimation.SCREEN_THRESHOLD).all()
+    for key in keys:     # the three that move each figure most are estimated
+        assert set(df.nlargest(estimation.TOP_PER_FIGURE, key)["parameter"]) <= set(
+            df.loc[df["fit"] == "estimated", "parameter"])
     # a parameter no figure depends on before 2022 is beyond their reach
     assert df.set_index("parameter").loc["mode_cost_yuan", "fit"] == "prior"
-
-
-def test_refinement_keeps_the_closest_particle_or_a_closer_point(tmp_path):
-    cal = tmp_path / "cal"
-    estimation.calibrate(budget=4, seeds=1, population=2, db=str(tmp_path / "h.db"),
-                         out=cal, names=FEW, base=QUICK, progress=False)
-    posterior = pd.read_parquet(cal / "posterior.parquet")
-    point, d = estimation.refine_point(cal, runs=12, progress=False)
-    assert d <= posterior["distance"].min() + 1e-9
-    doc = tomllib.loads((cal / "calibrated.toml").read_text())
-    assert doc["values"] == point and set(point) == set(FEW)
-    assert doc["provenance"]["point_distance"] == pytest.approx(d, abs=1e-6)
-    assert estimation.distance(estimation.figures({**QUICK, **point}, [1])) == pytest.approx(d)
