@@ -415,6 +415,12 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
     ``seeds`` common seeds) pay for another generation, then write ``out/calibrated.toml`` and
     ``out/posterior.parquet``. ``observed`` replaces the band centres (parameter
     recovery on synthetic figures)."""
+    if budget < 1:
+        raise InputError(f"--budget {budget}: allowed: an integer of 1 or more particles")
+    if seeds < 1:
+        raise InputError(f"--seeds {seeds}: allowed: an integer of 1 or more")
+    if population < 2:
+        raise InputError(f"--population {population}: allowed: an integer of 2 or more")
     import logging
 
     import pyabc
@@ -426,12 +432,6 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
 
     from .engine import Backend
 
-    if budget < 1:
-        raise InputError(f"--budget {budget}: allowed: an integer of 1 or more particles")
-    if seeds < 1:
-        raise InputError(f"--seeds {seeds}: allowed: an integer of 1 or more")
-    if population < 2:
-        raise InputError(f"--population {population}: allowed: an integer of 2 or more")
     names = list(names) if names is not None else estimated_names()
     for name in names:
         p = PARAMS.get(name)
