@@ -14,6 +14,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import re
+import socket
 import signal
 import threading
 import time
@@ -126,6 +127,13 @@ class Backend:
 
             if not re.fullmatch(r"(tcp|tls|ucx|inproc)://[^/\s]+|[\w.-]+:\d+", scheduler):
                 raise unreachable("not an address")
+            host_port = re.fullmatch(r"(?:tcp://)?\[?([\w.:-]+?)\]?:(\d+)", scheduler)
+            if host_port:       # a refused TCP connection answers at once, not after 10 s
+                try:
+                    socket.create_connection((host_port[1], int(host_port[2])),
+                                             timeout=10).close()
+                except OSError as err:
+                    raise unreachable(type(err).__name__) from None
             try:
                 self.client = Client(scheduler, timeout="10s", set_as_default=False)
             except (OSError, TimeoutError, ValueError) as err:

@@ -16,6 +16,7 @@ from it for experiments.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -220,39 +221,39 @@ def screened(path: Path = SCREENING_FILE) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------- pyabc glue
 
-class _PriorRV:
-    """A declared prior as a pyabc random variable, on the scale the sampler moves it on
-    (the log of the value for a log prior)."""
+@functools.cache
+def _prior_rv_class():
+    """The pyabc random variable of a declared prior, on the scale the sampler moves it on
+    (the log of the value for a log prior). Built on first use, so that importing this
+    module does not import pyabc (seconds)."""
+    from pyabc.random_variables import RVBase
 
-    def __new__(cls, prior):
-        from pyabc.random_variables import RVBase
+    class PriorRV(RVBase):
+        def __init__(self, prior: Prior):
+            self.prior = prior
+            self.log = prior.kind.startswith("log")
 
-        class PriorRV(RVBase):
-            def __init__(self, prior):
-                self.prior = prior
+        def copy(self):
+            return PriorRV(self.prior)
 
-            def copy(self):
-                return PriorRV(self.prior)
+        def rvs(self, *args, **kwargs):
+            return self.prior._to_z(self.prior.ppf(float(np.random.uniform())))
 
-            def rvs(self, *args, **kwargs):
-                return self.prior._to_z(self.prior.ppf(float(np.random.uniform())))
+        def pdf(self, z, *args, **kwargs):
+            if not self.log:
+                return self.prior.pdf(z)
+            if not np.isfinite(z) or z > 700:
+                return 0.0
+            x = self.prior._from_z(z)
+            return self.prior.pdf(x) * x      # density of log x
 
-            def pdf(self, z, *args, **kwargs):
-                x = self.prior._from_z(z) if self.prior.kind.startswith("log") else z
-                if self.prior.kind.startswith("log"):
-                    if not np.isfinite(z) or z > 700:
-                        return 0.0
-                    return self.prior.pdf(x) * x      # density of log x
-                return self.prior.pdf(x)
+        def pmf(self, z, *args, **kwargs):
+            return self.pdf(z)
 
-            def pmf(self, z, *args, **kwargs):
-                return self.pdf(z)
+        def cdf(self, z, *args, **kwargs):
+            return self.prior.cdf(self.prior._from_z(z) if self.log else z)
 
-            def cdf(self, z, *args, **kwargs):
-                x = self.prior._from_z(z) if self.prior.kind.startswith("log") else z
-                return self.prior.cdf(x)
-
-        return PriorRV(prior)
+    return PriorRV
 
 
 def to_values(theta: dict, priors: dict) -> dict:
@@ -421,17 +422,6 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
         raise InputError(f"--seeds {seeds}: allowed: an integer of 1 or more")
     if population < 2:
         raise InputError(f"--population {population}: allowed: an integer of 2 or more")
-    import logging
-
-    import pyabc
-    from tqdm import tqdm
-
-    for name in ("ABC", "ABC.History", "ABC.Sampler", "ABC.Distance", "ABC.Epsilon",
-                 "ABC.Population", "ABC.Transition", "ABC.Predictor", "ABC.Sumstat"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-    from .engine import Backend
-
     names = list(names) if names is not None else estimated_names()
     for name in names:
         p = PARAMS.get(name)
@@ -442,6 +432,17 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
     names += [n for n in given if n not in names]
     chosen = {n: given.get(n, PARAMS[n].prior_dist) for n in names}
     url, run_id = _check_db(db, resume)
+    # Input checked: only now the slow import (pyabc takes seconds).
+    import logging
+
+    import pyabc
+    from tqdm import tqdm
+
+    for name in ("ABC", "ABC.History", "ABC.Sampler", "ABC.Distance", "ABC.Epsilon",
+                 "ABC.Population", "ABC.Transition", "ABC.Predictor", "ABC.Sumstat"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    from .engine import Backend
     out = Path(out)
     started = time.perf_counter()
     common = list(range(first_seed, first_seed + seeds))
@@ -449,7 +450,7 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
                 "observed": observed, "priors": {n: p.text for n, p in chosen.items()},
                 "set": base or {}}
 
-    prior = pyabc.Distribution(**{n: _PriorRV(chosen[n]) for n in names})
+    prior = pyabc.Distribution(**{n: _prior_rv_class()(chosen[n]) for n in names})
     bar = tqdm(total=budget, desc="calibrating", unit="particle", disable=not progress)
     backend = Backend(workers, scheduler)
     if scheduler:

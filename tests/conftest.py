@@ -48,7 +48,14 @@ def dask_cluster():
     procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1",
                                "--port", str(port), "--no-dashboard"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)]
-    time.sleep(2)
+    deadline = time.monotonic() + 60
+    while True:                         # until the scheduler listens
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the Dask scheduler did not start"
+            time.sleep(0.1)
     for _ in range(2):
         procs.append(subprocess.Popen([str(BIN / "dask"), "worker", address, "--host",
                                        "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
@@ -59,7 +66,7 @@ def dask_cluster():
     with Client(address, timeout="30s") as client:
         client.wait_for_workers(2, timeout=60)
     yield address
-    for p in reversed(procs):
-        p.terminate()
+    for p in reversed(procs):       # nothing of theirs to keep: no graceful shutdown
+        p.kill()
     for p in procs:
         p.wait(timeout=30)

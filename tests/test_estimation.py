@@ -69,9 +69,13 @@ QUICK = {"talent_agents": 5000}
 
 
 def _generations(db: Path) -> list[tuple[int, int]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT t, nr_samples FROM populations WHERE t >= 0 "
-                            "ORDER BY t").fetchall()
+    """The history's finished generations, none while pyabc is still creating it."""
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT t, nr_samples FROM populations WHERE t >= 0 "
+                                "ORDER BY t").fetchall()
+    except sqlite3.OperationalError:         # no table yet, or locked for a moment
+        return []
 
 
 def test_a_small_calibration_writes_the_point_the_sample_and_provenance(tmp_path):
@@ -161,13 +165,15 @@ def test_a_calibration_is_not_started_twice_in_one_history(tmp_path):
 @pytest.mark.slow
 def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_path):
     db, out = tmp_path / "h.db", tmp_path / "cal"
-    args = [sys.executable, "-m", "runs.cli", "calibrate", "--budget", "40", "--population",
-            "6", "--seeds", "1", "--workers", "2", "--db", str(db), "--out", str(out),
+    # A budget for two or three generations; the kill comes after the first, so that the
+    # calibration cannot have ended by then (a race when it waited for the second).
+    args = [sys.executable, "-m", "runs.cli", "calibrate", "--budget", "30", "--population",
+            "4", "--seeds", "1", "--workers", "1", "--db", str(db), "--out", str(out),
             "--set", "talent_agents=5000", "--quiet"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     deadline = time.monotonic() + 600
-    while not (db.exists() and len(_generations(db)) >= 2):
+    while not (db.exists() and len(_generations(db)) >= 1):
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.monotonic() < deadline
         time.sleep(0.2)
@@ -189,7 +195,7 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
         eps = [e for (e,) in conn.execute("SELECT epsilon FROM populations WHERE t >= 0 "
                                           "ORDER BY t")]
     assert all(b <= a for a, b in zip(eps[1:], eps[2:], strict=False)), eps
-    assert len(pd.read_parquet(out / "posterior.parquet")) == 6
+    assert len(pd.read_parquet(out / "posterior.parquet")) == 4
 
 
 @pytest.mark.slow
