@@ -93,6 +93,7 @@ class LocationParams(View):
     investment_subsidy_rate: float
     vocational_recognition: bool
     vocational_access_gain: float
+    permit_months_scale: float
     permit_devolution: bool
     commitment_system: bool
     devolution_permit_months: float
@@ -317,7 +318,7 @@ def sector_bonus(world: World, lp: LocationParams) -> np.ndarray:
 
 def permit_months(world: World, lp: LocationParams) -> np.ndarray:
     """Months from land to permits in each region, with the focus county's reforms."""
-    months = world.permit_months.copy()
+    months = world.permit_months * lp.permit_months_scale
     if lp.permit_devolution:
         months[world.focus] = min(months[world.focus], lp.devolution_permit_months)
     if lp.commitment_system:

@@ -469,6 +469,14 @@ _DECLARED: list[Param] = [
                low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.02, 0.15)",
                meaning="disutility of a month from signing to permits",
                source=ASSUMED),
+        Number(name="permit_months_scale", default=1.0, unit="factor",
+               low=0.1, high=3.0, role=UNCERTAINTY, prior="uniform(0.4, 1.1)",
+               meaning="scales every region's months from land to permits (regions.toml, "
+                       "before the focus county's reforms)",
+               source="World Bank Doing Business, dealing with construction permits: the "
+                      "whole process 311 days in China (DB2012), about 247 days in Beijing "
+                      "(DB2018), 111 after the reforms (DB2020); the stage before building is "
+                      "part of it (docs/priors.md)"),
         Number(name="beta_ties_km", default=0.004, unit="1/km",
                low=0.0, high=1.0, role=UNCERTAINTY, prior="lognormal(0.001, 0.015)",
                meaning="disutility of distance to Beijing partners, per km, for a firm with full ties",

@@ -419,8 +419,9 @@ def _cmd_calibrate(args) -> int:
             tmp.replace(out / estimation.SCREENING_FILE.name)
         counts = df["fit"].value_counts()
         print(f"{out / estimation.SCREENING_FILE.name}: of {len(df)} uncertain parameters, "
-              f"{counts.get('estimated', 0)} estimated, {counts.get('held', 0)} held at their "
-              f"declared values, {counts.get('prior', 0)} beyond the figures' reach")
+              f"{counts.get('estimated', 0)} estimated, {counts.get('lever', 0)} lever "
+              f"strengths cut from the fit, {counts.get('held', 0)} held at their declared "
+              f"values, {counts.get('prior', 0)} beyond the figures' reach")
         return 0
     base = _parse_set(args.set)
     resolve(base)
@@ -563,17 +564,18 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--priors", metavar="FILE",
                      help="TOML [priors] table replacing declared priors "
                           '(name = "kind(a, b)"); the parameters it names are estimated')
-    cal.add_argument("--screen", action="store_true",
-                     help="instead: screen which parameters the figures reach "
-                          "(writes --out/screening.csv)")
-    cal.add_argument("--report", action="store_true",
-                     help="instead: the fit report of the posterior in --out (--out/report/)")
-    cal.add_argument("--refine", action="store_true",
-                     help="instead: replace --out/calibrated.toml by a pattern search from "
-                          "the posterior particle closest to the figures")
-    cal.add_argument("--recover", action="store_true",
-                     help="instead: parameter recovery from figures the model made at a "
-                          "posterior draw (--out, default out/recovery)")
+    mode = cal.add_mutually_exclusive_group()     # one task per command
+    mode.add_argument("--screen", action="store_true",
+                      help="instead: screen which parameters the figures reach "
+                           "(writes --out/screening.csv)")
+    mode.add_argument("--report", action="store_true",
+                      help="instead: the fit report of the posterior in --out (--out/report/)")
+    mode.add_argument("--refine", action="store_true",
+                      help="instead: replace --out/calibrated.toml by a pattern search from "
+                           "the posterior particle closest to the figures")
+    mode.add_argument("--recover", action="store_true",
+                      help="instead: parameter recovery from figures the model made at a "
+                           "posterior draw (--out, default out/recovery)")
     cal.add_argument("--posterior", metavar="FILE",
                      help="posterior sample --recover draws its truth from")
     cal.add_argument("--draws", type=int, default=20,

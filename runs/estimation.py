@@ -39,8 +39,8 @@ CALIBRATED_FILE = CALIBRATION / "calibrated.toml"
 POSTERIOR_FILE = CALIBRATION / "posterior.parquet"
 DEFAULT_DB = "out/calibration/history.db"
 SCREEN_THRESHOLD = 0.5     # half-bands a figure must move for the figures to reach it
-ESTIMATE_THRESHOLD = 5.0   # half-bands from which a parameter is always estimated
-TOP_PER_FIGURE = 3         # the parameters that move each figure most are estimated
+TOP_PER_FIGURE = 2         # the parameters that move each figure most are estimated
+TOP_PER_RATIO = 4          # and those that move each of the ratios below most
 # The report's figures also fix two ratios -- 79 of the 80+ firms producing, 7.5 bn yuan
 # from those 79 -- that no single figure's largest movers (the scale of the relocation)
 # control. The screening ranks the parameters by their relative effect on each ratio too,
@@ -49,11 +49,17 @@ DERIVED = {
     "ratio:operating_share_2020": ("firms_operating", "firms_relocated", 2020),
     "ratio:revenue_per_firm_2020": ("relocated_revenue_yuan", "firms_operating", 2020),
 }
+# Estimated whatever the screening says: the screening moves one parameter at a time at
+# the declared values, where projects wait for land and the permit stage hardly moves the
+# share of firms producing by 2020; where land does not bind, it sets that share with
+# `construction_months` (the stage lags of a project that has its land).
+ALSO_ESTIMATED = ("permit_months_scale",)
 # Lever strengths: how strongly a measure acts (the cost, permit and public-service
-# coefficients, and the cost of capital that annualises a subsidy). Where the figures reach
-# them at all they are estimated, never held, so that the posterior -- and every effect
-# drawn from it -- carries their uncertainty; the fit report shows how little the figures
-# of 2014-2021, with every lever off, move them.
+# coefficients, and the cost of capital that annualises a subsidy). They keep their
+# literature priors, cut from the fit (modular inference): the figures of 2014-2021, with
+# every lever off, cannot tell a strong lever from a scale parameter, so the fit holds them
+# at their declared values and every experiment over the posterior draws them from their
+# priors -- each effect carries their whole literature uncertainty.
 LEVER_STRENGTHS = ("beta_cost", "beta_permit_month", "beta_public_services_firm",
                    "beta_worker_access", "cost_of_capital")
 FAILED_DISTANCE = 1e6      # what a particle whose run raised scores (never accepted)
@@ -164,10 +170,11 @@ def screen(seeds: list[int], workers: int = 1, scheduler: str | None = None,
 def classify(df: pd.DataFrame) -> pd.DataFrame:
     """Each screened parameter's place in the fit (column ``fit``):
 
-    * ``estimated`` -- among the :data:`TOP_PER_FIGURE` that move some figure (or one
-      of the :data:`DERIVED` ratios) most,
-      moving one by :data:`ESTIMATE_THRESHOLD` half-bands or more, or a lever strength
-      (:data:`LEVER_STRENGTHS`) the figures reach: the ABC estimates it;
+    * ``estimated`` -- among the :data:`TOP_PER_FIGURE` that move some figure most, or the
+      :data:`TOP_PER_RATIO` that move one of the :data:`DERIVED` ratios most (lever
+      strengths aside), or in :data:`ALSO_ESTIMATED`: the ABC estimates it;
+    * ``lever`` -- a lever strength (:data:`LEVER_STRENGTHS`): held at its declared value in
+      the fit, drawn from its literature prior in every experiment over the posterior;
     * ``held`` -- moves a figure by :data:`SCREEN_THRESHOLD` half-bands or more, but less
       than the estimated ones: held at its declared value, in the fit and in the draws
       (the posterior is conditional on it);
@@ -176,14 +183,16 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
     """
     df = df.copy()
     keys = [m.key for m in moments()]
+    lever = df["parameter"].isin(LEVER_STRENGTHS)
     top = set()
-    for key in [*keys, *(k for k in DERIVED if k in df)]:
-        top |= set(df.nlargest(TOP_PER_FIGURE, key)["parameter"])
+    for key, n in [*((k, TOP_PER_FIGURE) for k in keys),
+                   *((k, TOP_PER_RATIO) for k in DERIVED if k in df)]:
+        top |= set(df[~lever].nlargest(n, key)["parameter"])
+    top |= set(ALSO_ESTIMATED)
     df["largest"] = df[keys].max(axis=1)
-    lever = df["parameter"].isin(LEVER_STRENGTHS) & (df["largest"] >= SCREEN_THRESHOLD)
-    df["fit"] = np.where(df["parameter"].isin(top) | (df["largest"] >= ESTIMATE_THRESHOLD)
-                         | lever, "estimated",
-                         np.where(df["largest"] >= SCREEN_THRESHOLD, "held", "prior"))
+    df["fit"] = np.where(lever, "lever",
+                         np.where(df["parameter"].isin(top), "estimated",
+                                  np.where(df["largest"] >= SCREEN_THRESHOLD, "held", "prior")))
     return df.drop(columns=["estimated"], errors="ignore")
 
 
@@ -209,7 +218,7 @@ def screened(path: Path = SCREENING_FILE) -> dict[str, list[str]]:
         if name not in PARAMS or PARAMS[name].prior is None:
             raise InputError(f"{path}: {name!r} is not an uncertain parameter with a prior; "
                              "allowed: names from `xianghe params` of role uncertainty")
-    groups: dict[str, list[str]] = {"estimated": [], "held": [], "prior": []}
+    groups: dict[str, list[str]] = {"estimated": [], "lever": [], "held": [], "prior": []}
     for p in uncertain():                       # declaration order
         place = fit.get(p.name, "prior")
         if place not in groups:
@@ -629,21 +638,23 @@ def refine_point(out: Path, *, runs: int = 800, seeds: list[int] | None = None,
         info = doc["provenance"]
     except (OSError, tomllib.TOMLDecodeError, KeyError):
         doc, info = {}, {}
-    seeds = seeds or info.get("seeds") or [1, 2]
-    # An earlier refinement on the same seeds that got closer: go on from it.
-    if (info.get("point_distance", math.inf) < start_d and info.get("seeds") == list(seeds)
-            and set(doc.get("values", {})) == set(names)):
-        start, start_d = dict(doc["values"]), float(info["point_distance"])
-        runs_before = int(info.get("refine_runs", 0))
+    seeds = list(seeds or info.get("refine_seeds") or info.get("seeds") or [1, 2])
+    # An earlier refinement of the same parameters: go on from it (on more seeds, say), at
+    # the step it had come down to.
+    if "refine_runs" in info and set(doc.get("values", {})) == set(names):
+        start = dict(doc["values"])
+        runs_before, step = int(info["refine_runs"]), float(info.get("refine_step", 0.25))
     else:
-        runs_before = 0
-    point, d = refine(start, list(seeds), workers=workers, scheduler=scheduler, runs=runs,
-                      base=calibration_info(out).get("set") or None, progress=progress)
+        runs_before, step = 0, 0.25
+    point, d, step = refine(start, list(seeds), workers=workers, scheduler=scheduler,
+                            runs=runs, step=step,
+                            base=calibration_info(out).get("set") or None, progress=progress)
     info.update({
         "point": "pattern search (Hooke-Jeeves) on the common seeds from the posterior "
                  "particle closest to the figures",
-        "start_distance": round(float(best["distance"]), 6),
-        "point_distance": round(d, 6), "refine_runs": runs_before + runs,
+        "start_distance": round(start_d, 6),
+        "point_distance": round(d, 6), "refine_seeds": seeds, "refine_step": step,
+        "refine_runs": runs_before + runs,
         "refine_seconds": round(time.perf_counter() - started, 1),
         "git_revision": provenance.git_revision(),
         "versions": dict(provenance.versions()), "written": provenance.timestamp(),
@@ -678,7 +689,8 @@ def posterior_draws(draws: int, seed: int, path: Path = POSTERIOR_FILE) -> list[
     """``draws`` parameter vectors for experiments over the posterior, fixed by ``seed``:
     the estimated parameters from the weighted posterior sample, the parameters the
     screening held at their declared values there, and every other uncertain parameter
-    from its prior (the figures do not inform it)."""
+    from its prior (lever strengths, cut from the fit, and those the figures do not
+    inform)."""
     if draws < 1:
         raise InputError(f"--draws {draws}: allowed: an integer of 1 or more")
     posterior = load_posterior(path)
@@ -757,12 +769,13 @@ def recover(out: Path, *, budget: int = 1200, seeds: int = 2, population: int = 
 
 def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | None = None,
            runs: int = 800, step: float = 0.25, base: dict | None = None,
-           progress: bool = True) -> tuple[dict, float]:
+           progress: bool = True) -> tuple[dict, float, float]:
     """A pattern search (Hooke & Jeeves) from ``start`` for the vector of the estimated
     parameters nearest the figures on the common ``seeds``: each parameter in turn moves
     ``step`` prior standard deviations (on its sampling scale) up and down, a move that
     lowers the distance is kept, and the step halves after a pass that kept none. Stops
-    after about ``runs`` model runs. Returns the vector and its distance."""
+    after about ``runs`` model runs, or once the step is a sixteenth of a quarter prior
+    standard deviation. Returns the vector, its distance and the step it ended at."""
     from tqdm import tqdm
 
     from .engine import Backend, RunTask, run_tasks
@@ -810,7 +823,7 @@ def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | 
         best = dict(start)
         best_d = evaluate([best])[0]
         size = step
-        while bar.n < runs and size > step / 16:
+        while bar.n < runs and size > 0.25 / 16:
             improved = False
             for name in names:
                 if bar.n >= runs:
@@ -829,4 +842,4 @@ def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | 
     finally:
         bar.close()
         backend.close()
-    return best, best_d
+    return best, best_d, size

@@ -77,8 +77,9 @@ def contraction(posterior: pd.DataFrame, screening: pd.DataFrame | None) -> pd.D
                        q05=p.prior_dist.ppf(0.05), median=p.prior_dist.ppf(0.5),
                        q95=p.prior_dist.ppf(0.95), contraction=0.0)
         if screening is not None and p.name in set(screening["parameter"]):
-            row["screen_half_bands"] = float(
-                screening.set_index("parameter").loc[p.name, "largest"])
+            screened_row = screening.set_index("parameter").loc[p.name]
+            row["screen_half_bands"] = float(screened_row["largest"])
+            row["place"] = screened_row["fit"]
         rows.append(row)
     df = pd.DataFrame(rows)
     df["informed"] = df["contraction"] >= 0.3
@@ -246,7 +247,14 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
     table = fit_table(runs)
     predictions = prediction_table(runs)
     shrink = contraction(posterior, screening)
-    info = json.dumps(calibration_info(calibration))
+    info = calibration_info(calibration)
+    try:     # the point's own provenance (a refinement says how it was found)
+        point_info = tomllib.loads((calibration / CALIBRATED_FILE.name).read_text("utf-8"))
+        info.update({k: v for k, v in point_info["provenance"].items()
+                     if k == "point" or k.startswith(("refine_", "point_"))})
+    except (OSError, tomllib.TOMLDecodeError, KeyError):
+        pass
+    info = json.dumps(info)
     out = Path(out)
     new = staging(out)
     try:
@@ -270,11 +278,14 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
             "![posterior predictive](posterior-predictive.png)", "",
             f"## What the figures taught ({len(informed)} of {len(shrink)} uncertain "
             "parameters contracted by 30 % or more)", "",
-            "Contraction is 1 - posterior variance / prior variance. A parameter the "
-            "screening found the figures cannot reach was not estimated: its posterior is "
-            "its prior (contraction 0).", "",
-            _md(shrink[["parameter", "prior", "estimated", "median", "q05", "q95",
-                        "contraction"]]), "",
+            "Contraction is 1 - posterior variance / prior variance. Place: as the "
+            "screening (`calibration/screening.csv`) put it. A lever strength (`lever`) "
+            "keeps its literature prior, cut from the fit; a parameter the figures cannot "
+            "reach (`prior`) was not estimated; both have their prior as posterior "
+            "(contraction 0) and are drawn from it in experiments. A `held` parameter "
+            "stays at its declared value.", "",
+            _md(shrink[["parameter", "prior", *(["place"] if "place" in shrink else []),
+                        "estimated", "median", "q05", "q95", "contraction"]]), "",
             "![prior and posterior](prior-posterior.png)", "",
             "## Predictions (not fitted) in 2020", "",
             _md(predictions), "",

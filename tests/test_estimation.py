@@ -142,6 +142,7 @@ def _cal(tmp_path, *args):
     (["--db", "postgresql://127.0.0.1:9/nobody"], "--db postgresql"),
     (["--priors", "{tmp}/priors.toml"], "'no_such_parameter' is not an uncertain"),
     (["--priors", "{tmp}/missing.toml"], "cannot read it"),
+    (["--screen", "--report"], "not allowed with argument --screen"),
 ])
 def test_bad_calibration_input_exits_2_writing_nothing(tmp_path, args, words):
     (tmp_path / "garbage.db").write_bytes(b"this is no database" * 100)
@@ -349,6 +350,22 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
     assert "Fit report" in (folder / "report.md").read_text()
 
 
+def test_refining_goes_on_from_the_last_refined_point(tmp_path):
+    out = tmp_path / "cal"
+    estimation.calibrate(budget=4, seeds=1, population=2, db=str(tmp_path / "h.db"),
+                         out=out, names=FEW, base=QUICK, progress=False)
+    closest = pd.read_parquet(out / "posterior.parquet")["distance"].min()
+    first, d1 = estimation.refine_point(out, runs=8, seeds=[1], progress=False)
+    assert set(first) == set(FEW) and d1 <= closest
+    doc = tomllib.loads((out / "calibrated.toml").read_text())
+    assert doc["values"] == pytest.approx(first)
+    assert doc["provenance"]["refine_seeds"] == [1] and doc["provenance"]["refine_runs"] == 8
+    again, d2 = estimation.refine_point(out, runs=8, progress=False)   # the same seeds
+    assert d2 <= d1
+    doc = tomllib.loads((out / "calibrated.toml").read_text())
+    assert doc["provenance"]["refine_runs"] == 16 and doc["provenance"]["refine_seeds"] == [1]
+
+
 def test_the_screening_places_every_uncertain_parameter():
     """The committed screening, read back through the rule that placed it."""
     df = pd.read_csv(estimation.SCREENING_FILE)
@@ -359,8 +376,10 @@ def test_the_screening_places_every_uncertain_parameter():
     largest = df[keys].max(axis=1)
     assert (largest[df["fit"] == "prior"] < estimation.SCREEN_THRESHOLD).all()
     assert (largest[df["fit"] == "held"] >= estimation.SCREEN_THRESHOLD).all()
-    for key in keys:     # the three that move each figure most are estimated
-        assert set(df.nlargest(estimation.TOP_PER_FIGURE, key)["parameter"]) <= set(
+    levers = df["parameter"].isin(estimation.LEVER_STRENGTHS)
+    assert (df.loc[levers, "fit"] == "lever").all() and levers.sum() == 5
+    for key in keys:     # the two that move each figure most are estimated, levers aside
+        assert set(df[~levers].nlargest(estimation.TOP_PER_FIGURE, key)["parameter"]) <= set(
             df.loc[df["fit"] == "estimated", "parameter"])
     # a parameter no figure depends on before 2022 is beyond their reach
     assert df.set_index("parameter").loc["mode_cost_yuan", "fit"] == "prior"
