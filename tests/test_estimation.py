@@ -82,7 +82,8 @@ def test_a_small_calibration_writes_the_point_the_sample_and_provenance(tmp_path
     out, db = tmp_path / "cal", tmp_path / "h.db"
     result = estimation.calibrate(budget=16, seeds=1, population=4, db=str(db), out=out,
                                   names=FEW, base=QUICK, progress=False)
-    assert result.generations >= 2 and result.simulations >= 4
+    # the budget rule may stop after one generation, at an acceptance rate left to chance
+    assert result.generations >= 1 and result.simulations >= 4
     posterior = pd.read_parquet(out / "posterior.parquet")
     assert list(posterior.columns) == [*FEW, "weight", "distance"]
     assert len(posterior) == 4 and posterior["weight"].sum() == pytest.approx(1.0)
