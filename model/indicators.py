@@ -156,7 +156,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("industrial_land_price_yuan_m2", "yuan/m2", "stock",
               "price of industrial land in Xianghe", lambda m: m.last.land_price_yuan_m2),
     Indicator("public_spending_yuan", "yuan/year", "flow",
-              "public money spent on the measures (subsidies, funds, buses, lanes, ...)",
+              "public money spent on the measures (subsidies, funds, buses, lanes, ...), net "
+              "of subsidies clawed back from projects that gave up",
               lambda m: m.last.spending_yuan),
     Indicator("worker_surplus_yuan", "yuan/year", "mean",
               "workers' surplus from their home, job and commute choices (logsum in yuan), "
@@ -187,8 +188,10 @@ INDICATORS: tuple[Indicator, ...] = (
 
 NAMES: tuple[str, ...] = tuple(i.name for i in INDICATORS)
 EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production")
-# Indicators that may be negative: gains or losses against 2014 conditions.
-SIGNED = ("worker_surplus_yuan", "firm_surplus_yuan")
+# Indicators that may be negative: gains or losses against 2014 conditions, and public
+# spending, which is net of the subsidies clawed back from projects that gave up (with
+# `subsidy_clawback` on, a quarter of few signings and many failures gets money back).
+SIGNED = ("worker_surplus_yuan", "firm_surplus_yuan", "public_spending_yuan")
 # Helper columns recorded each quarter for the two indicators that are not plain sums.
 SIGNED_COUNT = "_signed_projects"
 SIGNED_INVESTMENT = "_signed_investment_yuan"

@@ -1138,7 +1138,7 @@ def _calibrated(params: dict[str, Param], path: Path = CALIBRATED_FILE) -> dict[
                              "names of role uncertainty (`xianghe params`)")
         out[name] = dataclasses.replace(
             p, default=value,
-            source=f"{p.source}; calibrated: posterior median, calibration/calibrated.toml "
+            source=f"{p.source}; calibrated: calibration/calibrated.toml "
                    f"(declared {p.format(p.default)})")
     return out
 

@@ -23,6 +23,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -190,9 +191,9 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
         top |= set(df[~lever].nlargest(n, key)["parameter"])
     top |= set(ALSO_ESTIMATED)
     df["largest"] = df[keys].max(axis=1)
-    df["fit"] = np.where(lever, "lever",
-                         np.where(df["parameter"].isin(top), "estimated",
-                                  np.where(df["largest"] >= SCREEN_THRESHOLD, "held", "prior")))
+    df["fit"] = np.select([lever, df["parameter"].isin(top),
+                           df["largest"] >= SCREEN_THRESHOLD],
+                          ["lever", "estimated", "held"], default="prior")
     return df.drop(columns=["estimated"], errors="ignore")
 
 
@@ -230,37 +231,45 @@ def screened(path: Path = SCREENING_FILE) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------- pyabc glue
 
+# The sampler moves every parameter on the normal scores of its prior, z = Phi^-1(F(x)),
+# where each prior is a standard normal. pyabc's kernel transition is a Gaussian mixture,
+# which fits an unbounded normal and no box: on the parameters' own scales a particle near
+# the edges of several uniform priors gets the kernel mass that leaks over them back as
+# importance weight, and in 15 dimensions a handful of particles took all of it (an
+# effective sample of 1.3 of 200 in the calibration of 5f545bf).
+SCALE = "normal scores of the prior"
+_STANDARD = NormalDist()
+
+
 @functools.cache
 def _prior_rv_class():
-    """The pyabc random variable of a declared prior, on the scale the sampler moves it on
-    (the log of the value for a log prior). Built on first use, so that importing this
-    module does not import pyabc (seconds)."""
+    """The pyabc random variable of a declared prior on the sampler's scale (the prior's
+    normal scores: a standard normal whatever the prior). Built on first use, so that
+    importing this module does not import pyabc (seconds). Its draws come from numpy's
+    global state because pyabc owns the sampler's randomness: it reseeds that state from
+    entropy in every task it hands a worker (pyabc/sampler/eps_mixin.py), and accepts
+    particles in the order workers finish, so a calibration is a stochastic search whose
+    result is committed; experiments draw from that file with their own Generator."""
     from pyabc.random_variables import RVBase
 
     class PriorRV(RVBase):
         def __init__(self, prior: Prior):
             self.prior = prior
-            self.log = prior.kind.startswith("log")
 
         def copy(self):
             return PriorRV(self.prior)
 
         def rvs(self, *args, **kwargs):
-            return self.prior._to_z(self.prior.ppf(float(np.random.uniform())))
+            return float(np.random.standard_normal())
 
         def pdf(self, z, *args, **kwargs):
-            if not self.log:
-                return self.prior.pdf(z)
-            if not np.isfinite(z) or z > 700:
-                return 0.0
-            x = self.prior._from_z(z)
-            return self.prior.pdf(x) * x      # density of log x
+            return _STANDARD.pdf(float(z)) if np.isfinite(z) else 0.0
 
         def pmf(self, z, *args, **kwargs):
             return self.pdf(z)
 
         def cdf(self, z, *args, **kwargs):
-            return self.prior.cdf(self.prior._from_z(z) if self.log else z)
+            return _STANDARD.cdf(float(z))
 
     return PriorRV
 
@@ -269,9 +278,8 @@ def to_values(theta: dict, priors: dict) -> dict:
     """Parameter values from a point of the sampler's space (``priors``: name -> Prior)."""
     out = {}
     for name, prior in priors.items():
-        x = prior._from_z(float(theta[name]))
-        lo, hi = prior.support
-        out[name] = _value(PARAMS[name], min(max(x, lo), hi))
+        q = _STANDARD.cdf(min(max(float(theta[name]), -8.0), 8.0))
+        out[name] = _value(PARAMS[name], prior.ppf(q))
     return out
 
 
@@ -321,13 +329,23 @@ class Simulator:
             return {m.key: m.centre + FAILED_DISTANCE * m.half_band for m in moments()}
 
 
+class _BudgetSpent(Exception):
+    """A generation reached the particles the budget had left before it was complete."""
+
+
 class _Counted:
-    """An executor or Dask client whose finished submissions move the progress bar."""
+    """An executor or Dask client whose finished submissions move the progress bar, and
+    which refuses more than ``limit`` submissions (pyabc's parallel samplers ignore their
+    ``max_eval``: a generation that no particle passes would sample for ever)."""
 
     def __init__(self, inner, bar):
         self._inner, self._bar = inner, bar
+        self.submitted, self.limit = 0, math.inf
 
     def submit(self, fn, *args, **kwargs):
+        if self.submitted >= self.limit:
+            raise _BudgetSpent
+        self.submitted += 1
         future = self._inner.submit(fn, *args, **kwargs)
         future.add_done_callback(self._done)
         return future
@@ -455,7 +473,7 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
     out = Path(out)
     started = time.perf_counter()
     common = list(range(first_seed, first_seed + seeds))
-    settings = {"names": names, "seeds": common, "population": population,
+    settings = {"names": names, "seeds": common, "population": population, "scale": SCALE,
                 "observed": observed, "priors": {n: p.text for n, p in chosen.items()},
                 "set": base or {}}
 
@@ -468,7 +486,7 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
     else:   # this process (workers 1) or local processes, through the engine's executor
         sampler = pyabc.sampler.ConcurrentFutureSampler(backend.executor,
                                                         client_max_jobs=backend.slots)
-    sampler.client = _Counted(sampler.client, bar)
+    sampler.client = counted = _Counted(sampler.client, bar)
     abc = pyabc.ABCSMC(Simulator(chosen, tuple(common), base), prior, _distance,
                        population_size=population, sampler=sampler,
                        eps=pyabc.epsilon.QuantileEpsilon(
@@ -495,7 +513,14 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
                 minimum_epsilon=0.0, max_nr_populations=10_000, min_acceptance_rate=0.0,
                 max_total_nr_simulations=budget, max_walltime=None, min_eps_diff=0.0)
             while True:
-                ret = abc.run_generation(t=t)
+                # The budget bounds a generation too: one it cannot complete is given up
+                # (the generations finished stay in the history).
+                counted.submitted = 0
+                counted.limit = max(budget - history.total_nr_simulations, population)
+                try:
+                    ret = abc.run_generation(t=t)
+                except _BudgetSpent:
+                    break
                 bar.n = min(history.total_nr_simulations, budget)
                 bar.set_postfix(generation=t, epsilon=f"{abc.eps(t):.3g}",
                                 accepted=f"{ret.get('acceptance_rate', 0):.0%}")
@@ -518,6 +543,11 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
             pass
         backend.close()
     seconds = time.perf_counter() - started
+    if history.max_t < 0:
+        raise InputError(f"--budget {budget}: no {population} of its particles gave every "
+                         "figure (a particle that leaves one undefined, such as no project "
+                         "signed in 2021, is never accepted); allowed: a larger --budget, or "
+                         "--priors/--set under which the model produces every figure")
     frame, weights = history.get_distribution()
     distances = history.get_weighted_distances()
     posterior = pd.DataFrame({n: [to_values({n: z}, {n: chosen[n]})[n] for z in frame[n]]
@@ -568,6 +598,7 @@ def _write_results(out: Path, result: Calibration, settings: dict, budget: int) 
         "point": "weighted posterior median of each estimated parameter",
         "budget_particles": budget, "simulations": result.simulations,
         "generations": result.generations, "final_epsilon": round(result.epsilon, 6),
+        "effective_sample_size": round(float(1 / np.sum(result.posterior["weight"] ** 2)), 1),
         "population": settings["population"], "seeds": settings["seeds"],
         "synthetic_observation": settings["observed"] is not None,
         "set": settings.get("set", {}),
@@ -635,27 +666,37 @@ def refine_point(out: Path, *, runs: int = 800, seeds: list[int] | None = None,
     start_d = float(best["distance"])
     try:
         doc = tomllib.loads((out / CALIBRATED_FILE.name).read_text("utf-8"))
-        info = doc["provenance"]
+        before = doc["provenance"]
     except (OSError, tomllib.TOMLDecodeError, KeyError):
-        doc, info = {}, {}
-    seeds = list(seeds or info.get("refine_seeds") or info.get("seeds") or [1, 2])
+        doc, before = {}, {}
+    # The calibration's provenance is the posterior's (calibrated.toml may be older).
+    info = calibration_info(out) or dict(before)
+    info.pop("versions", None)
+    seeds = list(seeds or before.get("refine_seeds") or info.get("seeds") or [1, 2])
     # An earlier refinement of the same parameters: go on from it (on more seeds, say), at
-    # the step it had come down to.
-    if "refine_runs" in info and set(doc.get("values", {})) == set(names):
+    # the step it had come down to -- whichever calibration's posterior it started from.
+    if "refine_runs" in before and set(doc.get("values", {})) == set(names):
         start = dict(doc["values"])
-        runs_before, step = int(info["refine_runs"]), float(info.get("refine_step", 0.25))
+        runs_before, step = int(before["refine_runs"]), float(before.get("refine_step", 0.25))
+        start_d = float(before.get("start_distance", start_d))
+        origin = before.get("refine_from_calibration", before.get("git_revision"))
+        seconds_before = float(before.get("refine_seconds", 0.0))
     else:
-        runs_before, step = 0, 0.25
+        runs_before, step, seconds_before = 0, 0.25, 0.0
+        origin = info.get("git_revision")
+    info["calibration_git_revision"] = info.get("calibration_git_revision",
+                                                info.get("git_revision"))
     point, d, step = refine(start, list(seeds), workers=workers, scheduler=scheduler,
                             runs=runs, step=step,
                             base=calibration_info(out).get("set") or None, progress=progress)
     info.update({
         "point": "pattern search (Hooke-Jeeves) on the common seeds from the posterior "
                  "particle closest to the figures",
+        "refine_from_calibration": origin,
         "start_distance": round(start_d, 6),
         "point_distance": round(d, 6), "refine_seeds": seeds, "refine_step": step,
         "refine_runs": runs_before + runs,
-        "refine_seconds": round(time.perf_counter() - started, 1),
+        "refine_seconds": round(seconds_before + time.perf_counter() - started, 1),
         "git_revision": provenance.git_revision(),
         "versions": dict(provenance.versions()), "written": provenance.timestamp(),
     })

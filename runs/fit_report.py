@@ -28,16 +28,24 @@ PREDICTIONS = ("relocated_tax_yuan", "relocated_workers_employed", "commuter_sha
 UNITS = {i.name: i.unit for i in INDICATORS}
 
 
-def read_point(folder: Path) -> dict:
-    """The calibrated point in ``folder``; none (the declared values) if it holds none."""
+def read_point(folder: Path) -> tuple[dict, dict]:
+    """The calibrated point in ``folder`` and its provenance; none (the declared values)
+    if it holds none."""
     path = Path(folder) / CALIBRATED_FILE.name
     if not path.exists():
-        return {}
+        return {}, {}
     try:
-        return tomllib.loads(path.read_text("utf-8"))["values"]
+        doc = tomllib.loads(path.read_text("utf-8"))
+        return doc["values"], doc.get("provenance", {})
     except (OSError, tomllib.TOMLDecodeError, KeyError) as err:
         raise InputError(f"{path}: unreadable calibrated point ({type(err).__name__}); "
                          "allowed: the file `xianghe calibrate` writes") from None
+
+
+def effective_sample_size(weights) -> float:
+    """Kish's effective sample size of importance weights, (sum w)^2 / sum w^2."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / np.sum(w ** 2))
 
 
 def prior_moments(name: str) -> tuple[float, float]:
@@ -58,6 +66,7 @@ def contraction(posterior: pd.DataFrame, screening: pd.DataFrame | None) -> pd.D
     interval and its contraction 1 - var(posterior)/var(prior) (0 for a parameter the
     figures do not reach: its posterior is its prior)."""
     w = posterior["weight"].to_numpy()
+    placed = screening.set_index("parameter") if screening is not None else None
     rows = []
     for p in uncertain():
         mean0, var0 = prior_moments(p.name)
@@ -76,8 +85,8 @@ def contraction(posterior: pd.DataFrame, screening: pd.DataFrame | None) -> pd.D
             row.update(estimated=False, posterior_mean=mean0, posterior_sd=math.sqrt(var0),
                        q05=p.prior_dist.ppf(0.05), median=p.prior_dist.ppf(0.5),
                        q95=p.prior_dist.ppf(0.95), contraction=0.0)
-        if screening is not None and p.name in set(screening["parameter"]):
-            screened_row = screening.set_index("parameter").loc[p.name]
+        if placed is not None and p.name in placed.index:
+            screened_row = placed.loc[p.name]
             row["screen_half_bands"] = float(screened_row["largest"])
             row["place"] = screened_row["fit"]
         rows.append(row)
@@ -236,7 +245,7 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
     if draws < 2:
         raise InputError(f"--draws {draws}: allowed: 2 or more for the report")
     calibration = Path(calibration)
-    point = read_point(calibration)
+    point, point_info = read_point(calibration)
     base = calibration_info(calibration).get("set") or {}
     posterior = pd.read_parquet(calibration / POSTERIOR_FILE.name)
     screen_path = calibration / SCREENING_FILE.name
@@ -248,13 +257,11 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
     predictions = prediction_table(runs)
     shrink = contraction(posterior, screening)
     info = calibration_info(calibration)
-    try:     # the point's own provenance (a refinement says how it was found)
-        point_info = tomllib.loads((calibration / CALIBRATED_FILE.name).read_text("utf-8"))
-        info.update({k: v for k, v in point_info["provenance"].items()
-                     if k == "point" or k.startswith(("refine_", "point_"))})
-    except (OSError, tomllib.TOMLDecodeError, KeyError):
-        pass
+    # the point's own provenance (a refinement says how it was found)
+    info.update({k: v for k, v in point_info.items()
+                 if k == "point" or k.startswith(("refine_", "point_"))})
     info = json.dumps(info)
+    ess = effective_sample_size(posterior["weight"])
     out = Path(out)
     new = staging(out)
     try:
@@ -271,6 +278,8 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
         text = [
             "# Fit report", "",
             f"Calibration: {info}", "",
+            f"Posterior sample: {len(posterior)} weighted particles, effective sample size "
+            f"{ess:.1f} (Kish, (sum w)^2 / sum w^2).", "",
             f"## The figures ({int(table['point_in_band'].sum())} of {len(table)} in band "
             f"at the {'calibrated point' if point else 'declared values'}, mean of "
             f"{seeds} seeds)", "",

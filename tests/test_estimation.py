@@ -61,11 +61,14 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from runs import estimation  # noqa: E402
+from runs.errors import InputError  # noqa: E402
 from tests.helpers import ROOT, xianghe  # noqa: E402
 
 # A calibration in seconds: few particles, one seed, three parameters, a small scale.
 FEW = ["county_land_quota_km2", "xianghe_firm_asc", "beta_ties_km"]
-QUICK = {"talent_agents": 5000}
+# A scale at which most prior draws sign a project in 2021 (the investment figure) on seed
+# 1: a particle without it is never accepted, and pyabc's draws are not seeded.
+QUICK = {"talent_agents": 10_000}
 
 
 def _generations(db: Path) -> list[tuple[int, int]]:
@@ -116,11 +119,32 @@ def test_every_particle_runs_the_same_seeds(monkeypatch):
 
     monkeypatch.setattr(estimation, "figures", spy)
     sim = estimation.Simulator({n: PARAMS[n].prior_dist for n in FEW}, (3, 4))
-    for theta in ({n: PARAMS[n].prior_dist._to_z(PARAMS[n].default) for n in FEW},
-                  {n: PARAMS[n].prior_dist._to_z(PARAMS[n].prior_dist.ppf(0.9))
-                   for n in FEW}):
+    for theta in ({n: 0.0 for n in FEW}, {n: 1.2816 for n in FEW}):
         assert set(sim(theta)) == {m.key for m in estimation.moments()}
     assert seen == [(3, 4), (3, 4)]
+
+
+@pytest.mark.parametrize("name", ["catalogue_push", "permit_months_scale", "firm_pool"])
+def test_the_sampler_moves_each_parameter_on_its_priors_normal_scores(name):
+    """A standard normal in the sampler's space is the prior on the parameter's scale."""
+    from statistics import NormalDist
+
+    prior = PARAMS[name].prior_dist
+    for q in (0.01, 0.05, 0.5, 0.95, 0.99):
+        z = NormalDist().inv_cdf(q)
+        value = estimation.to_values({name: z}, {name: prior})[name]
+        assert value == pytest.approx(prior.ppf(q), rel=1e-6, abs=1.0)
+    rv = estimation._prior_rv_class()(prior)
+    assert rv.pdf(0.0) == pytest.approx(NormalDist().pdf(0.0))
+    assert rv.cdf(1.0) == pytest.approx(NormalDist().cdf(1.0))
+
+
+def test_the_effective_sample_size_counts_equal_weights_fully_and_one_weight_once():
+    from runs.fit_report import effective_sample_size
+
+    assert effective_sample_size([0.25] * 4) == pytest.approx(4)
+    assert effective_sample_size([1.0, 0, 0, 0]) == pytest.approx(1)
+    assert effective_sample_size([3, 1]) == pytest.approx(1.6)
 
 
 def test_the_distance_counts_half_bands():
@@ -156,10 +180,20 @@ def test_bad_calibration_input_exits_2_writing_nothing(tmp_path, args, words):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+def test_a_calibration_that_no_particle_passes_stops_at_its_budget(tmp_path):
+    """On seed 1 at this scale no project signs in 2021 whatever the land quota, so no
+    particle gives every figure: the budget ends the first generation (pyabc alone would
+    sample for ever) and nothing is written."""
+    with pytest.raises(InputError, match="--budget 6: no 2 of its particles gave every"):
+        estimation.calibrate(budget=6, seeds=1, population=2, db=str(tmp_path / "h.db"),
+                             out=tmp_path / "c", names=FEW[:1], base=QUICK, progress=False)
+    assert not (tmp_path / "c").exists()
+
+
 def test_a_calibration_is_not_started_twice_in_one_history(tmp_path):
     db = tmp_path / "h.db"
-    estimation.calibrate(budget=4, seeds=1, population=2, db=str(db), out=tmp_path / "c",
-                         names=FEW[:1], base=QUICK, progress=False)
+    estimation.calibrate(budget=8, seeds=1, population=2, db=str(db), out=tmp_path / "c",
+                         names=FEW, base=QUICK, progress=False)
     run = _cal(tmp_path, "--db", str(db), "--budget", "4")
     assert run.returncode == 2 and "already holds a calibration" in run.stderr
 
@@ -171,7 +205,7 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
     # calibration cannot have ended by then (a race when it waited for the second).
     args = [sys.executable, "-m", "runs.cli", "calibrate", "--budget", "30", "--population",
             "4", "--seeds", "1", "--workers", "1", "--db", str(db), "--out", str(out),
-            "--set", "talent_agents=5000", "--quiet"]
+            "--set", "talent_agents=10000", "--quiet"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     deadline = time.monotonic() + 600
@@ -204,7 +238,7 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
 def test_calibration_runs_on_a_dask_cluster(tmp_path, dask_cluster):
     run = _cal(tmp_path, "--budget", "16", "--population", "4", "--seeds", "1",
                "--scheduler", dask_cluster, "--db", str(tmp_path / "h.db"),
-               "--set", "talent_agents=5000")
+               "--set", "talent_agents=10000")
     assert run.returncode == 0, run.stderr
     assert len(pd.read_parquet(tmp_path / "cal" / "posterior.parquet")) == 4
     assert len(_generations(tmp_path / "h.db")) >= 1
@@ -311,7 +345,7 @@ def test_a_sweep_over_draws_runs_each_point_on_each_draw(tmp_path):
 
 def test_recovery_calibrates_to_figures_made_at_a_known_vector(tmp_path):
     posterior = _posterior(tmp_path / "p.parquet")
-    table = estimation.recover(tmp_path / "rec", budget=6, seeds=1, population=3,
+    table = estimation.recover(tmp_path / "rec", budget=12, seeds=1, population=3,
                                posterior=posterior, base=QUICK, progress=False)
     assert list(table["parameter"]) == estimation.estimated_names()
     truths = [estimation.posterior_draws(1, k, posterior)[0] for k in range(1, 21)]
@@ -327,7 +361,7 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
     from runs.fit_report import write_report
 
     cal = tmp_path / "cal"
-    estimation.calibrate(budget=4, seeds=1, population=2, db=str(tmp_path / "h.db"),
+    estimation.calibrate(budget=8, seeds=1, population=2, db=str(tmp_path / "h.db"),
                          out=cal, names=FEW, base=QUICK, progress=False)
     folder = write_report(cal, cal / "report", seeds=2, draws=2, progress=False)
     for name in ("report.md", "fit.csv", "predictions.csv", "contraction.csv",
@@ -348,12 +382,16 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
     predictions = pd.read_csv(folder / "predictions.csv")
     assert not set(predictions["indicator"]) & {m.target.indicator for m in estimation.moments()
                                                 if m.target.year == 2020}
-    assert "Fit report" in (folder / "report.md").read_text()
+    text = (folder / "report.md").read_text()
+    assert "Fit report" in text
+    from runs.fit_report import effective_sample_size
+    ess = effective_sample_size(pd.read_parquet(cal / "posterior.parquet")["weight"])
+    assert f"effective sample size {ess:.1f}" in text
 
 
 def test_refining_goes_on_from_the_last_refined_point(tmp_path):
     out = tmp_path / "cal"
-    estimation.calibrate(budget=4, seeds=1, population=2, db=str(tmp_path / "h.db"),
+    estimation.calibrate(budget=8, seeds=1, population=2, db=str(tmp_path / "h.db"),
                          out=out, names=FEW, base=QUICK, progress=False)
     closest = pd.read_parquet(out / "posterior.parquet")["distance"].min()
     first, d1 = estimation.refine_point(out, runs=8, seeds=[1], progress=False)
@@ -365,6 +403,11 @@ def test_refining_goes_on_from_the_last_refined_point(tmp_path):
     assert d2 <= d1
     doc = tomllib.loads((out / "calibrated.toml").read_text())
     assert doc["provenance"]["refine_runs"] == 16 and doc["provenance"]["refine_seeds"] == [1]
+    # the calibration's own provenance is kept beside the refinement's
+    calibration = estimation.calibration_info(out)
+    assert doc["provenance"]["simulations"] == calibration["simulations"]
+    assert doc["provenance"]["calibration_git_revision"] == calibration["git_revision"]
+    assert doc["provenance"]["refine_from_calibration"] == calibration["git_revision"]
 
 
 def test_the_screening_places_every_uncertain_parameter():
