@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, ParamError, lookup, resolve
+from model.params import PARAMS, ParamError, lookup, resolve
 
 from . import scenario as scenarios
-from .errors import InputError, check_folder
+from .errors import InputError
 from .folders import check_writable, writing
 
 
@@ -34,37 +34,23 @@ def _parse_set(items: list[str]) -> dict:
     return values
 
 
-def _check_until(until: int) -> None:
-    if not FIRST_YEAR <= until <= LAST_YEAR:
-        raise InputError(f"--until {until}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
-
-
 def _cmd_run(args) -> int:
-    _check_until(args.until)
-    if args.replicates < 1:
-        raise InputError(f"--replicates {args.replicates}: allowed: an integer of 1 or more")
-    if args.seed < 0:
-        raise InputError(f"--seed {args.seed}: allowed: an integer of 0 or more")
-    workers = _workers(args, default=1)
-    if args.out is not None:
-        check_folder(Path(args.out))
-    sc = scenarios.load(args.scenario)
-    params = {**sc.params, **_parse_set(args.set)}
-    resolve(params)
-    draws = _draws(args)
-    from .experiments import run_to_folder
+    from . import api
 
-    result = run_to_folder(sc, params, args.seed, args.replicates, args.until,
-                           None if args.out is None else Path(args.out), workers=workers,
-                           scheduler=args.scheduler, progress=not args.quiet, wait=args.wait,
-                           draws=draws)
+    result = api.run_result(args.scenario, seed=args.seed, replicates=args.replicates,
+                            until=args.until, draws=_draw_count(args),
+                            params=_parse_set(args.set), out=args.out, workers=args.workers,
+                            scheduler=args.scheduler, posterior=args.posterior,
+                            progress=not args.quiet, wait=args.wait)
+    sc = scenarios.load(args.scenario)
+    draws = args.draws
     mean, per_seed = result.indicators(args.until)
     if args.json:
         doc = {"scenario": sc.name, "seed": args.seed, "until": args.until,
                "replicates": args.replicates, "draws": args.draws,
                "indicators": _nulls(mean), "per_seed": [_nulls(s) for s in per_seed]}
         if draws is not None:
-            doc["runs"] = [{"draw": d, "seed": s} for d in range(args.draws)
+            doc["runs"] = [{"draw": d, "seed": s} for d in range(draws)
                            for s in range(args.seed, args.seed + args.replicates)]
         print(json.dumps(doc, allow_nan=False))
     else:
@@ -79,13 +65,11 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def _draws(args) -> list[dict] | None:
-    """The posterior draws of ``--draws D`` (fixed by ``--seed``), or None without it."""
-    if args.draws is None:
-        return None
-    from .estimation import posterior_draws
-
-    return posterior_draws(args.draws, args.seed, _posterior(args))
+def _draw_count(args) -> int:
+    """``--draws D`` for the API (0: none), refusing a D below 1 as the command did."""
+    if args.draws is not None and args.draws < 1:
+        raise InputError(f"--draws {args.draws}: allowed: an integer of 1 or more")
+    return args.draws or 0
 
 
 def _posterior(args) -> Path:
@@ -137,20 +121,12 @@ def _workers(args, default: int | None = None) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from .design import load_design
-    from .experiments import run_sweep
+    from . import api
 
-    design = load_design(args.design)
-    if args.batch < 1:
-        raise InputError(f"--batch {args.batch}: allowed: an integer of 1 or more")
-    draws = None
-    if args.draws is not None:
-        from .estimation import posterior_draws
-
-        draws = posterior_draws(args.draws, design.sampler_seed, _posterior(args))
-    session = run_sweep(design, str(args.design), Path(args.out), _workers(args),
-                        args.scheduler, args.batch, progress=not args.quiet, wait=args.wait,
-                        repair=args.repair, draws=draws)
+    session = api.sweep_session(args.design, out=args.out, workers=args.workers,
+                                scheduler=args.scheduler, batch=args.batch,
+                                draws=_draw_count(args), posterior=args.posterior,
+                                progress=not args.quiet, wait=args.wait, repair=args.repair)
     print(f"{args.out}: {session['runs_ok']} run(s) ok, {session['runs_failed']} failed "
           f"this session, {session['runs_per_minute']} runs/minute on {session['executor']}"
           + ("" if session["complete"] else " (incomplete: run again to finish)"))
@@ -158,28 +134,16 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    _check_until(args.until)
-    if args.replicates < 2:
-        raise InputError(f"--replicates {args.replicates}: allowed: an integer of 2 or more "
-                         "(a confidence interval needs two pairs)")
-    workers = _workers(args)
-    if args.out is not None:
-        check_writable(Path(args.out))
-    common = _parse_set(args.set)
-    scenarios_ab = [scenarios.load(args.a), scenarios.load(args.b)]
-    params = []
-    for sc in scenarios_ab:
-        params.append({**sc.params, **common})
-        resolve(params[-1])
-    draws = _draws(args)
-    from .experiments import compare
+    from . import api
 
-    result = compare(*params, args.seed, args.replicates, args.until, workers=workers,
-                     scheduler=args.scheduler, progress=not args.quiet, draws=draws)
+    result = api.comparison(args.a, args.b, seed=args.seed, replicates=args.replicates,
+                            draws=_draw_count(args), until=args.until,
+                            params=_parse_set(args.set), out=args.out, workers=args.workers,
+                            scheduler=args.scheduler, posterior=args.posterior,
+                            progress=not args.quiet, wait=args.wait)
     effects = result.effects
-    names = [sc.name for sc in scenarios_ab]
-    if args.out is not None:
-        _write_comparison(Path(args.out), result, names, args.until, args.wait)
+    names = [scenarios.load(name).name for name in (args.a, args.b)]
+    draws = args.draws
     seeds = range(args.seed, args.seed + args.replicates)
     if args.json:
         print(json.dumps({"a": names[0], "b": names[1], "until": args.until,
@@ -197,25 +161,6 @@ def _cmd_compare(args) -> int:
             print(f"  {r.indicator:<{width}}  {_human(r.a):>14} -> {_human(r.b):>14}  "
                   f"effect {_human(r.effect)} [{_human(r.ci_low)}, {_human(r.ci_high)}]")
     return 0
-
-
-def _write_comparison(out: Path, result, names: list[str], until: int, wait: bool) -> None:
-    """effects.csv, runs.parquet and the forest plot, replacing the folder's contents at once."""
-    import shutil
-
-    from .folders import FolderLock, clean_leftovers, publish, staging
-    from .plots import effects_forest, save
-
-    with FolderLock(out, wait=wait), writing(out):
-        clean_leftovers(out)
-        new = staging(out)
-        try:
-            result.effects.to_csv(new / "effects.csv", index=False)
-            result.runs.to_parquet(new / "runs.parquet", index=False)
-            save(effects_forest(result.effects, *names, until), new / "effects")
-            publish(new, out)
-        finally:
-            shutil.rmtree(new, ignore_errors=True)
 
 
 def _load_sweep(folder: str):

@@ -213,6 +213,22 @@ def compare(params_a: dict, params_b: dict, seed: int, replicates: int, until: i
     return Comparison(paired_effects(df[df["point"] == 0], df[df["point"] == 1]), df)
 
 
+def write_comparison(out: Path, result, names: list[str], until: int, wait: bool) -> None:
+    """effects.csv, runs.parquet and the forest plot, replacing the folder's contents at once."""
+    from .plots import effects_forest, save
+
+    with FolderLock(out, wait=wait), writing(out):
+        clean_leftovers(out)
+        new = staging(out)
+        try:
+            result.effects.to_csv(new / "effects.csv", index=False)
+            result.runs.to_parquet(new / "runs.parquet", index=False)
+            save(effects_forest(result.effects, *names, until), new / "effects")
+            publish(new, out)
+        finally:
+            shutil.rmtree(new, ignore_errors=True)
+
+
 def sweep_digest(design: Design, scenario_params: dict,
                  draws: list[dict] | None = None) -> str:
     """Identity of what a sweep computes: the design, the scenario it starts from and the

@@ -82,19 +82,20 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _own_values(path: Path, data: dict) -> dict:
-    """The values the file itself sets, each checked, with its start year applied."""
+def _own_values(where: str, data: dict) -> dict:
+    """The values the scenario itself sets, each checked, with its start year applied
+    (``where`` names it in errors)."""
     values = {}
     for name, value in data.get("params", {}).items():
         try:
             values[name] = lookup(name).check(value)
         except ParamError as err:
-            raise InputError(f"scenario file {path}: {err}") from None
+            raise InputError(f"{where}: {err}") from None
     if "start_year" in data:
         start = data["start_year"]
         if (isinstance(start, bool) or not isinstance(start, int)
                 or not FIRST_YEAR <= start <= LAST_YEAR):
-            raise InputError(f"scenario file {path}: start_year {start!r}; allowed: a year "
+            raise InputError(f"{where}: start_year {start!r}; allowed: a year "
                              f"in [{FIRST_YEAR}, {LAST_YEAR}]")
         for name in list(values):
             companion = PARAMS[name].start_year
@@ -113,7 +114,7 @@ def _values(path: Path, ref: str, stack: tuple[Path, ...]) -> tuple[dict, dict]:
     values: dict = {}
     for parent in data["extends"]:
         values.update(_values(_path(parent), ref, (*stack, resolved))[1])
-    values.update(_own_values(path, data))
+    values.update(_own_values(f"scenario file {path}", data))
     return data, values
 
 
@@ -127,3 +128,23 @@ def load(ref: str) -> Scenario:
         raise InputError(f"scenario {ref!r}: {err}") from None
     return Scenario(data.get("name", path.stem), data.get("description", ""), values,
                     str(path))
+
+
+def define(name: str, params: dict, *, extends: str | list[str] = "baseline",
+           start_year: int | None = None, description: str = "") -> Scenario:
+    """A scenario defined in code by the rules of a file: it starts from the scenarios it
+    ``extends`` (in order), and ``start_year`` is the first year of every lever ``params``
+    sets without its own start year. Every value is checked."""
+    parents = [extends] if isinstance(extends, str) else list(extends)
+    values: dict = {}
+    for parent in parents:
+        values.update(load(parent).params)
+    data = {"params": dict(params)}
+    if start_year is not None:
+        data["start_year"] = start_year
+    values.update(_own_values(f"scenario {name!r}", data))
+    try:
+        resolve(values)
+    except ParamError as err:
+        raise InputError(f"scenario {name!r}: {err}") from None
+    return Scenario(name, description, values, "defined in code")

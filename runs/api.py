@@ -1,0 +1,225 @@
+"""The Python interface for scripted experiments (CONTRACT.md, "Python API").
+
+    from runs import api
+    base = api.run("baseline", replicates=10, until=2030)            # a row per seed and year
+    eff = api.compare("baseline", "permits", replicates=10, draws=20)  # a row per indicator
+    grid = api.sweep("runs/designs/subsidy-lanes-grid.toml", out="out/grid", workers=2)
+    api.run("baseline", params={"investment_subsidy_rate": 0.1})     # like --set
+
+Each function returns pandas objects and, given ``out``, writes the same files as the
+command; the command line is a thin layer over these functions. Bad input raises
+:class:`InputError` (a ``ValueError``) with the one line the command prints, before
+anything runs or is written. Runs are reproducible: the same arguments give the same
+numbers, whatever ``workers`` or ``scheduler`` spread them over.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from model.params import FIRST_YEAR, LAST_YEAR, ParamError, lookup, resolve
+
+from . import scenario as scenarios
+from .errors import InputError, check_folder
+from .folders import check_writable
+
+__all__ = ["InputError", "Scenario", "scenario", "run", "run_result", "compare",
+           "comparison", "sweep", "sweep_session", "scenario_params"]
+
+Scenario = scenarios.Scenario
+ScenarioRef = str | Path | Scenario
+
+
+def scenario(name: str, params: dict[str, Any], *, extends: str | list[str] = "baseline",
+             start_year: int | None = None, description: str = "") -> Scenario:
+    """A measure (or any scenario) defined in code, by the rules of a scenario file: it
+    starts from ``extends`` and its levers take effect from ``start_year``, e.g.
+    ``api.scenario("fast-track", {"permit_devolution": True}, start_year=2022)``. Pass it
+    wherever a scenario name is taken."""
+    return scenarios.define(name, params, extends=extends, start_year=start_year,
+                            description=description)
+
+
+def _load(ref: ScenarioRef) -> Scenario:
+    return ref if isinstance(ref, Scenario) else scenarios.load(str(ref))
+
+
+def _user_errors(fn):
+    """A parameter refused by its declaration is the same user error as any other."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ParamError as err:
+            raise InputError(str(err)) from None
+
+    return wrapper
+
+
+def _check_until(until: int) -> None:
+    if not isinstance(until, int) or not FIRST_YEAR <= until <= LAST_YEAR:
+        raise InputError(f"--until {until}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
+
+
+def _check_count(option: str, value: int, least: int, why: str = "") -> None:
+    if not isinstance(value, int) or value < least:
+        raise InputError(f"{option} {value}: allowed: an integer of {least} or more{why}")
+
+
+def _workers(workers: int | None, default: int | None = None) -> int:
+    """``workers``, checked; by default ``default``, else every core."""
+    if workers is not None:
+        _check_count("--workers", workers, 1)
+    return workers or default or os.cpu_count() or 1
+
+
+def _params(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Parameter values from code (typed, or text as after ``--set``), each checked."""
+    out = {}
+    for name, value in (overrides or {}).items():
+        p = lookup(name)
+        out[name] = p.parse(value) if isinstance(value, str) else p.check(value)
+    return out
+
+
+@_user_errors
+def scenario_params(scenario: ScenarioRef,
+                    params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A scenario's parameter values (a name in ``runs/scenarios``, a TOML file or a
+    :class:`Scenario`) with ``params`` over them, checked as a whole."""
+    values = {**_load(scenario).params, **_params(params)}
+    resolve(values)
+    return values
+
+
+def _draws(draws: int | None, seed: int, posterior: str | Path | None):
+    """``draws`` posterior draws fixed by ``seed``; none for 0 (or None)."""
+    if not draws:
+        if draws not in (0, None):
+            raise InputError(f"--draws {draws}: allowed: an integer of 1 or more")
+        return None
+    from .estimation import POSTERIOR_FILE, posterior_draws
+
+    return posterior_draws(draws, seed, Path(posterior) if posterior else POSTERIOR_FILE)
+
+
+@_user_errors
+def run_result(scenario: ScenarioRef = "baseline", *, seed: int = 1, replicates: int = 1,
+               until: int = 2020, draws: int = 0, params: dict[str, Any] | None = None,
+               out: str | Path | None = None, workers: int | None = 1,
+               scheduler: str | None = None, posterior: str | Path | None = None,
+               progress: bool = False, wait: bool = False):
+    """Everything a run produced (:class:`runs.experiments.RunResult`: ``annual``,
+    ``quarterly``, the events, and ``indicators(year)``); see :func:`run`."""
+    _check_until(until)
+    _check_count("--replicates", replicates, 1)
+    _check_count("--seed", seed, 0)
+    workers = _workers(workers, default=1)
+    if out is not None:
+        check_folder(Path(out))
+    sc = _load(scenario)
+    values = scenario_params(sc, params)
+    vectors = _draws(draws, seed, posterior)
+    from .experiments import run_to_folder
+
+    return run_to_folder(sc, values, seed, replicates, until,
+                         None if out is None else Path(out), workers=workers,
+                         scheduler=scheduler, progress=progress, wait=wait, draws=vectors)
+
+
+def run(scenario: ScenarioRef = "baseline", *, seed: int = 1, replicates: int = 1, until: int = 2020,
+        draws: int = 0, params: dict[str, Any] | None = None, out: str | Path | None = None,
+        workers: int | None = 1, scheduler: str | None = None,
+        posterior: str | Path | None = None, progress: bool = False,
+        wait: bool = False) -> pd.DataFrame:
+    """Run ``scenario`` on seeds ``seed .. seed+replicates-1`` (and, with ``draws`` D, on D
+    posterior draws fixed by ``seed``) to the end of ``until``; ``params`` overrides values
+    as ``--set`` does. Returns a row per seed (and draw) and year: ``seed``, ``year``
+    (``draw``) and every indicator. With ``out``, writes the folder ``xianghe run --out``
+    writes (and resumes there after an interruption)."""
+    return run_result(scenario, seed=seed, replicates=replicates, until=until, draws=draws,
+                      params=params, out=out, workers=workers, scheduler=scheduler,
+                      posterior=posterior, progress=progress, wait=wait).annual
+
+
+@_user_errors
+def comparison(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int = 5, draws: int = 0,
+               until: int = 2030, params: dict[str, Any] | None = None,
+               out: str | Path | None = None, workers: int | None = None,
+               scheduler: str | None = None, posterior: str | Path | None = None,
+               progress: bool = False, wait: bool = False):
+    """Everything a comparison produced (:class:`runs.experiments.Comparison`: ``effects``
+    and ``runs``); see :func:`compare`."""
+    _check_until(until)
+    _check_count("--replicates", replicates, 2, " (a confidence interval needs two pairs)")
+    _check_count("--seed", seed, 0)
+    workers = _workers(workers)
+    if out is not None:
+        check_writable(Path(out))
+    pair = [_load(a), _load(b)]
+    values = [scenario_params(sc, params) for sc in pair]
+    names = [sc.name for sc in pair]
+    vectors = _draws(draws, seed, posterior)
+    from .experiments import compare as paired
+
+    result = paired(*values, seed, replicates, until, workers=workers, scheduler=scheduler,
+                    progress=progress, draws=vectors)
+    if out is not None:
+        from .experiments import write_comparison
+
+        write_comparison(Path(out), result, names, until, wait)
+    return result
+
+
+def compare(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int = 5, draws: int = 0,
+            until: int = 2030, params: dict[str, Any] | None = None,
+            out: str | Path | None = None, workers: int | None = None,
+            scheduler: str | None = None, posterior: str | Path | None = None,
+            progress: bool = False, wait: bool = False) -> pd.DataFrame:
+    """Scenario ``b`` against ``a`` in ``until``, paired on the same seeds (and the same
+    ``draws`` posterior draws). ``params`` applies to both. Returns a row per indicator:
+    ``indicator``, ``a``, ``b``, ``effect``, ``se``, ``ci_low``, ``ci_high`` (95 %; over
+    draws also ``sd_param``, ``sd_seed``, ``share_param``). With ``out``, writes
+    ``effects.csv``, ``runs.parquet`` and the forest plot there."""
+    return comparison(a, b, seed=seed, replicates=replicates, draws=draws, until=until,
+                      params=params, out=out, workers=workers, scheduler=scheduler,
+                      posterior=posterior, progress=progress, wait=wait).effects
+
+
+@_user_errors
+def sweep_session(design: str | Path, *, out: str | Path, workers: int | None = 1,
+                  scheduler: str | None = None, batch: int = 16, draws: int = 0,
+                  posterior: str | Path | None = None, progress: bool = False,
+                  wait: bool = False, repair: bool = False) -> dict:
+    """Run what is missing of ``design`` into ``out``; the session's record (runs ok and
+    failed, runs a minute, executor, whether the sweep is complete); see :func:`sweep`.
+    ``workers=None`` takes every core."""
+    from .design import load_design
+    from .experiments import run_sweep
+
+    spec = load_design(str(design))
+    _check_count("--batch", batch, 1)
+    vectors = _draws(draws, spec.sampler_seed, posterior)
+    return run_sweep(spec, str(design), Path(out), _workers(workers), scheduler, batch,
+                     progress=progress, wait=wait, repair=repair, draws=vectors)
+
+
+def sweep(design: str | Path, *, out: str | Path, workers: int | None = 1,
+          scheduler: str | None = None, batch: int = 16, draws: int = 0,
+          posterior: str | Path | None = None, progress: bool = False, wait: bool = False,
+          repair: bool = False) -> pd.DataFrame:
+    """Run the design file ``design`` into ``out`` (resuming what an earlier call left),
+    and return its results: a row per run and year (``run_id``, ``point``, ``seed``,
+    ``year``, the design's parameters, every indicator, ``status``, ``error``)."""
+    sweep_session(design, out=out, workers=workers, scheduler=scheduler, batch=batch,
+                  draws=draws, posterior=posterior, progress=progress, wait=wait,
+                  repair=repair)
+    from .store import read_results
+
+    return read_results(Path(out))

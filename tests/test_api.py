@@ -1,0 +1,120 @@
+"""`runs.api`, the interface for scripted experiments: the command line is a layer over it,
+so both give the same numbers and refuse the same input with the same line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from runs import api
+from runs.scenario import load
+from tests.helpers import GRID, ROOT, xianghe
+
+SMALL = {"talent_agents": 3000}
+
+
+def test_run_gives_a_row_per_seed_and_year_and_the_numbers_the_command_prints():
+    df = api.run("baseline", seed=3, replicates=2, until=2017, params=SMALL)
+    assert isinstance(df, pd.DataFrame)
+    assert sorted(df["seed"].unique()) == [3, 4]
+    assert sorted(df["year"].unique()) == [2014, 2015, 2016, 2017]
+    assert len(df) == 8
+    out = json.loads(xianghe("run", "--json", "--quiet", "--seed", "3", "--replicates", "2",
+                             "--until", "2017", "--set", "talent_agents=3000").stdout)
+    last = df[df["year"] == 2017].sort_values("seed")
+    for name in ("firms_relocated", "cross_border_daily_persons", "market_merchants"):
+        assert [s[name] for s in out["per_seed"]] == pytest.approx(last[name].tolist())
+
+
+def test_params_act_like_set():
+    with_rate = api.run("baseline", until=2016, params={**SMALL, "checkpoint_lanes": 60})
+    by_text = api.run("baseline", until=2016, params={**SMALL, "checkpoint_lanes": "60"})
+    plain = api.run("baseline", until=2016, params=SMALL)
+    pd.testing.assert_frame_equal(with_rate, by_text)
+    assert not with_rate["checkpoint_peak_delay_min"].equals(plain["checkpoint_peak_delay_min"])
+
+
+def test_compare_gives_a_row_per_indicator_as_the_command_does(tmp_path):
+    eff = api.compare("baseline", "commuting", replicates=2, until=2023, params=SMALL,
+                      workers=1, out=tmp_path / "cmp")
+    assert {"indicator", "a", "b", "effect", "se", "ci_low", "ci_high"} <= set(eff.columns)
+    assert eff["indicator"].is_unique
+    assert {"effects.csv", "runs.parquet", "effects.png"} <= {
+        p.name for p in (tmp_path / "cmp").iterdir()}
+    out = json.loads(xianghe("compare", "baseline", "commuting", "--replicates", "2",
+                             "--until", "2023", "--set", "talent_agents=3000", "--workers",
+                             "1", "--json", "--quiet").stdout)
+    printed = [float("nan") if e["effect"] is None else e["effect"] for e in out["effects"]]
+    assert printed == pytest.approx(eff["effect"].tolist(), nan_ok=True)
+
+
+def test_a_measure_defined_in_code_is_the_scenario_file_it_repeats():
+    permits = api.scenario("permits-in-code",
+                           {"permit_devolution": True, "commitment_system": True},
+                           start_year=2022)
+    assert permits.params == load("permits").params
+    assert permits.params["permit_devolution_start_year"] == 2022
+
+
+def test_sweep_returns_the_results_table(tmp_path):
+    design = tmp_path / "grid.toml"
+    design.write_text(GRID)
+    df = api.sweep(design, out=tmp_path / "grid", workers=1)
+    assert len(df) == 4 * 2 * 2                 # points x seeds x years
+    assert (df["status"] == "ok").all()
+    pd.testing.assert_frame_equal(df, api.sweep(design, out=tmp_path / "grid", workers=1))
+
+
+def _cli_line(*args: str) -> str:
+    run = xianghe(*args)
+    assert run.returncode == 2, run.stderr
+    return run.stderr.strip().removeprefix("xianghe: error: ")
+
+
+@pytest.mark.parametrize("call, args", [
+    (lambda: api.run("baseline", until=1990), ("run", "--until", "1990")),
+    (lambda: api.run("nosuch"), ("run", "nosuch")),
+    (lambda: api.run("baseline", params={"investment_subsidy_rate": 7.0}),
+     ("run", "--set", "investment_subsidy_rate=7")),
+    (lambda: api.run("baseline", params={"no_such_parameter": 1}),
+     ("run", "--set", "no_such_parameter=1")),
+    (lambda: api.compare("baseline", "permits", replicates=1),
+     ("compare", "baseline", "permits", "--replicates", "1")),
+    (lambda: api.run("baseline", draws=2, posterior="/nonexistent/posterior.parquet"),
+     ("run", "--draws", "2", "--posterior", "/nonexistent/posterior.parquet")),
+    (lambda: api.run("baseline", workers=0), ("run", "--workers", "0")),
+])
+def test_bad_input_raises_the_line_the_command_prints(call, args):
+    with pytest.raises(api.InputError) as err:
+        call()
+    assert isinstance(err.value, ValueError)
+    assert "\n" not in str(err.value)
+    assert str(err.value) == _cli_line(*args)
+
+
+def test_an_unwritable_folder_is_refused_before_anything_runs(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(api.InputError):
+        api.run("baseline", params=SMALL, out=blocker / "out")
+    assert blocker.read_text() == "x"
+
+
+@pytest.mark.parametrize("script, args, written", [
+    ("custom_measure.py", ["--replicates", "2", "--until", "2023"],
+     ["fast-track.csv", "against-baseline/effects.csv", "against-permits/effects.csv"]),
+    ("subsidy_frontier.py", ["--replicates", "2", "--until", "2023", "--rates", "0.1,0.3"],
+     ["frontier.csv", "frontier-per-seed.csv", "frontier.png"]),
+])
+def test_the_examples_run(tmp_path, script, args, written):
+    run = subprocess.run([sys.executable, str(ROOT / "runs" / "examples" / script), *args,
+                          "--talent-agents", "3000", "--workers", "1", "--out",
+                          str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    for name in written:
+        assert (tmp_path / "out" / name).exists(), name
