@@ -513,10 +513,13 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
                 minimum_epsilon=0.0, max_nr_populations=10_000, min_acceptance_rate=0.0,
                 max_total_nr_simulations=budget, max_walltime=None, min_eps_diff=0.0)
             while True:
-                # The budget bounds a generation too: one it cannot complete is given up
-                # (the generations finished stay in the history).
+                # The budget bounds a generation too: one that overruns what the budget
+                # has left by more than half the budget is given up (the generations
+                # finished stay in the history). A generation started on the acceptance
+                # rate's promise usually completes; one that nothing passes ends.
                 counted.submitted = 0
-                counted.limit = max(budget - history.total_nr_simulations, population)
+                left = max(budget - history.total_nr_simulations, 0)
+                counted.limit = max(left + budget // 2, population)
                 try:
                     ret = abc.run_generation(t=t)
                 except _BudgetSpent:
@@ -544,8 +547,9 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
         backend.close()
     seconds = time.perf_counter() - started
     if history.max_t < 0:
-        raise InputError(f"--budget {budget}: no {population} of its particles gave every "
-                         "figure (a particle that leaves one undefined, such as no project "
+        raise InputError(f"--budget {budget}: not {population} of {counted.submitted} "
+                         "particles gave every figure (a particle that leaves one "
+                         "undefined, such as no project "
                          "signed in 2021, is never accepted); allowed: a larger --budget, or "
                          "--priors/--set under which the model produces every figure")
     frame, weights = history.get_distribution()

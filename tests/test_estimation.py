@@ -184,7 +184,7 @@ def test_a_calibration_that_no_particle_passes_stops_at_its_budget(tmp_path):
     """On seed 1 at this scale no project signs in 2021 whatever the land quota, so no
     particle gives every figure: the budget ends the first generation (pyabc alone would
     sample for ever) and nothing is written."""
-    with pytest.raises(InputError, match="--budget 6: no 2 of its particles gave every"):
+    with pytest.raises(InputError, match="--budget 6: not 2 of 9 particles gave every"):
         estimation.calibrate(budget=6, seeds=1, population=2, db=str(tmp_path / "h.db"),
                              out=tmp_path / "c", names=FEW[:1], base=QUICK, progress=False)
     assert not (tmp_path / "c").exists()
