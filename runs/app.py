@@ -346,10 +346,15 @@ def IndicatorChartsView(model):
     return main
 
 
+# The browser tab's name: several tabs of the page (or of Mesa's examples) stay apart.
+PAGE_TITLE = "Xianghe relocation model: firms and talent between Beijing and Xianghe"
+
+
 @solara.component
 def Page():
     controls = solara.use_memo(Controls, [])
     model = solara.use_memo(lambda: XiangheApp(controls), [])
+    solara.Title(PAGE_TITLE)
     with solara.Sidebar():
         MeasuresPanel(controls)
     SolaraViz(model, components=[RegionMapView, IndicatorChartsView],

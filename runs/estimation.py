@@ -548,10 +548,10 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
     seconds = time.perf_counter() - started
     if history.max_t < 0:
         raise InputError(f"--budget {budget}: not {population} of {counted.submitted} "
-                         "particles gave every figure (a particle that leaves one "
-                         "undefined, such as no project "
-                         "signed in 2021, is never accepted); allowed: a larger --budget, or "
-                         "--priors/--set under which the model produces every figure")
+                         "particles gave every figure (a particle that leaves one undefined, "
+                         "such as no project signed in 2021, is never accepted); allowed: a "
+                         "larger --budget, or --priors/--set under which the model produces "
+                         "every figure")
     frame, weights = history.get_distribution()
     distances = history.get_weighted_distances()
     posterior = pd.DataFrame({n: [to_values({n: z}, {n: chosen[n]})[n] for z in frame[n]]
@@ -674,7 +674,8 @@ def refine_point(out: Path, *, runs: int = 800, seeds: list[int] | None = None,
     except (OSError, tomllib.TOMLDecodeError, KeyError):
         doc, before = {}, {}
     # The calibration's provenance is the posterior's (calibrated.toml may be older).
-    info = calibration_info(out) or dict(before)
+    calibration = calibration_info(out)
+    info = dict(calibration) or dict(before)
     info.pop("versions", None)
     seeds = list(seeds or before.get("refine_seeds") or info.get("seeds") or [1, 2])
     # An earlier refinement of the same parameters: go on from it (on more seeds, say), at
@@ -692,7 +693,7 @@ def refine_point(out: Path, *, runs: int = 800, seeds: list[int] | None = None,
                                                 info.get("git_revision"))
     point, d, step = refine(start, list(seeds), workers=workers, scheduler=scheduler,
                             runs=runs, step=step,
-                            base=calibration_info(out).get("set") or None, progress=progress)
+                            base=calibration.get("set") or None, progress=progress)
     info.update({
         "point": "pattern search (Hooke-Jeeves) on the common seeds from the posterior "
                  "particle closest to the figures",

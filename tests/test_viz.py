@@ -131,6 +131,9 @@ def test_page_draws_changes_with_a_lever_and_steps(page):
 
 @pytest.mark.slow
 def test_impossible_combination_is_named_on_the_page(page):
+    from runs.app import PAGE_TITLE
+
+    assert page.title() == PAGE_TITLE           # the tab names the page
     page.get_by_text("Commuting", exact=True).click()
     for name in ("Entry permits per year", "Entry permit days"):
         slider = page.get_by_role("slider", name=re.compile("^" + name))
