@@ -266,6 +266,11 @@ class RegionMap:
 QUARTERLY_FLOWS = {i.name for i in INDICATORS if i.aggregation == "flow"}
 
 
+def label(name: str) -> str:
+    """An indicator's name as a chart's legend shows it."""
+    return name.replace("_", " ")
+
+
 def indicator_charts_option(model: XiangheApp) -> dict:
     """ECharts option: key indicators by quarter, one small chart each, 2020 targets in red.
 
@@ -279,7 +284,7 @@ def indicator_charts_option(model: XiangheApp) -> dict:
     quarters = [f"{y}" if q == 1 else f"{y} Q{q}"
                 for y in range(2014, last_year + 1) for q in range(1, 5)]
     option = {"animation": False, "tooltip": {"trigger": "axis"}, "title": [], "grid": [],
-              "xAxis": [], "yAxis": [], "series": [], "color": PALETTE}
+              "legend": [], "xAxis": [], "yAxis": [], "series": [], "color": PALETTE}
     rows = -(-len(KEY_CHARTS) // 2)
     height = 100 / rows
     for i, chart in enumerate(KEY_CHARTS):
@@ -288,8 +293,14 @@ def indicator_charts_option(model: XiangheApp) -> dict:
         left, top = 6 + 50 * col, 1 + height * row
         option["title"].append({"text": title, "left": f"{left}%", "top": f"{top}%",
                                 "textStyle": {"fontSize": 11, "fontWeight": "normal"}})
-        option["grid"].append({"left": f"{left + 3}%", "top": f"{top + 0.2 * height}%",
-                               "width": "38%", "height": f"{0.6 * height}%"})
+        # Each chart's legend names its series (under its title), the target included.
+        option["legend"].append({
+            "left": f"{left + 3}%", "top": f"{top + 0.14 * height}%", "width": "40%",
+            "itemWidth": 14, "itemHeight": 6, "itemGap": 6, "textStyle": {"fontSize": 9},
+            "data": [label(name) for name in names]
+            + [TARGET_LABEL for n in names if n in TARGETS][:1]})
+        option["grid"].append({"left": f"{left + 3}%", "top": f"{top + 0.3 * height}%",
+                               "width": "38%", "height": f"{0.5 * height}%"})
         option["xAxis"].append({"gridIndex": i, "type": "category", "data": quarters,
                                 "boundaryGap": False,
                                 "axisLabel": {"interval": 3, "fontSize": 9}})
@@ -298,7 +309,7 @@ def indicator_charts_option(model: XiangheApp) -> dict:
         for k, name in enumerate(names):
             values = np.asarray(data.get(name, []), float) / divisor
             option["series"].append({
-                "type": "line", "name": name.replace("_", " "), "xAxisIndex": i,
+                "type": "line", "name": label(name), "xAxisIndex": i,
                 "yAxisIndex": i, "showSymbol": False, "color": PALETTE[k],
                 "data": values.round(6).tolist()})
             t = TARGETS.get(name)
@@ -306,7 +317,7 @@ def indicator_charts_option(model: XiangheApp) -> dict:
                 scale = divisor * (4 if name in QUARTERLY_FLOWS else 1)
                 x = f"{TARGET_YEAR} Q4"
                 option["series"].append({
-                    "type": "line", "name": f"2020 target: {name.replace('_', ' ')}",
+                    "type": "line", "name": TARGET_LABEL,
                     "xAxisIndex": i, "yAxisIndex": i, "color": TARGET_RED, "symbol": "diamond",
                     "data": [[x, t.low / scale], [x, t.value / scale], [x, t.high / scale]]})
         if "development_intensity" in names:
@@ -318,8 +329,9 @@ def indicator_charts_option(model: XiangheApp) -> dict:
 
 PALETTE = ["#2b6a99", "#e67e22", "#27ae60"]
 TARGET_RED = "#c0392b"
-CHART_NOTE = ("Lines: blue first series, orange second, green third; red diamonds: the 2020 "
-              "target and its band. Flows are per quarter.")
+TARGET_LABEL = "2020 target and band"
+CHART_NOTE = ("Red diamonds: the 2020 target and its band (legend: click a name to hide its "
+              "line). Flows are per quarter.")
 
 
 def _view(model: XiangheApp, kind):

@@ -187,3 +187,15 @@ def test_viz_refuses_a_port_in_use():
                              capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "cannot serve" in run.stderr
+
+
+def test_every_chart_has_a_legend_naming_each_of_its_series():
+    """No colour code to learn: each small chart's legend names its lines and targets."""
+    from runs.app import Controls, XiangheApp, indicator_charts_option
+
+    option = indicator_charts_option(XiangheApp(Controls()))
+    assert len(option["legend"]) == len(option["grid"])
+    for i, legend in enumerate(option["legend"]):
+        drawn = [s["name"] for s in option["series"] if s["xAxisIndex"] == i]
+        assert set(legend["data"]) == set(drawn)
+        assert not any("_" in name for name in drawn)
