@@ -114,10 +114,10 @@ def _cmd_params(args) -> int:
 
 
 def _workers(args, default: int | None = None) -> int:
-    """--workers, checked; by default ``default``, else every core."""
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers {args.workers}: allowed: an integer of 1 or more")
-    return args.workers or default or os.cpu_count() or 1
+    """--workers, checked as the API checks it; by default ``default``, else every core."""
+    from .api import _workers as checked
+
+    return checked(args.workers, default)
 
 
 def _cmd_sweep(args) -> int:
