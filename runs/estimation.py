@@ -274,6 +274,30 @@ def _prior_rv_class():
     return PriorRV
 
 
+# The transition's covariance floor on the normal-scores scale (prior sd 1): a tenth of a
+# prior sd. pyabc fits a Gaussian kernel to the last generation; with fewer particles than
+# parameters its covariance is singular, a proposal's density under it can underflow to 0,
+# and the generation's weights become NaN (pyabc then stops with "total weight nan"). The
+# floor keeps the kernel proper; with 200 particles in 15 dimensions it is small beside
+# the fitted spread, and the weights stay exact importance weights of the kernel used.
+KERNEL_FLOOR_SD = 0.1
+
+
+@functools.cache
+def _transition_class():
+    """pyabc's multivariate normal kernel with a covariance floor (``KERNEL_FLOOR_SD``)."""
+    import scipy.stats as st
+    from pyabc.transition import MultivariateNormalTransition
+
+    class FlooredTransition(MultivariateNormalTransition):
+        def fit(self, X, w):
+            super().fit(X, w)
+            self.cov = self.cov + KERNEL_FLOOR_SD ** 2 * np.eye(self.cov.shape[0])
+            self.normal = st.multivariate_normal(cov=self.cov)
+
+    return FlooredTransition
+
+
 def to_values(theta: dict, priors: dict) -> dict:
     """Parameter values from a point of the sampler's space (``priors``: name -> Prior)."""
     out = {}
@@ -489,6 +513,7 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
     sampler.client = counted = _Counted(sampler.client, bar)
     abc = pyabc.ABCSMC(Simulator(chosen, tuple(common), base), prior, _distance,
                        population_size=population, sampler=sampler,
+                       transitions=_transition_class()(),
                        eps=pyabc.epsilon.QuantileEpsilon(
                            # a new run accepts every particle that gives all figures; a
                            # resumed one starts from its last generation's distances

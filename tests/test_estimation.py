@@ -139,6 +139,20 @@ def test_the_sampler_moves_each_parameter_on_its_priors_normal_scores(name):
     assert rv.cdf(1.0) == pytest.approx(NormalDist().cdf(1.0))
 
 
+def test_the_kernel_stays_proper_with_fewer_particles_than_parameters():
+    """Four particles in fifteen dimensions: pyabc's own kernel is singular there, and a
+    proposal's density could underflow to 0 (weights NaN); the floored one gives every
+    proposal a positive, finite density."""
+    np.random.seed(0)
+    names = [f"p{i}" for i in range(15)]
+    particles = pd.DataFrame(np.random.standard_normal((4, 15)), columns=names)
+    kernel = estimation._transition_class()()
+    kernel.fit(particles, np.full(4, 0.25))
+    assert np.linalg.eigvalsh(kernel.cov).min() >= estimation.KERNEL_FLOOR_SD ** 2 * 0.999
+    density = kernel.pdf(kernel.rvs(size=200))
+    assert np.all(np.isfinite(density)) and np.all(density > 0)
+
+
 def test_the_effective_sample_size_counts_equal_weights_fully_and_one_weight_once():
     from runs.fit_report import effective_sample_size
 
