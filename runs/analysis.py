@@ -12,13 +12,15 @@ from .design import MORRIS_LEVELS, Design, points
 from .errors import InputError
 
 
-def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
+                   columns: list[str] | None = None) -> pd.DataFrame:
     """Effect of B against A on each indicator, paired by seed (common random numbers) and,
     where the rows carry a ``draw``, by posterior draw too.
 
     Args:
         a, b: one row per seed (column ``seed``), or per draw and seed (``draw``), and a
             column per indicator.
+        columns: the indicators to compare (default: every indicator of the model).
 
     Returns:
         One row per indicator: mean of A and of B, mean difference B - A, its standard
@@ -31,10 +33,11 @@ def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95) -
         ``share_param`` is the part of that variance due to the parameters.
     """
     keys = ["draw", "seed"] if "draw" in a.columns else ["seed"]
+    columns = list(columns or NAMES)
     a = a.set_index(keys).sort_index()
     b = b.set_index(keys).sort_index()
-    diff = b[list(NAMES)] - a[list(NAMES)]
-    out = {"a": a[list(NAMES)].mean(), "b": b[list(NAMES)].mean(), "effect": diff.mean()}
+    diff = b[columns] - a[columns]
+    out = {"a": a[columns].mean(), "b": b[columns].mean(), "effect": diff.mean()}
     if keys == ["seed"]:
         n = len(diff)
         se = diff.std(ddof=1) / np.sqrt(n) if n > 1 else pd.Series(np.nan, index=diff.columns)

@@ -28,7 +28,7 @@ from .errors import InputError, check_folder
 from .folders import check_writable
 
 __all__ = ["InputError", "Scenario", "scenario", "run", "run_result", "compare",
-           "comparison", "sweep", "sweep_session", "scenario_params"]
+           "comparison", "sweep", "sweep_session", "scenario_params", "report"]
 
 Scenario = scenarios.Scenario
 ScenarioRef = str | Path | Scenario
@@ -223,3 +223,42 @@ def sweep(design: str | Path, *, out: str | Path, workers: int | None = 1,
     from .store import read_results
 
     return read_results(Path(out))
+
+
+@_user_errors
+def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
+           draws: int = 20, seed: int = 1, from_year: int = 2022, until: int = 2030,
+           criterion: str = "firms_per_100m_yuan", params: dict[str, Any] | None = None,
+           out: str | Path = "out/report", format: str = "md", workers: int | None = None, scheduler: str | None = None,
+           posterior: str | Path | None = None, progress: bool = False,
+           wait: bool = False):
+    """The policy report: the baseline, each measure alone (``measures``: names,
+    :class:`Scenario` objects or a comma-separated string; default the six of the county
+    report) and their package, from ``from_year`` to ``until``, paired on seeds ``seed ..
+    seed+seeds-1`` and ``draws`` posterior draws (0: the calibrated point only);
+    ``params`` set values in every scenario, as ``--set`` does. Writes
+    ``out/report.md`` (``format="html"``: ``.html``), ``out/tables/`` (Parquet and CSV),
+    ``out/figures/`` and the runs (``out/runs/``, from which a killed report resumes).
+    Returns :class:`runs.report.Report`: ``effects``, ``money``, ``ranking``,
+    ``sensitivity``, ``interactions``, ``out_of_sample``, ``runs`` and ``summary``."""
+    from . import report as reports
+
+    _check_count("--seeds", seeds, 2, " (an interval needs two seeds)")
+    _check_count("--seed", seed, 0)
+    if not isinstance(draws, int) or draws < 0:
+        raise InputError(f"--draws {draws}: allowed: 0 (the calibrated point only) or an "
+                         "integer of 1 or more")
+    reports.check_years(from_year, until)
+    if criterion not in reports.CRITERIA:
+        raise InputError(f"--criterion {criterion!r}: allowed: {', '.join(reports.CRITERIA)}")
+    if format not in reports.FORMATS:
+        raise InputError(f"--format {format!r}: allowed: {', '.join(reports.FORMATS)}")
+    workers = _workers(workers)
+    if isinstance(measures, str):
+        measures = [m.strip() for m in measures.split(",") if m.strip()]
+    check_writable(Path(out))
+    vectors = _draws(draws, seed, posterior)
+    plan = reports.plan(measures, list(range(seed, seed + seeds)), vectors, from_year, until,
+                        criterion, _params(params))
+    return reports.make(plan, Path(out), format, workers=workers, scheduler=scheduler,
+                        progress=progress, wait=wait)

@@ -381,6 +381,27 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from . import api
+    from .report import METRIC, fmt, pct
+
+    rep = api.report(args.measures, seeds=args.seeds, draws=args.draws, seed=args.seed,
+                     from_year=getattr(args, "from"), until=args.until,
+                     criterion=args.criterion, params=_parse_set(args.set), out=args.out,
+                     format=args.format,
+                     workers=args.workers, scheduler=args.scheduler,
+                     posterior=args.posterior, progress=not args.quiet, wait=args.wait)
+    m = METRIC[args.criterion]
+    print(f"ranking by {m.label} ({m.unit}):")
+    for r in rep.ranking.itertuples():
+        after = (f", above {r.next} in {pct(r.p_above_next)} of draws"
+                 if isinstance(r.next, str) else "")
+        print(f"  {r.rank}. {r.measure:<12} {fmt(r.value, m.divisor):>8} "
+              f"[{fmt(r.ci_low, m.divisor)}, {fmt(r.ci_high, m.divisor)}]{after}")
+    print(f"wrote {rep.path}", file=sys.stderr)
+    return 0
+
+
 def _draws_options(parser: argparse.ArgumentParser, fixed_by: str) -> None:
     parser.add_argument("--draws", type=int, metavar="D",
                         help="run over D parameter vectors drawn from the posterior, "
@@ -527,6 +548,38 @@ def build_parser() -> argparse.ArgumentParser:
                      help="posterior draws of the report's predictive check (default 20)")
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
     cal.set_defaults(func=_cmd_calibrate)
+
+    rp = sub.add_parser("report", help="the policy report: every measure against the "
+                                       "baseline, its cost, the ranking, out-of-sample figures")
+    rp.add_argument("--measures", help="comma-separated measures (default: the six of the "
+                                       "county report: targeting, permits, land, subsidies, "
+                                       "talent, commuting)")
+    rp.add_argument("--seeds", type=int, default=5, help="seeds per draw (default 5)")
+    rp.add_argument("--draws", type=int, default=20,
+                    help="posterior draws, fixed by --seed (default 20; 0: the calibrated "
+                         "point only)")
+    rp.add_argument("--posterior", metavar="FILE",
+                    help="posterior sample the draws come from "
+                         "(default calibration/posterior.parquet)")
+    rp.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    rp.add_argument("--from", type=int, default=2022,
+                    help="year the measures start and the window opens (default 2022)")
+    rp.add_argument("--until", type=int, default=2030, help="last year (default 2030)")
+    rp.add_argument("--criterion", default="firms_per_100m_yuan",
+                    help="what the ranking ranks by: firms_per_100m_yuan (default), "
+                         "jobs_per_100m_yuan, net_fiscal_yuan, welfare_per_yuan")
+    rp.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="set a parameter in every scenario (repeatable), e.g. an assumed "
+                         "unit cost")
+    rp.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    rp.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    rp.add_argument("--out", default="out/report",
+                    help="folder for the report, tables, figures and runs (default out/report)")
+    rp.add_argument("--format", default="md", help="md (default) or html")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.add_argument("--wait", action="store_true",
+                    help="wait for another command writing to --out rather than refuse")
+    rp.set_defaults(func=_cmd_report)
 
     params = sub.add_parser("params", help="list every parameter")
     params.add_argument("--markdown", action="store_true", help="as a Markdown table")

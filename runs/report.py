@@ -1,0 +1,1158 @@
+"""The policy report (``xianghe report``, :func:`runs.api.report`).
+
+It runs the baseline, each of the county report's measures alone and their package from
+``--from`` (2022) to ``--until`` (2030), paired on the same seeds and the same posterior
+draws, on the engine and store the sweeps use: runs are kept in ``DIR/runs/`` as they
+finish, so a killed report resumes where it stopped and runs on a Dask cluster. From those
+runs alone it computes
+
+- the **effects** of every measure against the baseline on the indicators an official asks
+  about, in every year of the window, each with a 95 % interval that holds seed noise and
+  parameter uncertainty and the share of its variance due to each
+  (:func:`runs.analysis.paired_effects`);
+- the **money**: public cost discounted to the first year, cost per extra firm and job,
+  additionality, deadweight, diversion, tax gained, net fiscal effect, welfare per yuan,
+  each with the central 95 % range of its value over the posterior draws (over seeds
+  without draws);
+- the **ranking** by a declared criterion, the probability over draws that each measure
+  ranks above the next, and which uncertain parameters move that comparison (RBD-FAST
+  given-data indices from SALib, and rank correlations);
+- the **package against the sum of its parts**;
+- the **out-of-sample** table: 2020-2021 figures that were no calibration target beside
+  what was published (``calibration/out_of_sample.toml``);
+- a **summary** an official can read, every number of which is a cell of a table below it.
+
+The tables (Parquet and CSV), the seaborn figures and ``report.md`` (or ``.html``) are
+written to a folder beside the output and exchanged with it in one rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+import os
+import shutil
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model import INDICATORS, NAMES
+from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, resolve
+
+from . import provenance
+from . import scenario as scenarios
+from .engine import Backend, RunTask, run_tasks
+from .errors import InputError
+from .experiments import with_draws
+from .folders import FolderLock, check_writable, clean_leftovers, publish, staging, writing
+from .store import ResultStore, schema, write_manifest
+
+MEASURES = ("targeting", "permits", "land", "subsidies", "talent", "commuting")
+BASELINE = "baseline"
+PACKAGE = "package"
+FROM, UNTIL = 2022, 2030
+OUT_OF_SAMPLE_YEARS = (2020, 2021)
+OUT_OF_SAMPLE_FILE = Path(__file__).resolve().parent.parent / "calibration" / "out_of_sample.toml"
+FORMATS = ("md", "html")
+RUNS = "runs"
+CONFIDENCE = 0.95
+SALIB_SEED = 20_220_101     # RBD-FAST's resampling: the same runs give the same indices
+# The social discount rate of China's official appraisal of public projects: NDRC &
+# Ministry of Construction (2006), "Methods and Parameters for the Economic Evaluation of
+# Construction Projects", 3rd ed. (建设项目经济评价方法与参数, 第三版): 8 %.
+DISCOUNT_RATE = 0.08
+DISCOUNT_SOURCE = ("NDRC & Ministry of Construction 2006, Methods and Parameters for the "
+                   "Economic Evaluation of Construction Projects, 3rd ed.: social discount "
+                   "rate 8 %")
+
+# The indicators of the report, as an official reads them: label, unit shown, divisor.
+# Indicators the report derives from the model's: commuters, and the firms that left
+# Beijing for a destination other than Xianghe (those that moved anywhere less those in
+# Xianghe's pipeline, producing there or gone from it again).
+DERIVED: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "cross_border_commuters": lambda d: d["cross_border_daily_persons"] * d["commuter_share"],
+    "firms_elsewhere": lambda d: (d["firms_left_beijing"] - d["pipeline_projects"]
+                                  - d["firms_operating"] - d["firms_left_again"]),
+}
+HEADLINE: dict[str, tuple[str, str, float]] = {
+    "firms_relocated": ("firms relocated (cumulative)", "firms", 1.0),
+    "firms_operating": ("firms producing", "firms", 1.0),
+    "projects_failed": ("projects failed (cumulative)", "projects", 1.0),
+    "relocated_revenue_yuan": ("revenue of the relocated firms", "m yuan/year", 1e6),
+    "relocated_tax_yuan": ("tax paid by the relocated firms", "m yuan/year", 1e6),
+    "relocated_workers_employed": ("people who moved from Beijing, employed in Xianghe",
+                                   "people", 1.0),
+    "high_skill_to_beijing": ("high-skill workers leaving for a Beijing job", "people/year",
+                              1.0),
+    "cross_border_commuters": ("cross-border commuters", "people/day", 1.0),
+    "checkpoint_peak_delay_min": ("checkpoint delay at peak", "minutes", 1.0),
+    "checkpoint_event_delay_min": ("checkpoint delay on security days", "minutes", 1.0),
+    "development_intensity": ("development intensity", "% of county area", 0.01),
+    "worker_surplus_yuan": ("workers' surplus", "m yuan/year", 1e6),
+    "firm_surplus_yuan": ("firms' surplus", "m yuan/year", 1e6),
+}
+COLUMNS = [*NAMES, *DERIVED]
+UNITS = {i.name: i.unit for i in INDICATORS} | {"cross_border_commuters": "people/day",
+                                                 "firms_elsewhere": "firms"}
+
+# The unit costs each lever's public money depends on (model/policy.py and the submodels
+# that spend): the money table says which of them are assumptions.
+LEVER_COSTS: dict[str, tuple[str, ...]] = {
+    "sector_targeting": (),
+    "mode_industry_chain": ("mode_cost_yuan",),
+    "mode_associations": ("mode_cost_yuan",),
+    "mode_zgc_parks": ("mode_cost_yuan",),
+    "mode_platform_branches": ("mode_cost_yuan",),
+    "permit_devolution": ("devolution_cost_yuan",),
+    "commitment_system": ("commitment_cost_yuan",),
+    "provincial_land_quota": ("provincial_quota_cost_yuan",),
+    "space_fund_yuan": ("space_fund_cost_yuan_m2",),
+    "fast_spatial_plan": ("spatial_plan_cost_yuan",),
+    "hall_conversion": ("hall_conversion_cost_yuan_m2",),
+    "investment_subsidy_rate": (),
+    "incubator_fund_yuan": (),
+    "ftz_extension": ("ftz_cost_yuan",),
+    "talent_housing_eligibility": ("talent_housing_cost_yuan",),
+    "vocational_recognition": ("vocational_recognition_cost_yuan",),
+    "services_spending_yuan": (),
+    "checkpoint_lanes": ("lane_cost_yuan",),
+    "bus_lines": ("bus_line_cost_yuan",),
+    "entry_permits_per_year": (),
+}
+
+
+# ---------------------------------------------------------------------------- criteria
+
+@dataclass(frozen=True)
+class Metric:
+    """A money figure computed from the mean over runs of the paired quantities."""
+
+    name: str
+    label: str
+    unit: str
+    divisor: float
+    value: Callable[[dict], np.ndarray]
+    higher_is_better: bool = True
+
+
+def _ratio(num, den, scale: float = 1.0):
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, scale * num / den, np.nan)
+
+
+def _per_100m(num, cost):
+    """``num`` per 100 m yuan of public cost; a measure that costs nothing (or saves money)
+    and gains is infinitely cost-effective, one that gains nothing is 0."""
+    num, cost = np.asarray(num, dtype=float), np.asarray(cost, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        free = np.where(num > 0, np.inf, np.where(num < 0, -np.inf, 0.0))
+        return np.where(cost > 0, 1e8 * num / cost, free)
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("public_cost_yuan", "public cost, discounted", "m yuan", 1e6,
+           lambda q: q["cost"], higher_is_better=False),
+    Metric("extra_firms_producing", "extra firms producing at the end", "firms", 1.0,
+           lambda q: q["d_operating"]),
+    Metric("extra_jobs", "extra jobs at relocated firms at the end", "jobs", 1.0,
+           lambda q: q["d_jobs"]),
+    Metric("cost_per_extra_firm_yuan", "cost per extra firm producing", "m yuan", 1e6,
+           lambda q: _ratio(q["cost"], q["d_operating"]), higher_is_better=False),
+    Metric("cost_per_extra_job_yuan", "cost per extra job", "yuan", 1.0,
+           lambda q: _ratio(q["cost"], q["d_jobs"]), higher_is_better=False),
+    Metric("additionality", "additionality: share of the firms landing under the measure "
+           "that came because of it", "share", 1.0,
+           lambda q: _ratio(q["landed_b"] - q["landed_a"], q["landed_b"])),
+    Metric("deadweight", "deadweight: share that would have come without it", "share", 1.0,
+           lambda q: 1.0 - _ratio(q["landed_b"] - q["landed_a"], q["landed_b"]),
+           higher_is_better=False),
+    Metric("diversion", "diversion: share of the extra firms signing with Xianghe that "
+           "would have moved elsewhere", "share", 1.0,
+           lambda q: _ratio(-q["d_elsewhere"], q["d_signed"]),
+           higher_is_better=False),
+    Metric("tax_gained_yuan", "tax gained from relocated firms, discounted", "m yuan", 1e6,
+           lambda q: q["tax"]),
+    Metric("net_fiscal_yuan", "net fiscal effect (tax gained - cost)", "m yuan", 1e6,
+           lambda q: q["tax"] - q["cost"]),
+    Metric("welfare_gained_yuan", "workers' and firms' surplus gained, discounted",
+           "m yuan", 1e6, lambda q: q["welfare"]),
+    Metric("welfare_per_yuan", "surplus gained per yuan of public cost", "yuan/yuan", 1.0,
+           lambda q: _ratio(q["welfare"], q["cost"])),
+    Metric("firms_per_100m_yuan", "extra firms producing per 100 m yuan", "firms", 1.0,
+           lambda q: _per_100m(q["d_operating"], q["cost"])),
+    Metric("jobs_per_100m_yuan", "extra jobs per 100 m yuan", "jobs", 1.0,
+           lambda q: _per_100m(q["d_jobs"], q["cost"])),
+)
+METRIC = {m.name: m for m in METRICS}
+CRITERIA = ("firms_per_100m_yuan", "jobs_per_100m_yuan", "net_fiscal_yuan",
+            "welfare_per_yuan")
+
+
+# ---------------------------------------------------------------------------- the plan
+
+@dataclass
+class Plan:
+    """What a report runs: scenarios (the baseline first), seeds, draws, years."""
+
+    names: list[str]                 # baseline, the measures, the package (if any)
+    params: list[dict]
+    measures: list[str]
+    package: bool
+    seeds: list[int]
+    draws: list[dict] | None
+    start: int
+    until: int
+    criterion: str
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        return tuple(range(min(OUT_OF_SAMPLE_YEARS[0], self.start - 1), self.until + 1))
+
+    def tasks(self) -> list[RunTask]:
+        tasks = []
+        for point, params in enumerate(self.params):
+            for ps, recorded in with_draws(params, self.draws):
+                for s in self.seeds:
+                    tasks.append(RunTask(len(tasks), point, s, ps, recorded, self.years))
+        return tasks
+
+    def digest(self) -> str:
+        identity = {"scenarios": dict(zip(self.names, self.params, strict=True)),
+                    "seeds": self.seeds, "draws": self.draws, "years": self.years,
+                    "version": provenance.package_version()}
+        text = json.dumps(identity, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _starting(values: dict, year: int) -> dict:
+    """A measure's values with every lever it sets starting in ``year``."""
+    out = dict(values)
+    for name in values:
+        companion = PARAMS[name].start_year if name in PARAMS else None
+        if companion is not None and companion in values:
+            out[companion] = year
+    return out
+
+
+def plan(measures: list | None, seeds: list[int], draws: list[dict] | None, start: int,
+         until: int, criterion: str, common: dict | None = None) -> Plan:
+    """The scenarios of a report: the baseline, each measure alone (levers from
+    ``start``), and, with two or more, their package (composed as a scenario file's
+    ``extends`` list composes); ``common`` values (``--set``) go into every one."""
+    chosen = list(MEASURES) if measures is None else list(measures)
+    if not chosen:
+        raise InputError("--measures: none given; allowed: a comma-separated list of "
+                         + ", ".join(MEASURES))
+    loaded = []
+    for ref in chosen:
+        if isinstance(ref, scenarios.Scenario):
+            loaded.append(ref)
+            continue
+        if ref in (BASELINE, PACKAGE) or not (scenarios.SCENARIO_DIR / f"{ref}.toml").is_file():
+            raise InputError(f"--measures {ref!r}: not a measure; allowed: "
+                             + ", ".join(MEASURES) + " (or another scenario of "
+                             "runs/scenarios except the baseline)")
+        loaded.append(scenarios.load(ref))
+    names = [sc.name for sc in loaded]
+    if len(set(names)) != len(names):
+        raise InputError(f"--measures: {', '.join(names)} names a measure twice; allowed: "
+                         "each measure once")
+    base = scenarios.load(BASELINE)
+    params = [dict(base.params)] + [_starting(sc.params, start) for sc in loaded]
+    package = len(loaded) > 1
+    if package:
+        combined: dict = {}
+        for p in params[1:]:
+            combined.update(p)
+        params.append(combined)
+        names.append(PACKAGE)
+    params = [{**p, **(common or {})} for p in params]
+    for name, p in zip([BASELINE, *names], params, strict=True):
+        try:
+            resolve(p)
+        except ValueError as err:
+            raise InputError(f"scenario {name!r}: {err}") from None
+    return Plan([BASELINE, *names], params, [sc.name for sc in loaded], package, seeds,
+                draws, start, until, criterion, [sc.source for sc in loaded])
+
+
+# ---------------------------------------------------------------------------- running
+
+def run_plan(p: Plan, out: Path, *, workers: int, scheduler: str | None, progress: bool,
+             batch: int = 2) -> pd.DataFrame:
+    """Run what ``out/runs`` does not hold yet; every run of the plan, one row a run and
+    year, with its scenario's name."""
+    store_dir = out / RUNS
+    digest = p.digest()
+    manifest_path = store_dir / "manifest.json"
+    if manifest_path.exists():
+        try:
+            stored = json.loads(manifest_path.read_text())
+        except (OSError, ValueError):
+            stored = {}
+        if stored.get("digest") != digest:
+            raise InputError(f"--out {out}: holds the runs of another report (other measures, "
+                             "seeds, draws, years or model version); allowed: an empty "
+                             "folder, or the same arguments to resume that report")
+    elif out.is_dir() and any(x for x in out.iterdir() if not x.name.startswith(".")):
+        raise InputError(f"--out {out}: is not empty and holds no report; allowed: an empty "
+                         "folder or one a report with the same arguments wrote")
+    table_schema = schema([], extra=["draw"] if p.draws is not None else [])
+    store = ResultStore(store_dir, table_schema)
+    store.verify(hint=f"removing {store_dir} (its runs are computed again)")
+    tasks = p.tasks()
+    store_dir.mkdir(parents=True, exist_ok=True)
+    write_manifest(store_dir, {"digest": digest, "scenarios": p.names,
+                               "scenario_params": p.params, "seeds": p.seeds,
+                               "draw_parameters": p.draws, "years": list(p.years),
+                               "runs": len(tasks),
+                               "package_version": provenance.package_version()})
+    backend = Backend(workers, scheduler)
+    try:
+        run_tasks(tasks, backend, store=store, batch=batch, progress=progress, desc="report")
+    finally:
+        backend.close()
+    df = store.read()
+    failed = df[df["status"] != "ok"]
+    if len(failed):
+        raise InputError(f"a report run failed (scenario {p.names[int(failed['point'].iloc[0])]}, "
+                         f"seed {int(failed['seed'].iloc[0])}): {failed['error'].iloc[0]}")
+    if df["run_id"].nunique() != len(tasks):
+        raise InputError(f"--out {out}: {df['run_id'].nunique()} of {len(tasks)} runs stored; "
+                         "allowed: run the same command again to finish them")
+    return df
+
+
+def tidy_runs(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The stored rows as the report reads them: scenario, (draw,) seed, year, indicators
+    and the derived ones."""
+    keys = ["draw", "seed"] if "draw" in df else ["seed"]
+    out = df.assign(scenario=df["point"].map(dict(enumerate(names))))
+    for name, derive in DERIVED.items():
+        out[name] = derive(out)
+    return out[["scenario", *keys, "year", *COLUMNS]].sort_values(
+        ["scenario", *keys, "year"], key=lambda c: c.map(names.index) if c.name == "scenario"
+        else c).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- analysis
+
+def _keys(runs: pd.DataFrame) -> list[str]:
+    return ["draw", "seed"] if "draw" in runs else ["seed"]
+
+
+def _at(runs: pd.DataFrame, scenario: str, year: int) -> pd.DataFrame:
+    return runs[(runs["scenario"] == scenario) & (runs["year"] == year)]
+
+
+def effects_table(runs: pd.DataFrame, names: list[str], years: range) -> pd.DataFrame:
+    """Every scenario against the baseline on the headline indicators, each year."""
+    from .analysis import paired_effects
+
+    keys, cols = _keys(runs), list(HEADLINE)
+    frames = []
+    for name in names[1:]:
+        for year in years:
+            e = paired_effects(_at(runs, BASELINE, year)[[*keys, *cols]],
+                               _at(runs, name, year)[[*keys, *cols]], CONFIDENCE, cols)
+            if "share_param" not in e:
+                e = e.assign(sd_param=np.nan, sd_seed=np.nan, share_param=np.nan)
+            e.insert(0, "year", year)
+            e.insert(0, "measure", name)
+            frames.append(e)
+    out = pd.concat(frames, ignore_index=True)
+    out["share_seed"] = 1.0 - out["share_param"]
+    out["unit"] = out["indicator"].map(UNITS)
+    return out
+
+
+def paired_quantities(runs: pd.DataFrame, name: str, start: int, until: int) -> pd.DataFrame:
+    """For each (draw,) seed: what the money figures are made of, the measure ``name``
+    against the baseline -- discounted cost, tax and surplus over ``start..until`` and the
+    changes at the end."""
+    keys = _keys(runs)
+    window = list(range(start, until + 1))
+    factor = pd.Series([(1.0 + DISCOUNT_RATE) ** -(y - start) for y in window], index=window)
+
+    def wide(scenario: str, col: str) -> pd.DataFrame:
+        rows = runs[runs["scenario"] == scenario]
+        return rows.pivot_table(index=keys, columns="year", values=col, aggfunc="first")
+
+    def discounted(col: str) -> pd.Series:
+        d = wide(name, col)[window] - wide(BASELINE, col)[window]
+        return (d * factor).sum(axis=1)
+
+    def landed(scenario: str, col: str) -> pd.Series:
+        w = wide(scenario, col)
+        return w[until] - w[start - 1]
+
+    q = pd.DataFrame({
+        "cost": discounted("public_spending_yuan"),
+        "tax": discounted("relocated_tax_yuan"),
+        "welfare": discounted("worker_surplus_yuan") + discounted("firm_surplus_yuan"),
+        "d_operating": wide(name, "firms_operating")[until]
+        - wide(BASELINE, "firms_operating")[until],
+        "d_jobs": wide(name, "relocated_firm_jobs")[until]
+        - wide(BASELINE, "relocated_firm_jobs")[until],
+        "landed_a": landed(BASELINE, "firms_relocated"),
+        "landed_b": landed(name, "firms_relocated"),
+        "d_elsewhere": landed(name, "firms_elsewhere") - landed(BASELINE, "firms_elsewhere"),
+        "d_signed": (wide(name, "firms_signed")[window]
+                     - wide(BASELINE, "firms_signed")[window]).sum(axis=1),
+    })
+    return q.reset_index()
+
+
+QUANTITIES = ("cost", "tax", "welfare", "d_operating", "d_jobs", "landed_a", "landed_b",
+              "d_elsewhere", "d_signed")
+
+
+def _cluster_means(q: pd.DataFrame) -> pd.DataFrame:
+    """Means of the paired quantities by posterior draw (by seed without draws)."""
+    by = "draw" if "draw" in q else "seed"
+    return q.groupby(by)[list(QUANTITIES)].mean().sort_index()
+
+
+def spread(values: np.ndarray) -> tuple[float, float]:
+    """The central ``CONFIDENCE`` range of per-draw (per-seed) values, read off the values
+    themselves (no interpolation, so an infinite ratio stays one)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size < 2:
+        return np.nan, np.nan
+    tail = 100 * (1 - CONFIDENCE) / 2
+    return (float(np.percentile(values, tail, method="inverted_cdf")),
+            float(np.percentile(values, 100 - tail, method="inverted_cdf")))
+
+
+def money_table(runs: pd.DataFrame, p: Plan) -> pd.DataFrame:
+    """A row per scenario and money figure: its value (from the means over every run
+    pair), the central 95 % range of its value over the posterior draws (over the seeds
+    without draws: the parameters' uncertainty and the seeds' noise together, as the
+    effects' intervals), its unit and what the cost rests on."""
+    rows = []
+    for name, params in zip(p.names[1:], p.params[1:], strict=True):
+        q = paired_quantities(runs, name, p.start, p.until)
+        mean = {k: q[k].mean() for k in QUANTITIES}
+        clusters = _cluster_means(q)
+        per = {k: clusters[k].to_numpy() for k in QUANTITIES}
+        basis = cost_basis(params, p.params[0])
+        for m in METRICS:
+            low, high = spread(m.value(per))
+            rows.append({"measure": name, "metric": m.name, "value": float(m.value(mean)),
+                         "ci_low": low, "ci_high": high,
+                         "unit": "yuan" if m.unit == "m yuan" else m.unit,
+                         "cost_basis": basis})
+    return pd.DataFrame(rows)
+
+
+def cost_basis(params: dict, base: dict) -> str:
+    """In words: which unit costs of the measure's levers are assumptions."""
+    levers = [n for n in params if n in LEVER_COSTS and params[n] != base.get(n, PARAMS[n].default)]
+    assumed = sorted({c for n in levers for c in LEVER_COSTS[n]
+                      if PARAMS[c].source.lower().startswith("assumption")})
+    unknown = [n for n in params if PARAMS.get(n) is not None and PARAMS[n].start_year
+               and n not in LEVER_COSTS and params[n] != base.get(n, PARAMS[n].default)]
+    parts = []
+    if assumed:
+        parts.append("assumed unit cost: " + ", ".join(assumed))
+    if unknown:
+        parts.append("cost of " + ", ".join(unknown) + " not declared")
+    return "; ".join(parts) or "the measure's own amounts (no assumed unit cost)"
+
+
+def per_cluster(runs: pd.DataFrame, p: Plan, metric: str) -> pd.DataFrame:
+    """The criterion of each measure for each posterior draw (seed without draws)."""
+    out = {}
+    for name in p.measures:
+        clusters = _cluster_means(paired_quantities(runs, name, p.start, p.until))
+        out[name] = METRIC[metric].value({k: clusters[k].to_numpy() for k in QUANTITIES})
+        index = clusters.index
+    return pd.DataFrame(out, index=index)
+
+
+def ranking_table(money: pd.DataFrame, per: pd.DataFrame, criterion: str) -> pd.DataFrame:
+    """Measures ranked by ``criterion`` (its value from the mean over run pairs), with the
+    probability over draws that each ranks above the next."""
+    m = METRIC[criterion]
+    rows = money[(money["metric"] == criterion) & money["measure"].isin(per.columns)]
+    rows = rows.sort_values("value", ascending=not m.higher_is_better, kind="stable",
+                            na_position="last").reset_index(drop=True)
+    order = rows["measure"].tolist()
+    above = []
+    for i, name in enumerate(order):
+        if i + 1 == len(order):
+            above.append(np.nan)
+            continue
+        a, b = per[name].to_numpy(), per[order[i + 1]].to_numpy()
+        above.append(float(np.mean(a > b if m.higher_is_better else a < b)))
+    return pd.DataFrame({"rank": range(1, len(order) + 1), "measure": order,
+                         "criterion": criterion, "value": rows["value"],
+                         "ci_low": rows["ci_low"], "ci_high": rows["ci_high"],
+                         "p_above_next": above,
+                         "next": [*order[1:], None]})
+
+
+RBD_FAST_MIN_DRAWS = 20   # below this SALib's given-data RBD-FAST indices are noise
+
+
+def ranking_sensitivity(per: pd.DataFrame, ranking: pd.DataFrame,
+                        draws: list[dict] | None) -> pd.DataFrame:
+    """For each measure and the one ranked next: which uncertain parameters move the gap
+    in the criterion between them over the posterior draws. Spearman's rank correlation
+    of each parameter with the gap (sorted by its size), and, from
+    ``RBD_FAST_MIN_DRAWS`` draws, SALib's first-order RBD-FAST index on the draws as
+    given data (on the ranks of the gap). Empty without draws."""
+    columns = ["measure", "next", "parameter", "rho", "p_value", "S1", "S1_conf"]
+    if draws is None or len(draws) < 5:
+        return pd.DataFrame(columns=columns)
+    from scipy import stats
+
+    names = [n for n in draws[0] if PARAMS[n].type is not bool
+             and len({d[n] for d in draws}) > 1]
+    x = np.array([[float(d[n]) for n in names] for d in draws])
+    rows = []
+    for r in ranking.dropna(subset=["next"]).itertuples():
+        gap = per[r.measure].to_numpy() - per[r.next].to_numpy()
+        y = stats.rankdata(np.nan_to_num(gap, nan=0.0, posinf=1e300, neginf=-1e300))
+        if np.ptp(y) == 0:
+            continue
+        s1 = s1_conf = np.full(len(names), np.nan)
+        if len(draws) >= RBD_FAST_MIN_DRAWS:
+            from SALib.analyze import rbd_fast
+
+            problem = {"num_vars": len(names), "names": names,
+                       "bounds": [[float(c.min()), float(c.max())] for c in x.T]}
+            s = rbd_fast.analyze(problem, x, y, M=4, num_resamples=200,
+                                 conf_level=CONFIDENCE, seed=SALIB_SEED,
+                                 print_to_console=False)
+            s1, s1_conf = np.asarray(s["S1"]), np.asarray(s["S1_conf"])
+        for j, name in enumerate(names):
+            rho, pv = stats.spearmanr(x[:, j], y)
+            rows.append({"measure": r.measure, "next": r.next, "parameter": name,
+                         "rho": float(rho), "p_value": float(pv), "S1": float(s1[j]),
+                         "S1_conf": float(s1_conf[j])})
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(rows, columns=columns)
+    out["_order"] = out["measure"].map(ranking["measure"].tolist().index)
+    out["_size"] = -out["rho"].abs()
+    return (out.sort_values(["_order", "_size"], kind="stable")
+            .drop(columns=["_order", "_size"]).reset_index(drop=True))
+
+
+def interactions_table(runs: pd.DataFrame, p: Plan) -> pd.DataFrame:
+    """The package's effect against the sum of its parts' effects at the end, per
+    indicator: the difference is the interaction, paired on the same (draw,) seed."""
+    if not p.package:
+        return pd.DataFrame(columns=["indicator", "package", "sum_of_parts", "interaction",
+                                     "ci_low", "ci_high"])
+    from .analysis import paired_effects
+
+    keys, cols = _keys(runs), list(HEADLINE)
+    base = _at(runs, BASELINE, p.until).set_index(keys)[cols]
+    package = _at(runs, PACKAGE, p.until).set_index(keys)[cols] - base
+    parts = sum(_at(runs, m, p.until).set_index(keys)[cols] - base for m in p.measures)
+    e = paired_effects(parts.reset_index(), package.reset_index(), CONFIDENCE, cols)
+    return pd.DataFrame({"indicator": e["indicator"], "package": e["b"],
+                         "sum_of_parts": e["a"], "interaction": e["effect"],
+                         "ci_low": e["ci_low"], "ci_high": e["ci_high"],
+                         "unit": e["indicator"].map(UNITS)})
+
+
+def read_out_of_sample(path: Path = OUT_OF_SAMPLE_FILE) -> list[dict]:
+    return tomllib.loads(Path(path).read_text("utf-8"))["figure"]
+
+
+def out_of_sample_table(runs: pd.DataFrame, until: int) -> pd.DataFrame:
+    """The baseline's 2020-2021 figures that were no calibration target, beside what was
+    published: mean over every run, 90 % interval over draws (seeds without draws), and
+    whether the published figure holds it. Predictions, never fitted."""
+    rows = []
+    by = "draw" if "draw" in runs else "seed"
+    for f in read_out_of_sample():
+        if f["year"] > until:
+            continue
+        at = _at(runs, BASELINE, f["year"])
+        per = at.groupby(by)[f["indicator"]].mean()
+        mean = float(at[f["indicator"]].mean())
+        low, high = f.get("low"), f.get("high")
+        if low is None and high is None:
+            holds = None
+        else:
+            holds = bool((low is None or mean >= low) and (high is None or mean <= high))
+        rows.append({"indicator": f["indicator"], "year": f["year"], "model": mean,
+                     "q05": float(per.quantile(0.05)), "q95": float(per.quantile(0.95)),
+                     "unit": UNITS[f["indicator"]], "published": f["published"],
+                     "published_low": low, "published_high": high, "consistent": holds,
+                     "source": f["source"]})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------- the report
+
+@dataclass
+class Report:
+    """What ``xianghe report`` wrote, as pandas objects (:func:`runs.api.report`)."""
+
+    effects: pd.DataFrame        # measure, year, indicator, a, b, effect, ci, shares
+    money: pd.DataFrame          # measure, metric, value, ci_low, ci_high, unit, cost_basis
+    ranking: pd.DataFrame        # rank, measure, value, ci, p_above_next
+    sensitivity: pd.DataFrame    # measure, next, parameter, S1, S1_conf, rho, p_value
+    interactions: pd.DataFrame   # indicator, package, sum_of_parts, interaction, ci
+    out_of_sample: pd.DataFrame  # indicator, year, model, q05, q95, published, source
+    runs: pd.DataFrame           # scenario, (draw,) seed, year, every indicator
+    summary: str
+    path: Path | None = None
+
+    TABLES = ("effects", "money", "ranking", "sensitivity", "interactions", "out_of_sample",
+              "runs")
+
+    def __fspath__(self) -> str:
+        """The written report's path: ``open(api.report(...))`` reads it."""
+        return os.fspath(self.path)
+
+
+def analyse(runs: pd.DataFrame, p: Plan) -> Report:
+    """Every table of the report from its runs (:func:`tidy_runs`)."""
+    effects = effects_table(runs, p.names, range(p.start, p.until + 1))
+    money = money_table(runs, p)
+    per = per_cluster(runs, p, p.criterion)
+    ranking = ranking_table(money, per, p.criterion)
+    return Report(effects, money, ranking, ranking_sensitivity(per, ranking, p.draws),
+                  interactions_table(runs, p), out_of_sample_table(runs, p.until), runs, "")
+
+
+# ---------------------------------------------------------------------------- words
+
+def fmt(x, divisor: float = 1.0) -> str:
+    """A number as the report prints it (also in the summary, so that every number there
+    is found in a table)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if isinstance(x, bool | np.bool_):
+        return "yes" if x else "no"
+    if isinstance(x, str):
+        return x
+    if isinstance(x, int | np.integer):
+        return f"{int(x):,}"
+    x = float(x) / divisor
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    a = abs(x)
+    if a < 1e-9:
+        return "0"
+    if a >= 100:
+        text = f"{x:,.0f}"
+    elif a >= 10:
+        text = f"{x:.1f}"
+    elif a >= 0.1 or a == 0:
+        text = f"{x:.2f}"
+    else:
+        text = f"{x:.2g}"
+    return "0" if text in ("-0", "-0.00", "-0.0") else text
+
+
+def pct(x) -> str:
+    return "–" if x is None or x != x else f"{100 * x:.0f} %"
+
+
+def interval(lo, hi, divisor: float = 1.0) -> str:
+    return f"[{fmt(lo, divisor)}, {fmt(hi, divisor)}]"
+
+
+def _label(indicator: str) -> tuple[str, str, float]:
+    return HEADLINE.get(indicator, (indicator.replace("_", " "), UNITS.get(indicator, ""), 1.0))
+
+
+def _metric_divisor(metric: str) -> float:
+    return METRIC[metric].divisor
+
+
+def effects_view(effects: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The effects table as printed: one row per measure and indicator in ``year``."""
+    rows = []
+    for r in effects[effects["year"] == year].itertuples():
+        label, unit, div = _label(r.indicator)
+        rows.append({"measure": r.measure, "indicator": label, "unit": unit,
+                     "baseline": fmt(r.a, div), "with measure": fmt(r.b, div),
+                     "effect": fmt(r.effect, div),
+                     "95 % interval": interval(r.ci_low, r.ci_high, div),
+                     "share from parameters": pct(r.share_param),
+                     "share from seeds": pct(r.share_seed)})
+    return pd.DataFrame(rows)
+
+
+def money_view(money: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for name, group in money.groupby("measure", sort=False):
+        row = {"measure": name}
+        for r in group.itertuples():
+            m = METRIC[r.metric]
+            unit = m.unit
+            row[f"{m.label} ({unit})"] = (f"{fmt(r.value, m.divisor)} "
+                                         f"{interval(r.ci_low, r.ci_high, m.divisor)}")
+        row["cost rests on"] = group["cost_basis"].iloc[0]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("measure").T.reset_index(names="figure")
+
+
+def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
+    m = METRIC[ranking["criterion"].iloc[0]] if len(ranking) else None
+    return pd.DataFrame({
+        "rank": ranking["rank"], "measure": ranking["measure"],
+        f"{m.label if m else ''} ({m.unit if m else ''})":
+            [fmt(v, m.divisor) for v in ranking["value"]] if m else [],
+        "95 % interval": [interval(a, b, m.divisor) for a, b in
+                          zip(ranking["ci_low"], ranking["ci_high"], strict=True)] if m else [],
+        "P(ranks above the next)": [pct(v) for v in ranking["p_above_next"]],
+    })
+
+
+def sensitivity_view(sens: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    rows = []
+    for (measure, nxt), g in sens.groupby(["measure", "next"], sort=False):
+        for r in g.head(top).itertuples():
+            rows.append({"comparison": f"{measure} vs {nxt}", "parameter": r.parameter,
+                         "Spearman rho": fmt(r.rho), "p": fmt(r.p_value),
+                         "S1 (RBD-FAST)": fmt(r.S1), "± (95 %)": fmt(r.S1_conf)})
+    return pd.DataFrame(rows)
+
+
+def interactions_view(inter: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for r in inter.itertuples():
+        label, unit, div = _label(r.indicator)
+        rows.append({"indicator": label, "unit": unit, "package": fmt(r.package, div),
+                     "sum of the parts": fmt(r.sum_of_parts, div),
+                     "interaction": fmt(r.interaction, div),
+                     "95 % interval": interval(r.ci_low, r.ci_high, div)})
+    return pd.DataFrame(rows)
+
+
+def out_of_sample_view(oos: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for r in oos.itertuples():
+        label, unit, div = _label(r.indicator)
+        rows.append({"figure": label if r.indicator in HEADLINE else r.indicator,
+                     "year": str(r.year), "model (prediction)": fmt(r.model, div),
+                     "90 % over draws": interval(r.q05, r.q95, div),
+                     "unit": unit if r.indicator in HEADLINE else r.unit,
+                     "published": r.published,
+                     "consistent": "–" if r.consistent is None or r.consistent != r.consistent
+                     else fmt(bool(r.consistent)), "source": r.source})
+    return pd.DataFrame(rows)
+
+
+def _row(effects: pd.DataFrame, measure: str, indicator: str, year: int):
+    r = effects[(effects["measure"] == measure) & (effects["indicator"] == indicator)
+                & (effects["year"] == year)]
+    return r.iloc[0]
+
+
+def _excludes_zero(r) -> bool:
+    return bool(r.ci_low > 0 or r.ci_high < 0)
+
+
+def summary(rep: Report, p: Plan, seconds_note: str = "") -> list[str]:
+    """The plain-language summary: paragraphs, every number taken from a table."""
+    e, until = rep.effects, p.until
+    over = (f"{len(p.draws)} parameter sets drawn from the estimated (posterior) "
+            f"distribution, each run on {len(p.seeds)} random seeds"
+            if p.draws else f"{len(p.seeds)} random seeds at the calibrated parameters")
+    paras = [
+        "**What the model is.** A simulation of Beijing firms deciding whether and where to "
+        "relocate, and of workers choosing where to live and work and how to cross the "
+        "Beijing checkpoints, quarter by quarter from 2014. Each measure of the county's "
+        f"2021 report was switched on from {p.start} and compared with carrying on as before "
+        f"(the baseline) up to {until}, on the same {over}: a difference between a measure "
+        "and the baseline is therefore the measure's, not chance.",
+        "**What it was fitted to.** Eight figures of 2020-2021 that the county report "
+        "published (firms relocated and producing, their revenue, the investment signed in "
+        "2021, merchants, daily border crossings, checkpoint delay at peak, development "
+        "intensity). Its other outputs for those years are predictions, compared with "
+        "whatever was published in the out-of-sample table below.",
+    ]
+    findings = []
+    firms = e[(e["year"] == until) & (e["indicator"] == "firms_operating")
+              & (e["measure"].isin(p.measures))]
+    best = firms.loc[firms["effect"].idxmax()]
+    label, unit, div = _label("firms_operating")
+    if _excludes_zero(best):
+        findings.append(
+            f"**{best['measure']}** adds the most firms producing in Xianghe by {until}: "
+            f"{fmt(best['effect'], div)} {interval(best['ci_low'], best['ci_high'], div)} "
+            f"against {fmt(best['a'], div)} in the baseline.")
+    else:
+        findings.append(
+            f"No measure on its own changes the number of firms producing in Xianghe by "
+            f"{until} by more than the uncertainty: the largest effect, of "
+            f"**{best['measure']}**, is {fmt(best['effect'], div)} "
+            f"{interval(best['ci_low'], best['ci_high'], div)} firms against "
+            f"{fmt(best['a'], div)} in the baseline.")
+    if p.package:
+        pk = _row(e, PACKAGE, "firms_operating", until)
+        inter = rep.interactions.set_index("indicator").loc["firms_operating"]
+        together = ("more than" if inter["ci_low"] > 0 else "less than" if inter["ci_high"] < 0
+                    else "not clearly different from")
+        findings.append(
+            f"All {len(p.measures)} measures together (the package) add "
+            f"{fmt(pk['effect'], div)} {interval(pk['ci_low'], pk['ci_high'], div)} firms "
+            f"producing by {until}, {together} the sum of their effects alone "
+            f"({fmt(inter['sum_of_parts'], div)}; the difference is "
+            f"{fmt(inter['interaction'], div)} "
+            f"{interval(inter['ci_low'], inter['ci_high'], div)}): the measures reinforce one "
+            "another." if together == "more than" else
+            f"All {len(p.measures)} measures together (the package) add "
+            f"{fmt(pk['effect'], div)} {interval(pk['ci_low'], pk['ci_high'], div)} firms "
+            f"producing by {until}, {together} the sum of their effects alone "
+            f"({fmt(inter['sum_of_parts'], div)}; the difference is "
+            f"{fmt(inter['interaction'], div)} "
+            f"{interval(inter['ci_low'], inter['ci_high'], div)}).")
+    rk = rep.ranking
+    if len(rk) > 1:
+        top = rk.iloc[0]
+        m = METRIC[top["criterion"]]
+        sure = top["p_above_next"]
+        findings.append(
+            f"Per 100 m yuan of public money ({m.label}), **{top['measure']}** ranks first "
+            f"({fmt(top['value'], m.divisor)} {interval(top['ci_low'], top['ci_high'], m.divisor)}"
+            f"); it ranks above **{top['next']}** in {pct(sure)} of the "
+            f"{'parameter draws' if p.draws else 'seeds'}"
+            + (", so the first place holds across the uncertainty." if sure >= 0.9 else
+               ", so the first place is not settled."))
+    # the largest effect on anything else, relative to the baseline, among those whose
+    # interval excludes zero
+    others = e[(e["year"] == until) & ~e["indicator"].isin(["firms_operating"])
+               & e["measure"].isin(p.measures)].copy()
+    others["relative"] = others["effect"].abs() / others["a"].abs().clip(lower=1e-9)
+    clear = others[(others["ci_low"] > 0) | (others["ci_high"] < 0)].sort_values(
+        "relative", ascending=False, kind="stable")
+    if len(clear):
+        r = clear.iloc[0]
+        label, unit, div = _label(r["indicator"])
+        findings.append(
+            f"Of the effects on other outcomes that clear the uncertainty, the largest "
+            f"against the baseline is that of **{r['measure']}** on the {label}: {fmt(r['effect'], div)} {unit} "
+            f"{interval(r['ci_low'], r['ci_high'], div)} in {until}, against "
+            f"{fmt(r['a'], div)} in the baseline.")
+    findings = findings[:3]
+    paras.append(f"**{['No', 'One', 'Two', 'Three'][len(findings)]} findings that hold "
+                 "across the uncertainty.**")
+    paras.extend(f"{i}. {text}" for i, text in enumerate(findings, 1))
+    assumed = rep.money.drop_duplicates("measure")
+    n_assumed = int(assumed["cost_basis"].str.startswith("assumed").sum())
+    paras.append(
+        "**What the model cannot say.** It does not forecast the number of firms Beijing "
+        "will still push out after 2022; it takes that pace from the years it was fitted "
+        f"to. The public cost of {n_assumed} of the {len(assumed)} scenarios compared rests "
+        "on unit costs the county has not published (marked in the money table). It counts "
+        "only "
+        "the tax the relocated firms pay, not the county's other revenue, and values "
+        "people's and firms' gains by their own choices, not by the county's aims. "
+        "Intervals hold the randomness of the simulation and the uncertainty of the "
+        "estimated parameters, not errors in the model's structure.")
+    return paras
+
+
+# ---------------------------------------------------------------------------- writing
+
+def _figures(rep: Report, p: Plan, folder: Path) -> list[tuple[str, str]]:
+    """The report's figures (PNG and SVG); (file stem, caption) of each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
+
+    from .plots import save
+
+    sns.set_theme(style="whitegrid", context="paper")
+    out = []
+    e = rep.effects[rep.effects["year"] == p.until]
+    order = p.names[1:]
+    palette = dict(zip(order, sns.color_palette("colorblind", len(order)), strict=True))
+    inds = list(HEADLINE)
+    cols = 4
+    fig, axes = plt.subplots(-(-len(inds) // cols), cols, figsize=(14, 2.6 * -(-len(inds) // cols)),
+                             constrained_layout=True)
+    for ax, ind in zip(axes.flat, inds, strict=False):
+        label, unit, div = _label(ind)
+        g = e[e["indicator"] == ind].set_index("measure").loc[order]
+        y = np.arange(len(order))
+        for i, name in enumerate(order):
+            r = g.loc[name]
+            ax.errorbar(r["effect"] / div, i, xerr=[[(r["effect"] - r["ci_low"]) / div],
+                                                     [(r["ci_high"] - r["effect"]) / div]],
+                        fmt="o", color=palette[name], capsize=2)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_yticks(y, order, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(f"{label} ({unit})", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    for ax in axes.flat[len(inds):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Effect of each measure against the baseline in {p.until} "
+                 "(point: mean; bar: 95 % interval over seeds and parameter draws)")
+    save(fig, folder / "effects")
+    out.append(("effects", f"Effects in {p.until}, with 95 % intervals"))
+
+    path_inds = ["firms_operating", "relocated_workers_employed", "cross_border_commuters",
+                 "checkpoint_peak_delay_min"]
+    fig, axes = plt.subplots(1, len(path_inds), figsize=(15, 3.6), constrained_layout=True)
+    for ax, ind in zip(axes, path_inds, strict=True):
+        label, unit, div = _label(ind)
+        for name in order:
+            g = rep.effects[(rep.effects["measure"] == name)
+                            & (rep.effects["indicator"] == ind)].sort_values("year")
+            ax.plot(g["year"], g["effect"] / div, color=palette[name], label=name, lw=1.4)
+            ax.fill_between(g["year"], g["ci_low"] / div, g["ci_high"] / div,
+                            color=palette[name], alpha=0.12)
+        ax.axhline(0, color="0.3", lw=0.8)
+        ax.set_title(f"{label} ({unit})", fontsize=9)
+        ax.set_xlabel("")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"Effect against the baseline, {p.start}-{p.until} (band: 95 % interval)")
+    save(fig, folder / "paths")
+    out.append(("paths", f"The path of the effects, {p.start}-{p.until}"))
+
+    rk = rep.ranking
+    if len(rk):
+        m = METRIC[p.criterion]
+        fig, ax = plt.subplots(figsize=(7, 0.5 * len(rk) + 1.6), constrained_layout=True)
+        finite = rk[np.isfinite(rk["value"])]
+        for i, r in enumerate(finite.itertuples()):
+            lo = r.ci_low if np.isfinite(r.ci_low) else r.value
+            hi = r.ci_high if np.isfinite(r.ci_high) else r.value
+            ax.errorbar(r.value / m.divisor, i, xerr=[[(r.value - lo) / m.divisor],
+                                                     [(hi - r.value) / m.divisor]],
+                        fmt="o", color=palette[r.measure], capsize=3)
+        ax.set_yticks(range(len(finite)), finite["measure"])
+        ax.invert_yaxis()
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_xlabel(f"{m.label} ({m.unit}); central 95 % over the draws")
+        ax.set_title("Measures ranked by the criterion")
+        save(fig, folder / "ranking")
+        out.append(("ranking", "The ranking, with 95 % intervals"))
+    return out
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(fmt(v).replace("|", "/") for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _inline_html(text: str) -> str:
+    import re
+
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+
+
+def render(blocks: list[tuple], form: str) -> str:
+    """Blocks (("h1"|"h2"|"p", text), ("table", df), ("img", file, alt)) as Markdown or
+    a standalone HTML page."""
+    if form == "md":
+        parts = []
+        for b in blocks:
+            if b[0] == "h1":
+                parts.append(f"# {b[1]}")
+            elif b[0] == "h2":
+                parts.append(f"## {b[1]}")
+            elif b[0] == "p":
+                parts.append(b[1])
+            elif b[0] == "table":
+                parts.append(_md_table(b[1]))
+            elif b[0] == "img":
+                parts.append(f"![{b[2]}]({b[1]})")
+        return "\n\n".join(parts) + "\n"
+    parts = []
+    for b in blocks:
+        if b[0] in ("h1", "h2"):
+            parts.append(f"<{b[0]}>{html.escape(b[1])}</{b[0]}>")
+        elif b[0] == "p":
+            parts.append(f"<p>{_inline_html(b[1])}</p>")
+        elif b[0] == "table":
+            parts.append(_html_table(b[1]))
+        elif b[0] == "img":
+            parts.append(f'<figure><img src="{html.escape(b[1])}" alt="{html.escape(b[2])}" '
+                         f'style="max-width:100%"><figcaption>{html.escape(b[2])}</figcaption>'
+                         "</figure>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
+             "table{border-collapse:collapse;font-size:0.85em;margin:1em 0}"
+             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>Xianghe: the county report's measures</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+
+
+def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple]:
+    """The report's blocks: the summary first, then every table behind it."""
+    m = METRIC[p.criterion]
+    over = (f"{len(p.draws)} posterior draws × {len(p.seeds)} seeds" if p.draws
+            else f"{len(p.seeds)} seeds, parameters at the calibrated point")
+    fig = dict(figures)
+    blocks: list[tuple] = [
+        ("h1", f"Which of the county report's measures work, {p.start}-{p.until}"),
+        ("p", f"Written for the county's development and reform bureau and the officials "
+              "who will read the proposals, not for modellers. Generated by `xianghe "
+              f"report` from {len(rep.runs.groupby(['scenario', *_keys(rep.runs)]))} "
+              f"simulation runs ({over}); every number in the summary is in a table below."),
+        ("h2", "Summary"),
+        *[("p", text) for text in rep.summary.split("\n\n")],
+        ("h2", f"1. Effects of each measure in {p.until}"),
+        ("p", "Each measure against the baseline on the same seeds and parameter draws. The "
+              "interval holds both the randomness of the simulation (seeds) and what the "
+              "data cannot pin down (parameter draws); the last two columns split its "
+              "variance between them. `package` is all the measures together."),
+        ("table", effects_view(rep.effects, p.until)),
+    ]
+    if "effects" in fig:
+        blocks.append(("img", "figures/effects.png", fig["effects"]))
+    if "paths" in fig:
+        blocks.append(("img", "figures/paths.png", fig["paths"]))
+    blocks += [
+        ("h2", "2. Money"),
+        ("p", f"Public cost: the measure's extra public spending over the baseline's, net of "
+              f"subsidies clawed back, {p.start}-{p.until}, discounted to {p.start} at "
+              f"{DISCOUNT_RATE:.0%} ({DISCOUNT_SOURCE}). Tax gained and surplus gained are "
+              "discounted the same way. Extra firms and jobs are counted at the end "
+              f"({p.until}). Additionality counts the firms that got land in Xianghe in "
+              f"{p.start}-{p.until}; diversion the firms that signed with Xianghe then, and "
+              "the firms that left Beijing for another destination. Intervals: the central "
+              f"95 % of the figure's values over {'the parameter draws (each the mean of its seeds)' if p.draws else 'the seeds'}, "
+              "so, like the effects', they hold what the data cannot pin down and the "
+              "simulation's noise. The last row says which unit costs are assumptions."),
+        ("table", money_view(rep.money)),
+        ("h2", f"3. Ranking by {m.label}"),
+        ("p", "P(ranks above the next): the share of the parameter draws (seeds without "
+              "draws) in which the measure does better on the criterion than the one "
+              "ranked below it. The criterion is `--criterion` (one of "
+              + ", ".join(CRITERIA) + ")."),
+        ("table", ranking_view(rep.ranking)),
+    ]
+    if "ranking" in fig:
+        blocks.append(("img", "figures/ranking.png", fig["ranking"]))
+    blocks.append(("h2", "4. What could change the ranking"))
+    if len(rep.sensitivity):
+        blocks += [
+            ("p", "For each measure and the next in the ranking: the three uncertain "
+                  "parameters whose value over the posterior draws goes most with the gap in "
+                  "the criterion between them (Spearman's rank correlation, with its p), and "
+                  f"from {RBD_FAST_MIN_DRAWS} draws SALib's first-order RBD-FAST index on the "
+                  "draws as given data, with its 95 % half-width. With few draws these are "
+                  "rough: a parameter matters where p is small and the index clears its "
+                  "half-width."),
+            ("table", sensitivity_view(rep.sensitivity)),
+        ]
+    else:
+        blocks.append(("p", "Needs 5 or more posterior draws (`--draws`)."))
+    blocks.append(("h2", f"5. The package against the sum of its parts, {p.until}"))
+    if len(rep.interactions):
+        blocks += [("p", "Interaction: the package's effect less the sum of the measures' "
+                         "effects alone, paired on the same runs."),
+                   ("table", interactions_view(rep.interactions))]
+    else:
+        blocks.append(("p", "Needs two or more measures."))
+    blocks += [
+        ("h2", "6. Out of sample: 2020-2021 figures that were not fitted"),
+        ("p", "The baseline's figures for 2020-2021 that were no calibration target, beside "
+              "what was published (`calibration/out_of_sample.toml`). They are predictions: "
+              "nothing was tuned to them."),
+        ("table", out_of_sample_view(rep.out_of_sample)),
+        ("h2", "Tables and runs"),
+        ("p", "Every table above, unrounded, is in `tables/` as Parquet and CSV; the runs "
+              "they come from are in `tables/runs.*` and `runs/` (the store a resumed "
+              "report continues)."),
+    ]
+    return blocks
+
+
+def _link_runs(src: Path, dst: Path) -> None:
+    """Hard-link the stored runs into the new folder (copy where links cannot be made)."""
+    for path in sorted(src.rglob("*")):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+
+
+def write(rep: Report, p: Plan, out: Path, form: str, info: dict) -> Path:
+    """Write the folder: report, tables, figures, the runs and the manifest, at once."""
+    new = staging(out)
+    try:
+        tables = new / "tables"
+        tables.mkdir()
+        for name in Report.TABLES:
+            df = getattr(rep, name)
+            df.to_parquet(tables / f"{name}.parquet", index=False)
+            df.to_csv(tables / f"{name}.csv", index=False)
+        figures = _figures(rep, p, new / "figures")
+        (new / f"report.{form}").write_text(render(document(rep, p, figures), form), "utf-8")
+        if (out / RUNS).is_dir():
+            _link_runs(out / RUNS, new / RUNS)
+        (new / "manifest.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
+        publish(new, out)
+    finally:
+        if new.exists():
+            shutil.rmtree(new, ignore_errors=True)
+    return out / f"report.{form}"
+
+
+def make(p: Plan, out: Path, form: str, *, workers: int = 1, scheduler: str | None = None,
+         progress: bool = True, wait: bool = False) -> Report:
+    """Run the plan into ``out`` (resuming), analyse its runs and write the report."""
+    import time
+
+    out = Path(out)
+    check_writable(out)
+    started = time.perf_counter()
+    with FolderLock(out, wait=wait), writing(out):
+        clean_leftovers(out)
+        df = run_plan(p, out, workers=workers, scheduler=scheduler, progress=progress)
+        runs = tidy_runs(df, p.names)
+        rep = analyse(runs, p)
+        rep.summary = "\n\n".join(summary(rep, p))
+        info = {"report": f"report.{form}", "measures": p.measures, "package": p.package,
+                "seeds": p.seeds, "draws": None if p.draws is None else len(p.draws),
+                "from": p.start, "until": p.until, "criterion": p.criterion,
+                "discount_rate": DISCOUNT_RATE, "scenario_files": p.sources,
+                "package_version": provenance.package_version(),
+                "versions": provenance.versions(), "git_revision": provenance.git_revision(),
+                "seconds": round(time.perf_counter() - started, 1),
+                "written": provenance.timestamp()}
+        rep.path = write(rep, p, out, form, info)
+    return rep
+
+
+def check_years(start: int, until: int) -> None:
+    if not isinstance(until, int) or not FIRST_YEAR < until <= LAST_YEAR:
+        raise InputError(f"--until {until}: allowed: a year in [{FIRST_YEAR + 1}, {LAST_YEAR}]")
+    if not isinstance(start, int) or not FIRST_YEAR < start <= until:
+        raise InputError(f"--from {start}: allowed: a year in [{FIRST_YEAR + 1}, {until}] "
+                         "(--until)")
