@@ -10,12 +10,15 @@ no JavaScript from a CDN (Solara's own assets come from the ``solara-assets`` pa
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import solara  # noqa: E402
+import solara.lab  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
@@ -98,14 +101,30 @@ class Controls:
         return self.last_valid
 
 
-class XiangheApp(XiangheModel):
-    """The model as the page builds it: from a session's controls."""
+_MODELS = itertools.count()
 
-    def __init__(self, controls: Controls | None = None):
+
+class XiangheApp(XiangheModel):
+    """The model as the page builds it: from a session's controls. With ``compare``, the
+    baseline runs beside it on the same seed (same scale, no lever changed), a quarter at
+    a time, for the comparison view."""
+
+    def __init__(self, controls: Controls | None = None, compare: bool = True):
         controls = controls or Controls()
         params = controls.check()
         super().__init__(params, seed=controls.last_valid_seed)
         self.label = controls.scenario.value
+        self.controls = controls
+        # Names this model among those the page made: a new model after Reset may take
+        # the old one's id() and step count, and its views must still redraw.
+        self.token = next(_MODELS)
+        self.reference = (XiangheModel(baseline_of(params), seed=controls.last_valid_seed)
+                          if compare else None)
+
+    def step(self) -> None:
+        super().step()
+        if self.reference is not None:
+            self.reference.step()
 
     @property
     def quarter_label(self) -> str:
@@ -342,12 +361,17 @@ def _view(model: XiangheApp, kind):
     return views[kind].update(model)
 
 
+# The views are Solara components, not plain functions: Mesa wraps a function in a new
+# component class each time its view renders, which remounts every chart (and ECharts
+# then fails on the detached element: "Initialize failed: invalid dom").
+@solara.component
 def RegionMapView(model):
     update_counter.get()
     return solara.FigureMatplotlib(_view(model, RegionMap), format="png",
-                                   dependencies=[id(model), model.steps])
+                                   dependencies=[model.token, model.steps])
 
 
+@solara.component
 def IndicatorChartsView(model):
     update_counter.get()
     with solara.Column(gap="0px") as main:
@@ -355,6 +379,184 @@ def IndicatorChartsView(model):
         solara.FigureEcharts(option=indicator_charts_option(model),
                              attributes={"style": f"height: {160 * rows}px; width: 100%;"})
         solara.Text(CHART_NOTE, style={"font-size": "11px", "color": "#555"})
+    return main
+
+
+def baseline_of(params: dict) -> dict:
+    """The baseline beside a run: its values with every lever as the baseline scenario
+    sets it (uncertain values and the scale kept)."""
+    levers = set(Controls.lever_names())
+    return {**{k: v for k, v in params.items() if k not in levers}, **load("baseline").params}
+
+
+# The comparison: what an official asks of a measure, the baseline's and the levers' paths.
+COMPARED = (("Firms relocated to Xianghe", "firms_relocated", 1.0),
+            ("Firms producing in Xianghe", "firms_operating", 1.0),
+            ("Moved from Beijing, employed", "relocated_workers_employed", 1.0),
+            ("Checkpoint delay at peak (min)", "checkpoint_peak_delay_min", 1.0))
+BASE_LABEL, LEVERS_LABEL = "baseline (same seed)", "with your levers"
+DRAW_LABEL, MEDIAN_LABEL = "a posterior draw", "median over draws"
+FAN_UNTIL = 2030
+
+
+def _quarters(years: int) -> list[str]:
+    return [f"{y}" if q == 1 else f"{y} Q{q}" for y in range(2014, years + 1)
+            for q in range(1, 5)]
+
+
+def _small_multiples(titles: list[str], rows: int = 2) -> dict:
+    """An ECharts option with one small chart per title, its legend under the title."""
+    option = {"animation": False, "tooltip": {"trigger": "axis"}, "title": [], "grid": [],
+              "legend": [], "xAxis": [], "yAxis": [], "series": []}
+    cols = -(-len(titles) // rows)
+    height, width = 100 / rows, 100 / cols
+    for i, title in enumerate(titles):
+        row, col = divmod(i, cols)
+        left, top = 4 + width * col, 1 + height * row
+        option["title"].append({"text": title, "left": f"{left}%", "top": f"{top}%",
+                                "textStyle": {"fontSize": 11, "fontWeight": "normal"}})
+        option["legend"].append({"left": f"{left + 3}%", "top": f"{top + 0.14 * height}%",
+                                 "width": f"{width - 8}%", "itemWidth": 14, "itemHeight": 6,
+                                 "textStyle": {"fontSize": 9}, "data": []})
+        option["grid"].append({"left": f"{left + 4}%", "top": f"{top + 0.32 * height}%",
+                               "width": f"{width - 10}%", "height": f"{0.5 * height}%"})
+        option["yAxis"].append({"gridIndex": i, "type": "value", "scale": True,
+                                "axisLabel": {"fontSize": 9}})
+    return option
+
+
+def comparison_option(model: XiangheApp) -> dict:
+    """ECharts option: the baseline and the run with the chosen levers on the same seed,
+    quarter by quarter, side by side for each compared indicator."""
+    mine = model.datacollector.model_vars
+    ref = model.reference.datacollector.model_vars if model.reference is not None else {}
+    option = _small_multiples([title for title, _, _ in COMPARED])
+    last_year = max([TARGET_YEAR + 1, *mine.get("year", [])])
+    for i, (_, name, divisor) in enumerate(COMPARED):
+        option["xAxis"].append({"gridIndex": i, "type": "category",
+                                "data": _quarters(last_year), "boundaryGap": False,
+                                "axisLabel": {"interval": 3, "fontSize": 9}})
+        for series, data, colour in ((BASE_LABEL, ref, PALETTE[0]),
+                                     (LEVERS_LABEL, mine, PALETTE[1])):
+            values = np.asarray(data.get(name, []), float) / divisor
+            option["series"].append({"type": "line", "name": series, "xAxisIndex": i,
+                                     "yAxisIndex": i, "showSymbol": False, "color": colour,
+                                     "data": values.round(6).tolist()})
+        option["legend"][i]["data"] = [BASE_LABEL, LEVERS_LABEL]
+    return option
+
+
+def comparison_rows(model: XiangheApp) -> list[tuple[str, float, float, float]]:
+    """(indicator, baseline, with the levers, difference) at the latest quarter."""
+    if model.reference is None or not model.quarter_values:
+        return []
+    rows = []
+    for title, name, divisor in COMPARED:
+        a = model.reference.quarter_values[name] / divisor
+        b = model.quarter_values[name] / divisor
+        rows.append((title, a, b, b - a))
+    return rows
+
+
+def _comparison_table(rows) -> str:
+    cells = "".join(f"<tr><td>{t}</td><td>{a:,.1f}</td><td>{b:,.1f}</td>"
+                    f"<td><b>{d:+,.1f}</b></td></tr>" for t, a, b, d in rows)
+    return ("<table style='font-size:12px;border-collapse:collapse' cellpadding='4'>"
+            f"<tr><th align='left'>this quarter</th><th>&nbsp;{BASE_LABEL}&nbsp;</th>"
+            f"<th>&nbsp;{LEVERS_LABEL}&nbsp;</th><th>&nbsp;difference</th></tr>{cells}"
+            "</table>")
+
+
+def fan_runs(params: dict, seed: int, draws: int, until: int = FAN_UNTIL):
+    """The chosen levers and the baseline on ``draws`` posterior draws (fixed by
+    ``seed``) and that seed, to the end of ``until``: the difference by year and draw."""
+    import pandas as pd
+
+    from .engine import RunTask, run_all
+    from .estimation import posterior_draws
+    from .experiments import with_draws
+
+    years = tuple(range(2014, until + 1))
+    names = [name for _, name, _ in COMPARED]
+    vectors = posterior_draws(draws, seed)
+    tasks = []
+    for point, ps in enumerate((baseline_of(params), params)):
+        for values, recorded in with_draws(ps, vectors):
+            tasks.append(RunTask(len(tasks), point, seed, values, recorded, years))
+    df = pd.DataFrame(run_all(tasks, progress=False, what="a posterior-draw run"))
+    wide = df.pivot_table(index=["draw", "year"], columns="point", values=names)
+    diff = pd.DataFrame({n: wide[(n, 1)] - wide[(n, 0)] for n in names}).reset_index()
+    return diff
+
+
+def fan_option(diff) -> dict:
+    """ECharts option: the difference the levers make, each posterior draw a thin line
+    and their median a thick one."""
+    option = _small_multiples([f"{title}, difference" for title, _, _ in COMPARED])
+    years = sorted(diff["year"].unique().tolist())
+    for i, (_, name, divisor) in enumerate(COMPARED):
+        option["xAxis"].append({"gridIndex": i, "type": "category",
+                                "data": [str(y) for y in years], "boundaryGap": False,
+                                "axisLabel": {"fontSize": 9}})
+        by_draw = diff.pivot_table(index="year", columns="draw", values=name) / divisor
+        for d in by_draw.columns:
+            option["series"].append({"type": "line", "name": DRAW_LABEL, "xAxisIndex": i,
+                                     "yAxisIndex": i, "showSymbol": False, "color": "#9bb7d4",
+                                     "lineStyle": {"width": 1},
+                                     "data": by_draw[d].round(6).tolist()})
+        option["series"].append({"type": "line", "name": MEDIAN_LABEL, "xAxisIndex": i,
+                                 "yAxisIndex": i, "showSymbol": False, "color": PALETTE[0],
+                                 "lineStyle": {"width": 3},
+                                 "data": by_draw.median(axis=1).round(6).tolist()})
+        option["legend"][i]["data"] = [DRAW_LABEL, MEDIAN_LABEL]
+    return option
+
+
+@solara.component
+def ComparisonView(model):
+    """The chosen levers against the baseline on the same seed, and, on request, the fan
+    of posterior draws of the difference."""
+    update_counter.get()
+    with solara.Column(gap="4px") as main:
+        if model.reference is None:
+            solara.Text("Tick 'Compare with the baseline (same seed)' under Model Parameters "
+                        "and press Reset to see the comparison.")
+            return main
+        solara.Text(f"Your levers against the baseline, same seed ({model.quarter_label})",
+                    style={"font-weight": "bold"})
+        solara.FigureEcharts(option=comparison_option(model),
+                             attributes={"style": "height: 420px; width: 100%;"})
+        solara.HTML(tag="div", unsafe_innerHTML=_comparison_table(comparison_rows(model)))
+        PosteriorFan(model.controls)
+    return main
+
+
+@solara.component
+def PosteriorFan(controls: Controls):
+    """A button that runs the chosen levers and the baseline on posterior draws, in a
+    thread (the page stays live), and the fan of the difference they make."""
+    draws = solara.use_reactive(4)
+
+    def fan():
+        return fan_runs(controls.last_valid, controls.last_valid_seed, int(draws.value))
+
+    task = solara.lab.use_task(fan, dependencies=None, raise_error=False)
+    with solara.Column(gap="4px") as main:
+        with solara.Row():
+            solara.SliderInt(f"Posterior draws: {draws.value}", value=draws, min=2, max=20)
+            solara.Button(f"Show the fan of posterior draws to {FAN_UNTIL}",
+                          on_click=task, disabled=task.pending)
+        if task.pending:
+            solara.Text(f"Running the baseline and your levers on {draws.value} posterior "
+                        f"draws to {FAN_UNTIL}...")
+            solara.ProgressLinear(True)
+        elif task.error:
+            solara.Error(f"{type(task.exception).__name__}: {task.exception}")
+        elif task.finished and task.value is not None:
+            solara.Text(f"The difference your levers make, on {draws.value} posterior draws "
+                        "(same seed): one thin line a draw, the median thick.")
+            solara.FigureEcharts(option=fan_option(task.value),
+                                 attributes={"style": "height: 420px; width: 100%;"})
     return main
 
 
@@ -369,5 +571,10 @@ def Page():
     solara.Title(PAGE_TITLE)
     with solara.Sidebar():
         MeasuresPanel(controls)
-    SolaraViz(model, components=[RegionMapView, IndicatorChartsView],
-              model_params={"controls": controls}, name="Xianghe relocation model")
+    # The card SolaraViz names "Model Parameters" holds the comparison's switch; the
+    # levers, the seed and the scale are in the measures panel above it.
+    SolaraViz(model, components=[RegionMapView, IndicatorChartsView, ComparisonView],
+              model_params={"controls": controls,
+                            "compare": {"type": "Checkbox", "value": True,
+                                        "label": "Compare with the baseline (same seed)"}},
+              name="Xianghe relocation model")

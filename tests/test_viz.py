@@ -100,9 +100,16 @@ def _no_error_shown(page: Page) -> None:
 
 
 @pytest.mark.slow
-def test_page_draws_changes_with_a_lever_and_steps(page):
-    charts_before = page.locator(CHARTS).first.screenshot()
+def _step(page: Page) -> None:
+    before = _map_source(page)
+    page.get_by_role("button", name="Step").click()
+    _until_redrawn(page, before)
 
+
+def _permits_on_and_reset(page: Page) -> None:
+    """Switch permit devolution on and Reset, a quarter in: a new model's first map is the
+    picture loaded, which the browser would keep, so the Reset would not show."""
+    _step(page)
     page.get_by_text("Permit devolution", exact=True).first.click()    # open the group
     switch = page.get_by_role("switch", name="Permit devolution")
     # The switch's own label, once the group has finished opening (Playwright waits for a
@@ -112,6 +119,11 @@ def test_page_draws_changes_with_a_lever_and_steps(page):
     before = _map_source(page)
     page.get_by_role("button", name="Reset").click()
     _until_redrawn(page, before)
+
+
+def test_page_draws_changes_with_a_lever_and_steps(page):
+    charts_before = page.locator(CHARTS).first.screenshot()
+    _permits_on_and_reset(page)
 
     timings = []
     for _ in range(6):
@@ -150,6 +162,55 @@ def test_impossible_combination_is_named_on_the_page(page):
     page.get_by_text("Time: 0.0").wait_for()
     assert "Traceback" not in page.locator("body").inner_text()
     assert page.problems == []
+
+
+@pytest.mark.slow
+def test_the_comparison_view_sets_the_levers_beside_the_baseline_and_draws_a_fan(page):
+    # No empty card: SolaraViz's "Model Parameters" card holds the comparison's switch.
+    card = page.locator(".v-card", has_text="Model Parameters")
+    expect(card.get_by_role("checkbox", name="Compare with the baseline (same seed)")
+           ).to_be_checked()
+    _permits_on_and_reset(page)
+    for _ in range(4):
+        _step(page)
+    view = page.locator(".vue-grid-item", has_text="Your levers against the baseline")
+    view.get_by_text("2014Q4").wait_for(timeout=30_000)
+    table = view.locator("table")
+    for header in ("baseline (same seed)", "with your levers", "difference"):
+        expect(table).to_contain_text(header)
+    expect(table).to_contain_text("Firms producing in Xianghe")
+    assert view.locator("canvas").count() >= 1
+    page.get_by_role("button", name=re.compile("Show the fan of posterior draws")).click()
+    view.get_by_text("The difference your levers make").wait_for(timeout=240_000)
+    assert view.locator("canvas").count() >= 2        # the comparison and the fan
+    time.sleep(0.5)
+    _no_error_shown(page)
+    assert page.problems == []
+    page.set_viewport_size({"width": 1600, "height": 2100})   # the fan below the table
+    time.sleep(1.0)
+    page.screenshot(path=SHOTS / "xianghe-comparison.png", full_page=True)
+
+
+def test_the_comparison_names_its_series_and_computes_the_difference():
+    from runs.app import (BASE_LABEL, LEVERS_LABEL, Controls, XiangheApp, comparison_option,
+                          comparison_rows)
+
+    model = XiangheApp(Controls("permits"))
+    for _ in range(8):
+        model.step()
+    assert model.reference.steps == model.steps == 8
+    assert model.reference.params["permit_devolution"] is False
+    assert model.params["permit_devolution"] is True
+    option = comparison_option(model)
+    for i, legend in enumerate(option["legend"]):
+        assert legend["data"] == [BASE_LABEL, LEVERS_LABEL]
+        assert [s["name"] for s in option["series"] if s["xAxisIndex"] == i] == legend["data"]
+    for _, a, b, d in comparison_rows(model):
+        assert d == pytest.approx(b - a)
+    same = XiangheApp(Controls("baseline"))          # no lever changed: no difference
+    for _ in range(8):
+        same.step()
+    assert all(d == 0 for *_, d in comparison_rows(same))
 
 
 def test_controls_start_from_a_scenario_and_keep_the_last_valid_values():
