@@ -433,14 +433,15 @@ def spread(values: np.ndarray) -> tuple[float, float]:
             float(np.percentile(values, 100 - tail, method="inverted_cdf")))
 
 
-def money_table(runs: pd.DataFrame, p: Plan) -> pd.DataFrame:
+def money_table(quantities: dict[str, pd.DataFrame], p: Plan) -> pd.DataFrame:
     """A row per scenario and money figure: its value (from the means over every run
     pair), the central 95 % range of its value over the posterior draws (over the seeds
     without draws: the parameters' uncertainty and the seeds' noise together, as the
-    effects' intervals), its unit and what the cost rests on."""
+    effects' intervals), its unit and what the cost rests on. ``quantities``: each
+    scenario's :func:`paired_quantities`."""
     rows = []
     for name, params in zip(p.names[1:], p.params[1:], strict=True):
-        q = paired_quantities(runs, name, p.start, p.until)
+        q = quantities[name]
         mean = {k: q[k].mean() for k in QUANTITIES}
         clusters = _cluster_means(q)
         per = {k: clusters[k].to_numpy() for k in QUANTITIES}
@@ -469,11 +470,11 @@ def cost_basis(params: dict, base: dict) -> str:
     return "; ".join(parts) or "the measure's own amounts (no assumed unit cost)"
 
 
-def per_cluster(runs: pd.DataFrame, p: Plan, metric: str) -> pd.DataFrame:
+def per_cluster(quantities: dict[str, pd.DataFrame], p: Plan, metric: str) -> pd.DataFrame:
     """The criterion of each measure for each posterior draw (seed without draws)."""
     out = {}
     for name in p.measures:
-        clusters = _cluster_means(paired_quantities(runs, name, p.start, p.until))
+        clusters = _cluster_means(quantities[name])
         out[name] = METRIC[metric].value({k: clusters[k].to_numpy() for k in QUANTITIES})
         index = clusters.index
     return pd.DataFrame(out, index=index)
@@ -624,8 +625,10 @@ class Report:
 def analyse(runs: pd.DataFrame, p: Plan) -> Report:
     """Every table of the report from its runs (:func:`tidy_runs`)."""
     effects = effects_table(runs, p.names, range(p.start, p.until + 1))
-    money = money_table(runs, p)
-    per = per_cluster(runs, p, p.criterion)
+    quantities = {name: paired_quantities(runs, name, p.start, p.until)
+                  for name in p.names[1:]}
+    money = money_table(quantities, p)
+    per = per_cluster(quantities, p, p.criterion)
     ranking = ranking_table(money, per, p.criterion)
     return Report(effects, money, ranking, ranking_sensitivity(per, ranking, p.draws),
                   interactions_table(runs, p), out_of_sample_table(runs, p.until), runs, "")
@@ -673,10 +676,6 @@ def _label(indicator: str) -> tuple[str, str, float]:
     return HEADLINE.get(indicator, (indicator.replace("_", " "), UNITS.get(indicator, ""), 1.0))
 
 
-def _metric_divisor(metric: str) -> float:
-    return METRIC[metric].divisor
-
-
 def effects_view(effects: pd.DataFrame, year: int) -> pd.DataFrame:
     """The effects table as printed: one row per measure and indicator in ``year``."""
     rows = []
@@ -706,13 +705,12 @@ def money_view(money: pd.DataFrame) -> pd.DataFrame:
 
 
 def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
-    m = METRIC[ranking["criterion"].iloc[0]] if len(ranking) else None
+    m = METRIC[ranking["criterion"].iloc[0]]      # a report has one measure at least
     return pd.DataFrame({
         "rank": ranking["rank"], "measure": ranking["measure"],
-        f"{m.label if m else ''} ({m.unit if m else ''})":
-            [fmt(v, m.divisor) for v in ranking["value"]] if m else [],
-        "95 % interval": [interval(a, b, m.divisor) for a, b in
-                          zip(ranking["ci_low"], ranking["ci_high"], strict=True)] if m else [],
+        f"{m.label} ({m.unit})": [fmt(v, m.divisor) for v in ranking["value"]],
+        "95 % over the draws": [interval(a, b, m.divisor) for a, b in
+                                zip(ranking["ci_low"], ranking["ci_high"], strict=True)],
         "P(ranks above the next)": [pct(v) for v in ranking["p_above_next"]],
     })
 
