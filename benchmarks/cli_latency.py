@@ -27,6 +27,8 @@ CASES = {
     "bad input (unknown parameter)": ["run", "--set", "no_such_parameter=1"],
     "bad input (out-of-range value)": ["compare", "baseline", "permits",
                                        "--set", "bus_lines=-1"],
+    "bad input (year outside the model)": ["run", "--until", "3000"],
+    "bad input (report: unknown measure)": ["report", "--measures", "teleport"],
 }
 
 

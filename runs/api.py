@@ -19,13 +19,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from model.params import FIRST_YEAR, LAST_YEAR, ParamError, lookup, resolve
 
 from . import scenario as scenarios
-from .errors import InputError, check_folder
+from .errors import InputError, check_folder, check_posterior
 from .folders import check_writable
+
+if TYPE_CHECKING:   # pandas loads with the runs, not to check their input
+    import pandas as pd
 
 __all__ = ["InputError", "Scenario", "scenario", "run", "run_result", "compare",
            "comparison", "sweep", "sweep_session", "scenario_params", "report"]
@@ -104,6 +107,8 @@ def _draws(draws: int | None, seed: int, posterior: str | Path | None):
         if draws not in (0, None):
             raise InputError(f"--draws {draws}: allowed: an integer of 1 or more")
         return None
+    if posterior:
+        check_posterior(Path(posterior))
     from .estimation import POSTERIOR_FILE, posterior_draws
 
     return posterior_draws(draws, seed, Path(posterior) if posterior else POSTERIOR_FILE)
@@ -241,24 +246,23 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
     ``out/figures/`` and the runs (``out/runs/``, from which a killed report resumes).
     Returns :class:`runs.report.Report`: ``effects``, ``money``, ``ranking``,
     ``sensitivity``, ``interactions``, ``out_of_sample``, ``runs`` and ``summary``."""
-    from . import report as reports
+    from .report_options import check
 
     _check_count("--seeds", seeds, 2, " (an interval needs two seeds)")
     _check_count("--seed", seed, 0)
-    if not isinstance(draws, int) or draws < 0:
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
         raise InputError(f"--draws {draws}: allowed: 0 (the calibrated point only) or an "
                          "integer of 1 or more")
-    reports.check_years(from_year, until)
-    if criterion not in reports.CRITERIA:
-        raise InputError(f"--criterion {criterion!r}: allowed: {', '.join(reports.CRITERIA)}")
-    if format not in reports.FORMATS:
-        raise InputError(f"--format {format!r}: allowed: {', '.join(reports.FORMATS)}")
-    workers = _workers(workers)
     if isinstance(measures, str):
         measures = [m.strip() for m in measures.split(",") if m.strip()]
+    measures = check(measures, criterion, format, from_year, until)
+    workers = _workers(workers)
+    common = _params(params)
     check_writable(Path(out))
     vectors = _draws(draws, seed, posterior)
+    from . import report as reports
+
     plan = reports.plan(measures, list(range(seed, seed + seeds)), vectors, from_year, until,
-                        criterion, _params(params))
+                        criterion, common)
     return reports.make(plan, Path(out), format, workers=workers, scheduler=scheduler,
                         progress=progress, wait=wait)

@@ -383,7 +383,6 @@ def _cmd_calibrate(args) -> int:
 
 def _cmd_report(args) -> int:
     from . import api
-    from .report import METRIC, fmt, pct
 
     rep = api.report(args.measures, seeds=args.seeds, draws=args.draws, seed=args.seed,
                      from_year=getattr(args, "from"), until=args.until,
@@ -391,6 +390,8 @@ def _cmd_report(args) -> int:
                      format=args.format,
                      workers=args.workers, scheduler=args.scheduler,
                      posterior=args.posterior, progress=not args.quiet, wait=args.wait)
+    from .report import METRIC, fmt, pct
+
     m = METRIC[args.criterion]
     print(f"ranking by {m.label} ({m.unit}):")
     for r in rep.ranking.itertuples():

@@ -33,8 +33,8 @@ from model import XiangheModel
 from model.enterprises import State, cost_shares, location_utilities
 
 from . import scenario as scenarios
+from .scenario import MEASURES
 
-MEASURES = ("targeting", "permits", "land", "subsidies", "talent", "commuting")
 FROM, PROBE, UNTIL = 2022, 2025, 2030
 YUAN_PER_USD = 6.7      # 2014-2020 average, not adjusted for prices
 YUAN_PER_GBP = 10.5

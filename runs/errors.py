@@ -19,3 +19,10 @@ def check_folder(path: Path, option: str = "--out") -> None:
             if not parent.is_dir():
                 raise InputError(f"{option} {path}: {parent} is a file, not a folder")
             return
+
+
+def check_posterior(path: Path) -> None:
+    """Refuse ``--draws`` when there is no posterior sample to draw from."""
+    if not Path(path).exists():
+        raise InputError(f"--draws: no posterior at {path}; allowed: a posterior.parquet "
+                         "written by `xianghe calibrate` (--posterior FILE)")

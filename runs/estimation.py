@@ -32,7 +32,7 @@ from calibration import Target, load_targets
 from model.params import PARAMS, Integer, Param, ParamError, Prior, Role
 
 from . import provenance
-from .errors import InputError
+from .errors import InputError, check_posterior
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "calibration"
 SCREENING_FILE = CALIBRATION / "screening.csv"
@@ -740,9 +740,7 @@ def refine_point(out: Path, *, runs: int = 800, seeds: list[int] | None = None,
 
 def load_posterior(path: Path = POSTERIOR_FILE) -> pd.DataFrame:
     """A posterior sample written by :func:`calibrate`; a clear error if there is none."""
-    if not Path(path).exists():
-        raise InputError(f"--draws: no posterior at {path}; allowed: a posterior.parquet "
-                         "written by `xianghe calibrate` (--posterior FILE)")
+    check_posterior(path)
     try:
         df = pd.read_parquet(path)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same error

@@ -34,6 +34,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from model import INDICATORS, NAMES
-from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, resolve
+from model.params import PARAMS, resolve
 
 from . import provenance
 from . import scenario as scenarios
@@ -53,13 +54,9 @@ from .experiments import with_draws
 from .folders import FolderLock, check_writable, clean_leftovers, publish, staging, writing
 from .store import ResultStore, schema, write_manifest
 
-MEASURES = ("targeting", "permits", "land", "subsidies", "talent", "commuting")
-BASELINE = "baseline"
-PACKAGE = "package"
-FROM, UNTIL = 2022, 2030
+from .report_options import BASELINE, CRITERIA, PACKAGE, check_measures
 OUT_OF_SAMPLE_YEARS = (2020, 2021)
 OUT_OF_SAMPLE_FILE = Path(__file__).resolve().parent.parent / "calibration" / "out_of_sample.toml"
-FORMATS = ("md", "html")
 RUNS = "runs"
 CONFIDENCE = 0.95
 SALIB_SEED = 20_220_101     # RBD-FAST's resampling: the same runs give the same indices
@@ -191,8 +188,7 @@ METRICS: tuple[Metric, ...] = (
            lambda q: _per_100m(q["d_jobs"], q["cost"])),
 )
 METRIC = {m.name: m for m in METRICS}
-CRITERIA = ("firms_per_100m_yuan", "jobs_per_100m_yuan", "net_fiscal_yuan",
-            "welfare_per_yuan")
+assert set(CRITERIA) <= set(METRIC), "every criterion is a money figure"
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -247,24 +243,9 @@ def plan(measures: list | None, seeds: list[int], draws: list[dict] | None, star
     """The scenarios of a report: the baseline, each measure alone (levers from
     ``start``), and, with two or more, their package (composed as a scenario file's
     ``extends`` list composes); ``common`` values (``--set``) go into every one."""
-    chosen = list(MEASURES) if measures is None else list(measures)
-    if not chosen:
-        raise InputError("--measures: none given; allowed: a comma-separated list of "
-                         + ", ".join(MEASURES))
-    loaded = []
-    for ref in chosen:
-        if isinstance(ref, scenarios.Scenario):
-            loaded.append(ref)
-            continue
-        if ref in (BASELINE, PACKAGE) or not (scenarios.SCENARIO_DIR / f"{ref}.toml").is_file():
-            raise InputError(f"--measures {ref!r}: not a measure; allowed: "
-                             + ", ".join(MEASURES) + " (or another scenario of "
-                             "runs/scenarios except the baseline)")
-        loaded.append(scenarios.load(ref))
+    loaded = [ref if isinstance(ref, scenarios.Scenario) else scenarios.load(ref)
+              for ref in check_measures(measures)]
     names = [sc.name for sc in loaded]
-    if len(set(names)) != len(names):
-        raise InputError(f"--measures: {', '.join(names)} names a measure twice; allowed: "
-                         "each measure once")
     base = scenarios.load(BASELINE)
     params = [dict(base.params)] + [_starting(sc.params, start) for sc in loaded]
     package = len(loaded) > 1
@@ -307,7 +288,10 @@ def run_plan(p: Plan, out: Path, *, workers: int, scheduler: str | None, progres
                          "folder or one a report with the same arguments wrote")
     table_schema = schema([], extra=["draw"] if p.draws is not None else [])
     store = ResultStore(store_dir, table_schema)
-    store.verify(hint=f"removing {store_dir} (its runs are computed again)")
+    # A damaged part (a disk fault) is set aside and its runs computed again, and copies
+    # of a run are removed: every run is seeded, so nothing a report shows can change.
+    for done in store.verify(repair=True):
+        print(f"{store_dir}: {done}", file=sys.stderr)
     tasks = p.tasks()
     store_dir.mkdir(parents=True, exist_ok=True)
     write_manifest(store_dir, {"digest": digest, "scenarios": p.names,
@@ -1146,11 +1130,3 @@ def make(p: Plan, out: Path, form: str, *, workers: int = 1, scheduler: str | No
                 "written": provenance.timestamp()}
         rep.path = write(rep, p, out, form, info)
     return rep
-
-
-def check_years(start: int, until: int) -> None:
-    if not isinstance(until, int) or not FIRST_YEAR < until <= LAST_YEAR:
-        raise InputError(f"--until {until}: allowed: a year in [{FIRST_YEAR + 1}, {LAST_YEAR}]")
-    if not isinstance(start, int) or not FIRST_YEAR < start <= until:
-        raise InputError(f"--from {start}: allowed: a year in [{FIRST_YEAR + 1}, {until}] "
-                         "(--until)")

@@ -269,3 +269,40 @@ def test_an_unwritable_folder_is_refused_by_command_and_api(tmp_path):
         api.report(out=blocker / "rep")
     assert str(err.value) == run.stderr.strip().removeprefix("xianghe: error: ")
     assert blocker.read_text() == "x"
+
+
+def test_bad_input_is_refused_before_the_simulation_stack_loads():
+    """The contract's 'answers at once': refusing a report's (and a run's) options
+    imports neither pandas nor numpy."""
+    code = """
+import sys
+from runs import api
+for call in (lambda: api.report(from_year=2014), lambda: api.report(measures="teleport"),
+             lambda: api.report(criterion="votes"), lambda: api.run(until=3000),
+             lambda: api.report(draws=2, posterior="/nonexistent/posterior.parquet")):
+    try:
+        call()
+    except api.InputError:
+        pass
+    else:
+        raise SystemExit("not refused")
+heavy = [m for m in ("pandas", "numpy", "mesa") if m in sys.modules]
+raise SystemExit(f"loaded {heavy}" if heavy else 0)
+"""
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_damaged_run_file_is_set_aside_and_its_runs_computed_again(tmp_path):
+    args = dict(measures=["permits"], seeds=2, draws=0, from_year=2021, until=2021,
+                params=SMALL, out=tmp_path / "r", workers=1)
+    api.report(**args)
+    before = (tmp_path / "r" / "tables" / "effects.csv").read_bytes()
+    part = sorted((tmp_path / "r" / "runs" / "results").glob("*.parquet"))[0]
+    part.write_bytes(b"not parquet")                   # a disk fault
+    api.report(**args)
+    assert (tmp_path / "r" / "tables" / "effects.csv").read_bytes() == before
+    assert list((tmp_path / "r" / "runs" / "damaged").glob("*.parquet"))
