@@ -306,3 +306,14 @@ def test_a_damaged_run_file_is_set_aside_and_its_runs_computed_again(tmp_path):
     api.report(**args)
     assert (tmp_path / "r" / "tables" / "effects.csv").read_bytes() == before
     assert list((tmp_path / "r" / "runs" / "damaged").glob("*.parquet"))
+
+
+@pytest.mark.slow
+def test_a_report_on_a_dask_cluster_has_the_tables_of_one_run_here(tmp_path, dask_cluster):
+    args = dict(measures=["permits", "commuting"], seeds=2, draws=2, from_year=2021,
+                until=2022, params=SMALL)
+    api.report(**args, out=tmp_path / "here", workers=1)
+    api.report(**args, out=tmp_path / "dask", scheduler=dask_cluster)
+    for name in reports.Report.TABLES:
+        here = (tmp_path / "here" / "tables" / f"{name}.csv").read_bytes()
+        assert (tmp_path / "dask" / "tables" / f"{name}.csv").read_bytes() == here, name
