@@ -290,6 +290,13 @@ def label(name: str) -> str:
     return name.replace("_", " ")
 
 
+def _quarters(last_year: int) -> list[str]:
+    """A chart's quarters from 2014 to ``last_year``: a year's first quarter is labelled
+    with the year alone."""
+    return [f"{y}" if q == 1 else f"{y} Q{q}" for y in range(2014, last_year + 1)
+            for q in range(1, 5)]
+
+
 def indicator_charts_option(model: XiangheApp) -> dict:
     """ECharts option: key indicators by quarter, one small chart each, 2020 targets in red.
 
@@ -300,8 +307,7 @@ def indicator_charts_option(model: XiangheApp) -> dict:
     last_year = max([TARGET_YEAR + 1, *data.get("year", [])])
     # Category axis of quarters: a year's first quarter is labelled with the year alone,
     # and only those labels are shown.
-    quarters = [f"{y}" if q == 1 else f"{y} Q{q}"
-                for y in range(2014, last_year + 1) for q in range(1, 5)]
+    quarters = _quarters(last_year)
     option = {"animation": False, "tooltip": {"trigger": "axis"}, "title": [], "grid": [],
               "legend": [], "xAxis": [], "yAxis": [], "series": [], "color": PALETTE}
     rows = -(-len(KEY_CHARTS) // 2)
@@ -397,11 +403,6 @@ COMPARED = (("Firms relocated to Xianghe", "firms_relocated", 1.0),
 BASE_LABEL, LEVERS_LABEL = "baseline (same seed)", "with your levers"
 DRAW_LABEL, MEDIAN_LABEL = "a posterior draw", "median over draws"
 FAN_UNTIL = 2030
-
-
-def _quarters(years: int) -> list[str]:
-    return [f"{y}" if q == 1 else f"{y} Q{q}" for y in range(2014, years + 1)
-            for q in range(1, 5)]
 
 
 def _small_multiples(titles: list[str], rows: int = 2) -> dict:
