@@ -318,7 +318,7 @@ def run_plan(p: Plan, out: Path, *, workers: int, scheduler: str | None, progres
 def tidy_runs(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """The stored rows as the report reads them: scenario, (draw,) seed, year, indicators
     and the derived ones."""
-    keys = ["draw", "seed"] if "draw" in df else ["seed"]
+    keys = _keys(df)
     out = df.assign(scenario=df["point"].map(dict(enumerate(names))))
     for name, derive in DERIVED.items():
         out[name] = derive(out)

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from runs import api  # noqa: E402
+from runs.report import DISCOUNT_RATE  # noqa: E402
 
 START = 2022
 
@@ -36,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="subsidy rates, a share of the investment")
     parser.add_argument("--replicates", type=int, default=10)
     parser.add_argument("--until", type=int, default=2030)
-    parser.add_argument("--discount", type=float, default=0.035,
-                        help="social discount rate a year (default 3.5 %%)")
+    parser.add_argument("--discount", type=float, default=DISCOUNT_RATE,
+                        help="social discount rate a year (default: the policy report's, "
+                             f"{DISCOUNT_RATE * 100:.0f} %%, NDRC 2006)")
     parser.add_argument("--talent-agents", type=int, default=None)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("out/subsidy-frontier"))
