@@ -55,6 +55,9 @@ class Indicator:
     aggregation: Aggregation
     meaning: str
     measure: Measure
+    # A number of agents in a state times their weight: identical on every machine. The
+    # others are sums of continuous quantities, equal across CPUs within CROSS_CPU_RTOL.
+    count: bool = False
 
 
 def _in_focus(m, *states: State) -> float:
@@ -92,24 +95,31 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("firms_relocated", "firms", "stock",
               "Beijing enterprises whose project got land in Xianghe since 2014Q1 (in the "
               "pipeline after land, producing, or left again), cumulative",
-              lambda m: _in_focus(m, *LANDED)),
+              lambda m: _in_focus(m, *LANDED),
+              count=True),
     Indicator("projects_failed", "projects", "stock",
               "projects signed with Xianghe that never got land or gave up before "
               "production, cumulative",
-              lambda m: _in_focus(m, *GAVE_UP)),
+              lambda m: _in_focus(m, *GAVE_UP),
+              count=True),
     Indicator("projects_waiting_for_land", "projects", "stock",
               "signed projects waiting for land in Xianghe at the end of the period",
-              lambda m: _in_focus(m, State.SIGNED)),
+              lambda m: _in_focus(m, State.SIGNED),
+              count=True),
     Indicator("firms_operating", "firms", "stock", "of those, producing in Xianghe",
-              lambda m: _in_focus(m, State.PRODUCING)),
+              lambda m: _in_focus(m, State.PRODUCING),
+              count=True),
     Indicator("firms_left_again", "firms", "stock",
               "relocated firms that later left Xianghe, cumulative",
-              lambda m: _in_focus(m, State.LEFT_AGAIN)),
+              lambda m: _in_focus(m, State.LEFT_AGAIN),
+              count=True),
     Indicator("land_blocked_projects", "projects", "stock",
               "projects that could not land in Xianghe for lack of land, cumulative",
-              lambda m: _in_focus(m, State.BLOCKED)),
+              lambda m: _in_focus(m, State.BLOCKED),
+              count=True),
     Indicator("pipeline_projects", "projects", "stock", "signed and not yet producing",
-              lambda m: _in_focus(m, *PIPELINE)),
+              lambda m: _in_focus(m, *PIPELINE),
+              count=True),
     Indicator("mean_signed_investment_yuan", "yuan", "special",
               "mean intended investment of the projects signed in the period",
               _mean_signed_investment),
@@ -122,15 +132,19 @@ INDICATORS: tuple[Indicator, ...] = (
               lambda m: _revenue(m) * m.params["tax_share_of_revenue"]),
     Indicator("market_merchants", "merchants", "stock",
               "merchants trading in Xianghe's wholesale-market platforms",
-              lambda m: m.merchants.trading_in_xianghe()),
+              lambda m: m.merchants.trading_in_xianghe(),
+              count=True),
     Indicator("relocated_workers_employed", "people", "stock",
               "people who moved their home from Beijing to Xianghe and are employed there",
-              _relocated_workers),
+              _relocated_workers,
+              count=True),
     Indicator("high_skill_to_beijing", "people/year", "flow",
               "high-skill workers who left a Xianghe job for a Beijing job",
-              lambda m: m.last.talent.high_to_beijing * m.talent.weight),
+              lambda m: m.last.talent.high_to_beijing * m.talent.weight,
+              count=True),
     Indicator("high_skill_to_xianghe", "people/year", "flow", "the reverse",
-              lambda m: m.last.talent.high_to_focus * m.talent.weight),
+              lambda m: m.last.talent.high_to_focus * m.talent.weight,
+              count=True),
     Indicator("cross_border_daily_persons", "people/day", "mean",
               "people crossing the Xianghe-Beijing border on an average working day",
               lambda m: m.last.flows.persons),
@@ -169,11 +183,13 @@ INDICATORS: tuple[Indicator, ...] = (
               lambda m: m.last.firms.surplus_yuan),
     # Beyond the contract.
     Indicator("firms_signed", "firms/year", "flow", "projects signed with Xianghe",
-              lambda m: float(m.last.signed_in_focus.size * m.firms.weight)),
+              lambda m: float(m.last.signed_in_focus.size * m.firms.weight),
+              count=True),
     Indicator("firms_left_beijing", "firms", "stock",
               "exposed Beijing firms that moved anywhere (failed and blocked projects not "
               "counted), cumulative",
-              lambda m: float(np.isin(m.firms.state, MOVED).sum() * m.firms.weight)),
+              lambda m: float(np.isin(m.firms.state, MOVED).sum() * m.firms.weight),
+              count=True),
     Indicator("relocated_firm_jobs", "people", "stock",
               "jobs at the relocated firms producing in Xianghe, whoever fills them",
               lambda m: float(m.firms.staff[_producing_in_focus(m)].sum() * m.firms.weight)),
@@ -187,6 +203,24 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 
 NAMES: tuple[str, ...] = tuple(i.name for i in INDICATORS)
+COUNTS: tuple[str, ...] = tuple(i.name for i in INDICATORS if i.count)
+# How far a continuous indicator may move between two CPUs for the same scenario,
+# parameters and seed: numpy's exp and log take different SIMD paths on different CPUs,
+# so sums of logsums differ in their last bits (about 1e-14 relative seen). On one machine
+# every value repeats to the last digit; counts repeat to the last digit everywhere.
+CROSS_CPU_RTOL = 1e-9
+
+
+def same_across_cpus(name: str, a: float | None, b: float | None) -> bool:
+    """Whether two values of indicator ``name`` from the same run on two machines agree:
+    a count exactly, a continuous indicator within :data:`CROSS_CPU_RTOL` (relative to the
+    larger, with an absolute floor of ``CROSS_CPU_RTOL`` in the indicator's unit for
+    values that cancel to about zero). Both missing (no event to measure) agree."""
+    if a is None or b is None or a != a or b != b:
+        return (a is None or a != a) and (b is None or b != b)
+    if name in COUNTS:
+        return a == b
+    return abs(a - b) <= CROSS_CPU_RTOL * max(abs(a), abs(b), 1.0)
 EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production")
 # Indicators that may be negative: gains or losses against 2014 conditions, and public
 # spending, which is net of the subsidies clawed back from projects that gave up (with
