@@ -27,3 +27,9 @@ def __getattr__(name: str):
 
         return XiangheModel
     raise AttributeError(f"module 'model' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """What ``__all__`` promises as well as what is loaded, so tab completion and tools
+    that list the package find the model class before its first use."""
+    return sorted({*globals(), *__all__})

@@ -118,3 +118,15 @@ def test_the_examples_run(tmp_path, script, args, written):
     assert run.returncode == 0, run.stderr
     for name in written:
         assert (tmp_path / "out" / name).exists(), name
+
+
+def test_the_model_package_lists_what_it_promises():
+    """Tab completion and tools that look for a Mesa model by listing the package find it,
+    though the package loads it only on first use."""
+    import mesa
+
+    import model
+
+    assert set(model.__all__) <= set(dir(model))
+    found = [getattr(model, name) for name in dir(model) if not name.startswith("_")]
+    assert any(isinstance(x, type) and issubclass(x, mesa.Model) for x in found)
