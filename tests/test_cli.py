@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -248,3 +250,17 @@ def test_elasticities_bad_input_exits_2(args, needle):
     assert run.returncode == 2 and run.stdout == ""
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], run.stderr
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on the PATH")
+def test_uv_run_answers_without_a_word_on_stderr():
+    """The README's form, `uv run xianghe --help`, adds nothing to stderr: uv has nothing
+    to compile or install on every call (`compile-bytecode = true` made it compile 10,000
+    files and say so each time)."""
+    root = Path(__file__).resolve().parents[1]
+    for dont_write in ("1", ""):
+        out = subprocess.run(["uv", "run", "xianghe", "--help"], capture_output=True,
+                             text=True, cwd=root, timeout=120,
+                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": dont_write})
+        assert out.returncode == 0 and out.stdout.startswith("usage: xianghe")
+        assert out.stderr == ""
