@@ -22,7 +22,6 @@ each beside the range published studies report (see ``LITERATURE``; docs/evidenc
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,7 +171,9 @@ def elasticities(seed: int, seeds: int, common: dict, measures: tuple[str, ...] 
                leave=False)
     probes: dict[str, list[Probe]] = {name: [] for name in params}
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from .pool import WorkerPool
+
+        with WorkerPool(workers) as pool:
             for probe in pool.map(_probe, tasks):
                 probes[probe.name].append(probe)
                 bar.update()

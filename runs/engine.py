@@ -1,8 +1,8 @@
 """Run many model runs on any ``concurrent.futures`` executor.
 
 One engine serves every experiment (a run's replicate seeds, a comparison, a sweep) and
-every back end: this process (one worker), local processes (:class:`ProcessPoolExecutor`)
-or a Dask distributed cluster (``Client.get_executor()``), so the same tasks give the same
+every back end: this process (one worker), local processes (:class:`runs.pool.WorkerPool`,
+which works from a script without a main guard, stdin or a notebook) or a Dask distributed cluster (``Client.get_executor()``), so the same tasks give the same
 rows wherever they run. Each run is independent and seeded, so results do not depend on
 which worker ran it or in what order. Only a bounded number of runs is in flight and
 unwritten at any time, so memory stays flat however long the experiment.
@@ -11,8 +11,6 @@ unwritten at any time, so memory stays flat however long the experiment.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
-import os
 import re
 import socket
 import signal
@@ -146,10 +144,9 @@ class Backend:
             self.slots = 1
             self.label = "this process"
         else:
-            self.executor = cf.ProcessPoolExecutor(max_workers=workers,
-                                                   mp_context=_worker_context(),
-                                                   initializer=_watch_parent,
-                                                   initargs=(os.getpid(),))
+            from .pool import WorkerPool
+
+            self.executor = WorkerPool(workers)
             self.slots = workers
             self.label = f"{workers} local process(es)"
 
@@ -159,31 +156,6 @@ class Backend:
             self.client.close()
         else:
             self.executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _worker_context():
-    """Workers forked from a server that has imported the model once: fast to start, and
-    free of the locks a plain fork could copy from the parent's threads."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["runs.engine"])
-    return context
-
-
-def _watch_parent(pid: int) -> None:
-    """In a worker: exit when the experiment that started it is gone (killed, not shut
-    down), rather than wait for tasks forever."""
-
-    def watch():
-        while True:
-            time.sleep(2.0)
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 @dataclass

@@ -130,3 +130,45 @@ def test_the_model_package_lists_what_it_promises():
     assert set(model.__all__) <= set(dir(model))
     found = [getattr(model, name) for name in dir(model) if not name.startswith("_")]
     assert any(isinstance(x, type) and issubclass(x, mesa.Model) for x in found)
+
+
+PLAIN_SCRIPT = """
+from runs import api
+eff = api.compare("baseline", "commuting", replicates=2, until=2016, workers=2,
+                  params={"talent_agents": 3000})
+rows = api.run("baseline", replicates=2, until=2015, workers=2, params={"talent_agents": 3000})
+print(len(eff), len(rows))
+"""
+
+
+@pytest.mark.parametrize("how", ["file", "stdin"])
+def test_a_script_without_a_main_guard_runs_on_several_workers(tmp_path, how):
+    """A plain script (no ``if __name__ == "__main__":``) and the same fed on stdin use
+    two worker processes; the workers never run the script again."""
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN_SCRIPT)
+    command = [sys.executable, str(script)] if how == "file" else [sys.executable, "-"]
+    run = subprocess.run(command, input=None if how == "file" else PLAIN_SCRIPT,
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr
+    from model import NAMES
+
+    assert run.stdout.split() == [str(len(NAMES)), "4"]
+
+
+def test_a_worker_that_dies_fails_its_task_with_a_line_not_a_hang():
+    from runs.pool import WorkerDied, WorkerPool
+
+    with WorkerPool(2) as pool:
+        assert list(pool.map(abs, [-1, -2, 3])) == [1, 2, 3]
+        with pytest.raises(ZeroDivisionError):          # a task's error comes back as such
+            pool.submit(divmod, 1, 0).result(timeout=60)
+        with pytest.raises(WorkerDied, match="ended while running a task"):
+            pool.submit(_kill_self).result(timeout=60)
+
+
+def _kill_self():
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
