@@ -12,7 +12,10 @@ Roles follow the EMA Workbench vocabulary:
 Kinds are types: :class:`Number` (a real in a range), :class:`Integer` and :class:`Switch`
 (true or false). Each lever has a companion :class:`StartYear`, named in its
 ``start_year`` field: before that year the lever keeps its "as it was" default, from the
-first quarter of that year on it takes the value set.
+first quarter of that year on it takes the value set. The companion's default is
+:data:`POLICY_YEAR`, so a lever set on its own changes the years after the figures the
+model is fitted to, never the history it was fitted on; the counterfactual history is
+asked for by a start year of 2014.
 
 Each submodel reads its parameters through a :func:`view`: a frozen dataclass whose fields
 are declared names, checked when the module is imported, so a submodel's signature shows
@@ -39,6 +42,9 @@ from typing import Any, ClassVar, Self
 
 FIRST_YEAR = 2014
 LAST_YEAR = 2100
+# The first year of an experiment's measures unless the user says otherwise: the first
+# year after the figures the model is fitted to (2014-2021, calibration/targets.toml).
+POLICY_YEAR = 2022
 DAYS_PER_YEAR = 366
 
 
@@ -1106,10 +1112,12 @@ def _with_start_years(declared: list[Param]) -> dict[str, Param]:
     params: dict[str, Param] = {}
     for p in declared:
         if p.role is LEVER:
-            start = StartYear(name=f"{p.name}_start_year", default=FIRST_YEAR, unit="year",
+            start = StartYear(name=f"{p.name}_start_year", default=POLICY_YEAR, unit="year",
                               low=FIRST_YEAR, high=LAST_YEAR, role=LEVER, group=p.group,
                               meaning=f"first year in which {p.name} takes the value set",
-                              source="scenario choice", lever=p.name)
+                              source="scenario choice; by default the policy year, the "
+                                     "first after the figures the model is fitted to",
+                              lever=p.name)
             params[p.name] = dataclasses.replace(p, start_year=start.name)
             params[start.name] = start
         else:
@@ -1148,6 +1156,24 @@ PARAMS: dict[str, Param] = _calibrated(DECLARED)
 LEVERS: tuple[str, ...] = tuple(p.name for p in PARAMS.values() if p.start_year)
 # The scale at which one firm or merchant agent is one real firm or merchant.
 FULL_SCALE_TALENT: int = PARAMS["talent_agents"].default
+
+
+def levers_set(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The levers ``values`` sets away from their "as it was" defaults, each with the value
+    and the first year it applies: ``{lever: {"value": v, "from": year}}``, in declared
+    order. What every output says of the measures it ran."""
+    return {lever: {"value": values[lever],
+                    "from": int(values.get(PARAMS[lever].start_year, POLICY_YEAR))}
+            for lever in LEVERS
+            if lever in values and values[lever] != PARAMS[lever].default}
+
+
+def starting_in(values: Mapping[str, Any], year: int) -> dict[str, Any]:
+    """``values`` with every lever it sets away from its default starting in ``year``."""
+    out = dict(values)
+    for lever in levers_set(values):
+        out[PARAMS[lever].start_year] = year
+    return out
 
 
 def defaults() -> dict[str, Any]:

@@ -12,6 +12,10 @@ from .design import MORRIS_LEVELS, Design, points
 from .errors import InputError
 
 
+SEEDS_ONLY = "seeds"
+SEEDS_AND_PARAMETERS = "seeds and parameters"
+
+
 def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
                    columns: list[str] | None = None) -> pd.DataFrame:
     """Effect of B against A on each indicator, paired by seed (common random numbers) and,
@@ -24,37 +28,48 @@ def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
 
     Returns:
         One row per indicator: mean of A and of B, mean difference B - A, its standard
-        error, and the interval. Over seeds alone, the interval is Student's t over the
-        paired differences: it holds the mean effect at these parameters. Over draws, it
-        holds the effect with the parameters uncertain: its half-width is
-        ``t * sqrt(var_param + se**2)``, where ``var_param`` is the variance of the
-        per-draw effect less what its seeds' noise explains (``sd_seed**2 / seeds``,
-        floored at 0) and ``se`` the Monte Carlo error of the mean over draws;
-        ``share_param`` is the part of that variance due to the parameters.
+        error, the interval, ``pairs`` (the run pairs used) and ``interval_holds``. Only
+        pairs where both sides have a value count, in the means too, so the effect is
+        always B - A of the means shown: an event indicator (the investment of the
+        projects signed in a year) is missing where a side had no event. Over seeds alone
+        (``interval_holds`` "seeds"), the interval is Student's t over the paired
+        differences: it holds the mean effect at these parameters, not what is unknown
+        about them. Over draws ("seeds and parameters"), it holds the effect with the
+        parameters uncertain: its half-width is ``t * sqrt(var_param + se**2)``, where
+        ``var_param`` is the variance of the per-draw effect less what its seeds' noise
+        explains (``sd_seed**2 / seeds``, floored at 0) and ``se`` the Monte Carlo error
+        of the mean over draws; ``share_param`` is the part of that variance due to the
+        parameters.
     """
     keys = ["draw", "seed"] if "draw" in a.columns else ["seed"]
     columns = list(columns or NAMES)
-    a = a.set_index(keys).sort_index()
-    b = b.set_index(keys).sort_index()
-    diff = b[columns] - a[columns]
-    out = {"a": a[columns].mean(), "b": b[columns].mean(), "effect": diff.mean()}
+    a = a.set_index(keys).sort_index()[columns]
+    b = b.set_index(keys).sort_index()[columns]
+    both = a.notna() & b.notna()
+    a, b = a.where(both), b.where(both)
+    diff = b - a
+    out = {"a": a.mean(), "b": b.mean(), "effect": diff.mean()}
     if keys == ["seed"]:
-        n = len(diff)
-        se = diff.std(ddof=1) / np.sqrt(n) if n > 1 else pd.Series(np.nan, index=diff.columns)
-        t = stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else np.nan
-        out.update(se=se, ci_low=out["effect"] - t * se, ci_high=out["effect"] + t * se)
+        n = diff.count()
+        se = diff.std(ddof=1) / np.sqrt(n)
+        t = pd.Series(stats.t.ppf(0.5 + confidence / 2, (n - 1).clip(lower=1)), index=n.index)
+        t = t.where(n > 1)
+        out.update(se=se, ci_low=out["effect"] - t * se, ci_high=out["effect"] + t * se,
+                   pairs=n, interval_holds=SEEDS_ONLY)
         return pd.DataFrame(out).rename_axis("indicator").reset_index()
     by_draw = diff.groupby(level="draw")
     per_draw = by_draw.mean()
-    draws, seeds = len(per_draw), int(by_draw.size().min())
-    between = per_draw.var(ddof=1) if draws > 1 else pd.Series(0.0, index=diff.columns)
-    within = by_draw.var(ddof=1).mean() if seeds > 1 else pd.Series(0.0, index=diff.columns)
+    draws, seeds = per_draw.count(), by_draw.count().where(by_draw.count() > 0).min()
+    between = per_draw.var(ddof=1).fillna(0.0)
+    within = by_draw.var(ddof=1).mean().where(seeds > 1, 0.0).fillna(0.0)
     var_param = (between - within / seeds).clip(lower=0.0)
     se2 = between / draws
-    t = stats.t.ppf(0.5 + confidence / 2, draws - 1) if draws > 1 else np.nan
+    t = pd.Series(stats.t.ppf(0.5 + confidence / 2, (draws - 1).clip(lower=1)),
+                  index=draws.index).where(draws > 1)
     half = t * np.sqrt(var_param + se2)
     total = var_param + se2
     out.update(se=np.sqrt(se2), ci_low=out["effect"] - half, ci_high=out["effect"] + half,
+               pairs=diff.count(), interval_holds=SEEDS_AND_PARAMETERS,
                sd_param=np.sqrt(var_param), sd_seed=np.sqrt(within),
                share_param=(var_param / total).where(total > 0))
     return pd.DataFrame(out).rename_axis("indicator").reset_index()

@@ -4,33 +4,39 @@
     base = api.run("baseline", replicates=10, until=2030)            # a row per seed and year
     eff = api.compare("baseline", "permits", replicates=10, draws=20)  # a row per indicator
     grid = api.sweep("runs/designs/subsidy-lanes-grid.toml", out="out/grid", workers=2)
-    api.run("baseline", params={"investment_subsidy_rate": 0.1})     # like --set
+    api.run("baseline", params={"investment_subsidy_rate": 0.1})     # like --set: from 2022
+    api.run("baseline", params={"investment_subsidy_rate": 0.1}, start_year=2014)  # history
 
 Each function returns pandas objects and, given ``out``, writes the same files as the
 command; the command line is a thin layer over these functions. Bad input raises
 :class:`InputError` (a ``ValueError``) with the one line the command prints, before
 anything runs or is written. Runs are reproducible: the same arguments give the same
 numbers, whatever ``workers`` or ``scheduler`` spread them over.
+
+A lever set by ``params`` starts in the policy year (2022, the first after the figures the
+model is fitted to) unless ``start_year`` says otherwise, and ``start_year`` moves every
+lever the scenario sets too; the frames' ``attrs["levers"]`` say what applied from when.
+A lever that starts after ``until`` raises a :class:`LeverNotInForce` warning.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from typing import TYPE_CHECKING
-
-from model.params import FIRST_YEAR, LAST_YEAR, ParamError, lookup, resolve
+from model.params import (FIRST_YEAR, LAST_YEAR, ParamError, levers_set, lookup, resolve,
+                          starting_in)
 
 from . import scenario as scenarios
-from .errors import InputError, check_folder, check_posterior
+from .errors import InputError, LeverNotInForce, check_folder, check_posterior
 from .folders import check_writable
 
 if TYPE_CHECKING:   # pandas loads with the runs, not to check their input
     import pandas as pd
 
-__all__ = ["InputError", "Scenario", "scenario", "run", "run_result", "compare",
+__all__ = ["InputError", "LeverNotInForce", "Scenario", "scenario", "run", "run_result", "compare",
            "comparison", "sweep", "sweep_session", "scenario_params", "report"]
 
 Scenario = scenarios.Scenario
@@ -91,14 +97,51 @@ def _params(overrides: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _check_year(option: str, year: int) -> None:
+    if isinstance(year, bool) or not isinstance(year, int) or not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InputError(f"{option} {year}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
+
+
 @_user_errors
-def scenario_params(scenario: ScenarioRef,
-                    params: dict[str, Any] | None = None) -> dict[str, Any]:
+def scenario_params(scenario: ScenarioRef, params: dict[str, Any] | None = None,
+                    start_year: int | None = None) -> dict[str, Any]:
     """A scenario's parameter values (a name in ``runs/scenarios``, a TOML file or a
-    :class:`Scenario`) with ``params`` over them, checked as a whole."""
+    :class:`Scenario`) with ``params`` over them, checked as a whole; with ``start_year``,
+    every lever they set starts that year."""
     values = {**_load(scenario).params, **_params(params)}
+    if start_year is not None:
+        _check_year("--from", start_year)
+        values = starting_in(values, start_year)
     resolve(values)
     return values
+
+
+def late_levers(starts: dict[str, int], until: int,
+                remedy: str = "--from YEAR (start_year=) starts every lever set earlier"
+                ) -> str | None:
+    """One line naming the levers (``{lever: first year}``) that start after ``until``
+    and what starts them earlier, or None."""
+    late = {n: y for n, y in starts.items() if isinstance(y, int) and y > until}
+    if not late:
+        return None
+    years = set(late.values())
+    names = (f"{', '.join(late)} start{'s' if len(late) == 1 else ''} in {years.pop()}"
+             if len(years) == 1 else ", ".join(f"{n} (from {y})" for n, y in late.items())
+             + " start")
+    return (f"{names}, after the run ends ({until}): the results do not include "
+            f"{'it' if len(late) == 1 else 'them'}; {remedy}")
+
+
+def _warn(note: str | None) -> None:
+    """A lever's late start as a :class:`LeverNotInForce` warning at the caller's line."""
+    if note is not None:
+        warnings.warn(note, LeverNotInForce,
+                      skip_file_prefixes=(os.path.dirname(os.path.abspath(__file__)),))
+
+
+def _warn_late(values: list[dict[str, Any]], until: int) -> None:
+    _warn(late_levers({n: lv["from"] for v in values for n, lv in levers_set(v).items()},
+                      until))
 
 
 def _draws(draws: int | None, seed: int, posterior: str | Path | None):
@@ -119,9 +162,9 @@ def run_result(scenario: ScenarioRef = "baseline", *, seed: int = 1, replicates:
                until: int = 2020, draws: int = 0, params: dict[str, Any] | None = None,
                out: str | Path | None = None, workers: int | None = 1,
                scheduler: str | None = None, posterior: str | Path | None = None,
-               progress: bool = False, wait: bool = False):
+               progress: bool = False, wait: bool = False, start_year: int | None = None):
     """Everything a run produced (:class:`runs.experiments.RunResult`: ``annual``,
-    ``quarterly``, the events, and ``indicators(year)``); see :func:`run`."""
+    ``quarterly``, the events, ``levers`` and ``indicators(year)``); see :func:`run`."""
     _check_until(until)
     _check_count("--replicates", replicates, 1)
     _check_count("--seed", seed, 0)
@@ -129,8 +172,9 @@ def run_result(scenario: ScenarioRef = "baseline", *, seed: int = 1, replicates:
     if out is not None:
         check_folder(Path(out))
     sc = _load(scenario)
-    values = scenario_params(sc, params)
+    values = scenario_params(sc, params, start_year)
     vectors = _draws(draws, seed, posterior)
+    _warn_late([values], until)
     from .experiments import run_to_folder
 
     return run_to_folder(sc, values, seed, replicates, until,
@@ -142,25 +186,29 @@ def run(scenario: ScenarioRef = "baseline", *, seed: int = 1, replicates: int = 
         draws: int = 0, params: dict[str, Any] | None = None, out: str | Path | None = None,
         workers: int | None = 1, scheduler: str | None = None,
         posterior: str | Path | None = None, progress: bool = False,
-        wait: bool = False) -> pd.DataFrame:
+        wait: bool = False, start_year: int | None = None) -> pd.DataFrame:
     """Run ``scenario`` on seeds ``seed .. seed+replicates-1`` (and, with ``draws`` D, on D
     posterior draws fixed by ``seed``) to the end of ``until``; ``params`` overrides values
-    as ``--set`` does. Returns a row per seed (and draw) and year: ``seed``, ``year``
-    (``draw``) and every indicator. With ``out``, writes the folder ``xianghe run --out``
-    writes (and resumes there after an interruption)."""
-    return run_result(scenario, seed=seed, replicates=replicates, until=until, draws=draws,
-                      params=params, out=out, workers=workers, scheduler=scheduler,
-                      posterior=posterior, progress=progress, wait=wait).annual
+    as ``--set`` does, its levers from 2022 unless ``start_year`` (which moves the
+    scenario's levers too) says otherwise. Returns a row per seed (and draw) and year:
+    ``seed``, ``year`` (``draw``) and every indicator; ``attrs["levers"]`` names each lever
+    set with its value and first year. With ``out``, writes the folder ``xianghe run
+    --out`` writes (and resumes there after an interruption)."""
+    result = run_result(scenario, seed=seed, replicates=replicates, until=until, draws=draws,
+                        params=params, out=out, workers=workers, scheduler=scheduler,
+                        posterior=posterior, progress=progress, wait=wait,
+                        start_year=start_year)
+    return result.annual
 
 
 @_user_errors
-def comparison(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int = 5, draws: int = 0,
-               until: int = 2030, params: dict[str, Any] | None = None,
+def comparison(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int = 5,
+               draws: int = 0, until: int = 2030, params: dict[str, Any] | None = None,
                out: str | Path | None = None, workers: int | None = None,
                scheduler: str | None = None, posterior: str | Path | None = None,
-               progress: bool = False, wait: bool = False):
-    """Everything a comparison produced (:class:`runs.experiments.Comparison`: ``effects``
-    and ``runs``); see :func:`compare`."""
+               progress: bool = False, wait: bool = False, start_year: int | None = None):
+    """Everything a comparison produced (:class:`runs.experiments.Comparison`: ``effects``,
+    ``runs``, ``names`` and ``levers``); see :func:`compare`."""
     _check_until(until)
     _check_count("--replicates", replicates, 2, " (a confidence interval needs two pairs)")
     _check_count("--seed", seed, 0)
@@ -168,33 +216,41 @@ def comparison(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int
     if out is not None:
         check_writable(Path(out))
     pair = [_load(a), _load(b)]
-    values = [scenario_params(sc, params) for sc in pair]
-    names = [sc.name for sc in pair]
+    values = [scenario_params(sc, params, start_year) for sc in pair]
+    names = (pair[0].name, pair[1].name)
     vectors = _draws(draws, seed, posterior)
+    _warn_late(values, until)
     from .experiments import compare as paired
 
     result = paired(*values, seed, replicates, until, workers=workers, scheduler=scheduler,
-                    progress=progress, draws=vectors)
+                    progress=progress, draws=vectors, names=names)
     if out is not None:
         from .experiments import write_comparison
 
-        write_comparison(Path(out), result, names, until, wait)
+        write_comparison(Path(out), result, list(names), until, wait)
     return result
 
 
-def compare(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int = 5, draws: int = 0,
-            until: int = 2030, params: dict[str, Any] | None = None,
+def compare(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int = 5,
+            draws: int = 0, until: int = 2030, params: dict[str, Any] | None = None,
             out: str | Path | None = None, workers: int | None = None,
             scheduler: str | None = None, posterior: str | Path | None = None,
-            progress: bool = False, wait: bool = False) -> pd.DataFrame:
+            progress: bool = False, wait: bool = False,
+            start_year: int | None = None) -> pd.DataFrame:
     """Scenario ``b`` against ``a`` in ``until``, paired on the same seeds (and the same
-    ``draws`` posterior draws). ``params`` applies to both. Returns a row per indicator:
-    ``indicator``, ``a``, ``b``, ``effect``, ``se``, ``ci_low``, ``ci_high`` (95 %; over
-    draws also ``sd_param``, ``sd_seed``, ``share_param``). With ``out``, writes
-    ``effects.csv``, ``runs.parquet`` and the forest plot there."""
+    ``draws`` posterior draws). ``params`` applies to both, its levers from 2022 unless
+    ``start_year`` (which moves every lever of both scenarios) says otherwise. Returns a
+    row per indicator: ``indicator``, ``unit``, ``a``, ``b``, ``effect`` (B - A of the
+    means shown), ``se``, ``ci_low``, ``ci_high`` (95 %), ``pairs`` (the run pairs where
+    both sides have a value) and ``interval_holds`` (``"seeds"``: seed noise at fixed
+    parameters; ``"seeds and parameters"`` with ``draws``, which adds ``sd_param``,
+    ``sd_seed`` and ``share_param``); ``attrs`` names the scenarios and the levers each
+    sets with their first year. With ``out``, writes ``effects.csv``, ``runs.parquet`` and
+    the forest plot there."""
     return comparison(a, b, seed=seed, replicates=replicates, draws=draws, until=until,
                       params=params, out=out, workers=workers, scheduler=scheduler,
-                      posterior=posterior, progress=progress, wait=wait).effects
+                      posterior=posterior, progress=progress, wait=wait,
+                      start_year=start_year).effects
 
 
 @_user_errors
@@ -206,10 +262,12 @@ def sweep_session(design: str | Path, *, out: str | Path, workers: int | None = 
     failed, runs a minute, executor, whether the sweep is complete); see :func:`sweep`.
     ``workers=None`` takes every core."""
     from .design import load_design
-    from .experiments import run_sweep
+    from .experiments import lever_start_years, run_sweep
 
     spec = load_design(str(design))
     _check_count("--batch", batch, 1)
+    _warn(late_levers(lever_start_years(spec, scenarios.load(spec.scenario).params),
+                      spec.until, "the design's start_year starts them earlier"))
     vectors = _draws(draws, spec.sampler_seed, posterior)
     return run_sweep(spec, str(design), Path(out), _workers(workers), scheduler, batch,
                      progress=progress, wait=wait, repair=repair, draws=vectors)

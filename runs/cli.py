@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
-from model.params import PARAMS, ParamError, lookup, resolve
+from model.params import PARAMS, POLICY_YEAR, ParamError, lookup, resolve
 
 from . import scenario as scenarios
 from .errors import InputError
@@ -41,28 +42,51 @@ def _cmd_run(args) -> int:
                             until=args.until, draws=_draw_count(args),
                             params=_parse_set(args.set), out=args.out, workers=args.workers,
                             scheduler=args.scheduler, posterior=args.posterior,
-                            progress=not args.quiet, wait=args.wait)
+                            progress=not args.quiet, wait=args.wait,
+                            start_year=getattr(args, "from"))
     sc = scenarios.load(args.scenario)
     draws = args.draws
     mean, per_seed = result.indicators(args.until)
     if args.json:
         doc = {"scenario": sc.name, "seed": args.seed, "until": args.until,
-               "replicates": args.replicates, "draws": args.draws,
+               "replicates": args.replicates, "draws": args.draws, "levers": result.levers,
                "indicators": _nulls(mean), "per_seed": [_nulls(s) for s in per_seed]}
         if draws is not None:
             doc["runs"] = [{"draw": d, "seed": s} for d in range(draws)
                            for s in range(args.seed, args.seed + args.replicates)]
         print(json.dumps(doc, allow_nan=False))
     else:
+        from model import INDICATORS
+
+        units = {i.name: i.unit for i in INDICATORS}
         width = max(len(n) for n in mean)
         over = "" if draws is None else f" over {args.draws} posterior draw(s)"
         print(f"{sc.name}: {args.until}, mean of {args.replicates} seed(s) from {args.seed}"
               + over)
+        print(f"  levers {_levers_text(result.levers, args.until)}")
         for name, value in mean.items():
-            print(f"  {name:<{width}}  {_human(value)}")
+            print(f"  {name:<{width}}  {_human(value):>12}  {units[name]}")
     if args.out is not None:
         print(f"wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _levers_text(levers: dict, until: int | None = None, indent: int = 4) -> str:
+    """The levers set, grouped by their first year and wrapped: ``from 2022: name = value,
+    ...``; a year after ``until`` is marked. "none" for the measures as they were."""
+    import textwrap
+
+    if not levers:
+        return "none (the measures as they were up to 2020, continued)"
+    by_year: dict[int, list[str]] = {}
+    for name, lv in levers.items():
+        by_year.setdefault(lv["from"], []).append(
+            f"{name}={PARAMS[name].format(lv['value'])}")
+    groups = []
+    for year, items in sorted(by_year.items()):
+        late = " (after the run ends)" if until is not None and year > until else ""
+        groups.append(f"from {year}{late}: " + ", ".join(items))
+    return textwrap.fill("; ".join(groups), width=100, subsequent_indent=" " * indent)
 
 
 def _draw_count(args) -> int:
@@ -135,32 +159,93 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_compare(args) -> int:
     from . import api
+    from .analysis import SEEDS_ONLY
 
     result = api.comparison(args.a, args.b, seed=args.seed, replicates=args.replicates,
                             draws=_draw_count(args), until=args.until,
                             params=_parse_set(args.set), out=args.out, workers=args.workers,
                             scheduler=args.scheduler, posterior=args.posterior,
-                            progress=not args.quiet, wait=args.wait)
+                            progress=not args.quiet, wait=args.wait,
+                            start_year=getattr(args, "from"))
     effects = result.effects
-    names = [scenarios.load(name).name for name in (args.a, args.b)]
-    draws = args.draws
-    seeds = range(args.seed, args.seed + args.replicates)
+    a, b = result.names
+    seeds = list(range(args.seed, args.seed + args.replicates))
+    holds = _interval_words(args, len(seeds))
     if args.json:
-        print(json.dumps({"a": names[0], "b": names[1], "until": args.until,
-                          "seeds": list(seeds), "draws": args.draws,
+        print(json.dumps({"a": a, "b": b, "until": args.until, "seeds": seeds,
+                          "draws": args.draws,
+                          "interval": {"confidence": 0.95,
+                                       "holds": effects["interval_holds"].iloc[0],
+                                       "says": holds},
+                          "levers": result.levers,
                           "effects": effects.replace({float("nan"): None})
                           .to_dict(orient="records")}))
-    else:
-        over = ("" if draws is None else
-                f" and {args.draws} posterior draws (the interval holds the parameters' "
-                "uncertainty)")
-        print(f"{names[1]} against {names[0]} in {args.until}, paired over seeds "
-              f"{args.seed}..{args.seed + args.replicates - 1}{over} (95%):")
-        width = max(len(n) for n in effects["indicator"])
-        for r in effects.itertuples():
-            print(f"  {r.indicator:<{width}}  {_human(r.a):>14} -> {_human(r.b):>14}  "
-                  f"effect {_human(r.effect)} [{_human(r.ci_low)}, {_human(r.ci_high)}]")
+        return 0
+    print(f"{b} (B) against {a} (A) in {args.until}, paired on seeds "
+          f"{seeds[0]}..{seeds[-1]}" + ("" if args.draws is None else
+                                        f" and {args.draws} posterior draws") + ":")
+    print(f"  {holds}")
+    for side, name in (("a", a), ("b", b)):
+        print(f"  {side.upper()} sets {_levers_text(result.levers[side], args.until)}")
+    width = max(len(n) for n in effects["indicator"])
+    over_draws = effects["interval_holds"].iloc[0] != SEEDS_ONLY
+    print(f"  {'indicator':<{width}}  {'unit':<10} {'A':>12} {'B':>12} {'B - A':>12}  "
+          "95 % interval" + ("      share from parameters" if over_draws else ""))
+    runs = len(seeds) * (args.draws or 1)
+    partial = []
+    for r in effects.itertuples():
+        effect, low, high = _alike(r.effect, r.ci_low, r.ci_high)
+        line = (f"  {r.indicator:<{width}}  {r.unit:<10} {_human(r.a):>12} {_human(r.b):>12} "
+                f"{effect:>12}  [{low}, {high}]")
+        if over_draws:
+            line += f"  {_share(r.share_param)}"
+        if r.pairs < runs:
+            line += f"  ({r.pairs} of {runs} pairs)"
+            partial.append(r.indicator)
+        print(line)
+    if partial:
+        print(f"  {', '.join(partial)}: A, B and B - A over the run pairs in which both sides "
+              "had something to measure (a project signed, a start of production); the "
+              "others have none on one side.")
     return 0
+
+
+def _interval_words(args, seeds: int) -> str:
+    """What the 95 % intervals of a comparison hold, in words."""
+    if args.draws is not None:
+        return (f"95 % intervals hold seed noise and parameter uncertainty ({args.draws} "
+                f"posterior draws x {seeds} seeds)")
+    words = (f"95 % intervals hold seed noise only ({seeds} seed pairs), at the calibrated "
+             "parameters")
+    if _posterior(args).exists():
+        words += ("; parameter uncertainty is left out: add --draws D (20 or more) to "
+                  "include it")
+    return words
+
+
+def _alike(effect: float, *bounds: float) -> list[str]:
+    """An effect (signed) and its interval's bounds at one precision, set by the largest."""
+    finite = [abs(x) for x in (effect, *bounds) if x == x and abs(x) != float("inf")]
+    top = max(finite, default=0.0)
+    out = []
+    for i, x in enumerate((effect, *bounds)):
+        if x != x:
+            out.append("–")
+            continue
+        if top >= 1e6:
+            text = f"{x:.4g}"
+        elif top >= 1:
+            text = f"{x:,.1f}"
+        elif top == 0:
+            text = "0"
+        else:
+            text = f"{x:.{max(2, 3 - math.floor(math.log10(top)))}f}"
+        out.append(("+" if i == 0 and x > 0 else "") + text)
+    return out
+
+
+def _share(x: float) -> str:
+    return "–" if x != x else f"{100 * x:.0f} %"
 
 
 def _load_sweep(folder: str):
@@ -173,7 +258,8 @@ def _load_sweep(folder: str):
     try:
         d = manifest["design"]
         design = Design(d["scenario"], d["sampler"], d["samples"], d["seeds"],
-                        tuple(d["years"]), d["params"], d["sampler_seed"])
+                        tuple(d["years"]), d["params"], d["sampler_seed"],
+                        d.get("start_year"))
     except (KeyError, TypeError):
         raise InputError(f"{folder}/{MANIFEST}: the design in it is incomplete") from None
     hint = (f"`xianghe sweep {manifest.get('design_file', 'DESIGN')} --out {folder} "
@@ -412,6 +498,13 @@ def _draws_options(parser: argparse.ArgumentParser, fixed_by: str) -> None:
                              "(default calibration/posterior.parquet)")
 
 
+def _from_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", type=int, metavar="YEAR",
+                        help="first year of every lever the scenario or --set sets "
+                             f"(default: the scenario's own; {POLICY_YEAR} for --set, the "
+                             "first year after the figures the model is fitted to)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xianghe", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -424,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="set a parameter (repeatable); see `xianghe params`")
     run.add_argument("--replicates", type=int, default=1, help="seeds seed..seed+R-1")
+    _from_option(run)
     run.add_argument("--out", help="folder for the quarterly tables, plots and manifest")
     run.add_argument("--workers", type=int,
                      help="local worker processes (default 1: this process)")
@@ -458,7 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("a", help="reference scenario")
     cmp_.add_argument("b", help="scenario compared with it")
     cmp_.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
-    cmp_.add_argument("--replicates", type=int, default=10, help="seed pairs (default 10)")
+    cmp_.add_argument("--replicates", type=int, default=5,
+                      help="seed pairs (default 5, as api.compare)")
+    _from_option(cmp_)
     cmp_.add_argument("--until", type=int, default=2030, help="year compared (default 2030)")
     cmp_.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                       help="set a parameter in both scenarios (repeatable)")
@@ -588,8 +684,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_notes() -> None:
+    """A :class:`LeverNotInForce` warning becomes one line on stderr, as it happens."""
+    import warnings
+
+    from .errors import LeverNotInForce
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, LeverNotInForce):
+            print(f"xianghe: note: {message}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _show_notes()
     try:
         return args.func(args)
     except (InputError, ParamError) as err:

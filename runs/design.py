@@ -12,7 +12,8 @@ A design file is TOML (CONTRACT.md)::
     some_lever = { low = 0.0, high = 0.3 }   # lhs / sobol / morris: a range
 
 Optional: ``sampler_seed`` (default 0) seeds the sampler, so the same file always gives
-the same points. Grid takes the full product of the lists. Latin hypercube (scipy.stats.qmc)
+the same points; ``start_year`` is the first year of every lever the design sets (unless
+its ``<lever>_start_year`` is itself a design parameter), by default the policy year 2022. Grid takes the full product of the lists. Latin hypercube (scipy.stats.qmc)
 gives ``samples`` points; Sobol (SALib, Saltelli's scheme without second-order terms) gives
 ``samples x (D + 2)`` and Morris (SALib) ``samples x (D + 1)`` for D parameters. Integer
 parameters are rounded (Latin hypercube gives each integer an equal share; a Morris
@@ -30,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from model.params import FIRST_YEAR, LAST_YEAR, Integer, Number, ParamError, lookup
+from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, Integer, Number, ParamError, lookup
 
 from .errors import InputError
 
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
-KEYS = {"scenario", "sampler", "samples", "seeds", "years", "params", "sampler_seed"}
+KEYS = {"scenario", "sampler", "samples", "seeds", "years", "params", "sampler_seed",
+        "start_year"}
 MORRIS_LEVELS = 4
 
 
@@ -54,10 +56,18 @@ class Design:
     years: tuple[int, ...]
     params: dict            # name -> list of values (grid) or [low, high] (others)
     sampler_seed: int = 0
+    start_year: int | None = None   # first year of the design's levers (None: their own)
 
     @property
     def names(self) -> list[str]:
         return list(self.params)
+
+    def starts(self) -> dict[str, int]:
+        """The start years the design gives its levers: ``{companion: year}``."""
+        if self.start_year is None:
+            return {}
+        companions = (PARAMS[n].start_year for n in self.params if PARAMS[n].start_year)
+        return {c: self.start_year for c in companions if c not in self.params}
 
     @property
     def until(self) -> int:
@@ -66,6 +76,8 @@ class Design:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["years"] = list(self.years)
+        if d["start_year"] is None:     # a design without it keeps the digest it had
+            del d["start_year"]
         return d
 
     @property
@@ -123,6 +135,10 @@ def load_design(path: str | Path) -> Design:
                        and FIRST_YEAR <= y <= LAST_YEAR for y in years)):
         _fail(path, f"years {years!r}; allowed: a non-empty list of years in "
                     f"[{FIRST_YEAR}, {LAST_YEAR}]")
+    start_year = data.get("start_year")
+    if start_year is not None and (isinstance(start_year, bool) or not isinstance(start_year, int)
+                                   or not FIRST_YEAR <= start_year <= LAST_YEAR):
+        _fail(path, f"start_year {start_year!r}; allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
     raw = data.get("params", {})
     if not isinstance(raw, dict) or not raw:
         _fail(path, "params must be a table naming at least one parameter")
@@ -162,7 +178,7 @@ def load_design(path: str | Path) -> Design:
                             f"levels; allowed: high - low a multiple of {steps}")
             params[name] = [low, high]
     design = Design(scenario, sampler, samples, seeds, tuple(sorted(set(years))), params,
-                    sampler_seed)
+                    sampler_seed, start_year)
     if sampler in ("sobol", "morris") and len(params) < 2:
         _fail(path, f"the {sampler} sampler needs at least two parameters")
     if sampler != "grid":

@@ -11,6 +11,11 @@ class InputError(ValueError):
     allowed. The command line prints it and exits with status 2."""
 
 
+class LeverNotInForce(UserWarning):
+    """A lever the experiment sets starts after the last year it runs: its results do not
+    include it. The command line prints the warning as one line on stderr."""
+
+
 def check_folder(path: Path, option: str = "--out") -> None:
     """Refuse a folder that cannot be made: one that is a file or lies under a file."""
     path = Path(path)

@@ -13,14 +13,14 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from model import INDICATORS, NAMES
 from model.indicators import EVENT_COLUMNS, pooled
-from model.params import FIRST_YEAR, resolve
+from model.params import FIRST_YEAR, levers_set, resolve
 
 from . import provenance
 from .design import Design, points
@@ -43,6 +43,7 @@ class RunResult:
     quarterly: pd.DataFrame   # seed, year, quarter, every indicator
     session: Session
     events: pd.DataFrame      # seed, year and the events behind the event indicators
+    levers: dict = field(default_factory=dict)   # lever -> {"value", "from"}: what was set
 
     def indicators(self, year: int) -> tuple[dict[str, float], list[dict[str, float]]]:
         """Every indicator in ``year``: over the seeds (the mean; the event indicators pool
@@ -111,8 +112,11 @@ def run_scenario(params: dict, seed: int, replicates: int, until: int, *,
         {"quarter": "int64"}).sort_values([*extra, "seed", "year", "quarter"])
     events = df.loc[yearly, [*extra, "seed", "year", *EVENT_COLUMNS]].sort_values(
         [*extra, "seed", "year"])
-    return RunResult(annual.reset_index(drop=True), quarterly.reset_index(drop=True), session,
-                     events.reset_index(drop=True))
+    levers = levers_set(params)
+    annual = annual.reset_index(drop=True)
+    annual.attrs["levers"] = levers
+    return RunResult(annual, quarterly.reset_index(drop=True), session,
+                     events.reset_index(drop=True), levers)
 
 
 def tidy_quarterly(quarterly: pd.DataFrame) -> pd.DataFrame:
@@ -147,6 +151,7 @@ def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[i
             "scenario_file": scenario.source,
             "description": scenario.description,
             "parameters": resolve(params),
+            "levers": result.levers,
             "seeds": seeds,
             "draws": None if draws is None else len(draws),
             "draw_parameters": draws,
@@ -190,17 +195,22 @@ def run_to_folder(scenario: Scenario, params: dict, seed: int, replicates: int, 
 
 @dataclass
 class Comparison:
-    """Scenario B against A, paired on the same seeds."""
+    """Scenario B against A, paired on the same seeds (and posterior draws)."""
 
-    effects: pd.DataFrame   # a row per indicator: a, b, effect, se, ci_low, ci_high
-    runs: pd.DataFrame      # a row per run: point 0 is A, point 1 is B
+    effects: pd.DataFrame   # a row per indicator: unit, a, b, effect, se, ci, pairs, holds
+    runs: pd.DataFrame      # a row per run: side (a or b), scenario, (draw,) seed, indicators
+    names: tuple[str, str] = ("a", "b")
+    levers: dict = field(default_factory=dict)   # side -> levers_set of its parameters
 
 
 def compare(params_a: dict, params_b: dict, seed: int, replicates: int, until: int, *,
             workers: int = 1, scheduler: str | None = None,
-            progress: bool = True, draws: list[dict] | None = None) -> Comparison:
+            progress: bool = True, draws: list[dict] | None = None,
+            names: tuple[str, str] = ("a", "b")) -> Comparison:
     """Paired effects of B against A in ``until`` over seeds ``seed .. seed+replicates-1``
-    and, if given, posterior ``draws``: A and B run on the same draws and seeds."""
+    and, if given, posterior ``draws``: A and B run on the same draws and seeds. The runs
+    are labelled by side (``a``, ``b``) and scenario name (``names``); the effects frame's
+    ``attrs`` hold the names, the levers each side sets and what the interval holds."""
     from .analysis import paired_effects
 
     seeds = list(range(seed, seed + replicates))
@@ -210,7 +220,15 @@ def compare(params_a: dict, params_b: dict, seed: int, replicates: int, until: i
             for s in seeds:
                 tasks.append(RunTask(len(tasks), i, s, ps, recorded, (until,)))
     df = pd.DataFrame(run_all(tasks, workers, scheduler, progress=progress, desc="compare"))
-    return Comparison(paired_effects(df[df["point"] == 0], df[df["point"] == 1]), df)
+    sides = df.pop("point")
+    df.insert(1, "side", sides.map({0: "a", 1: "b"}))
+    df.insert(2, "scenario", sides.map(dict(enumerate(names))))
+    effects = paired_effects(df[sides == 0], df[sides == 1])
+    effects.insert(1, "unit", effects["indicator"].map(UNITS))
+    levers = {"a": levers_set(params_a), "b": levers_set(params_b)}
+    effects.attrs.update(a=names[0], b=names[1], levers=levers, until=until, seeds=seeds,
+                         draws=None if draws is None else len(draws))
+    return Comparison(effects, df, names, levers)
 
 
 def write_comparison(out: Path, result, names: list[str], until: int, wait: bool) -> None:
@@ -245,14 +263,30 @@ def sweep_tasks(design: Design, scenario_params: dict,
     """Every (point, seed) run of a design -- every (point, draw, seed) run over posterior
     draws -- in a fixed order with fixed run ids. A point's values win over a draw's."""
     table = points(design)
+    starts = design.starts()
     tasks = []
     for point, row in enumerate(table.itertuples(index=False)):
         values = {name: _plain(v) for name, v in zip(table.columns, row, strict=True)}
-        for ps, recorded in with_draws({**scenario_params, **values}, draws):
+        for ps, recorded in with_draws({**scenario_params, **starts, **values}, draws):
             for s in range(1, design.seeds + 1):
                 tasks.append(RunTask(len(tasks), point, s, ps, {**values, **recorded},
                                      design.years))
     return tasks
+
+
+def lever_start_years(design: Design, scenario_params: dict) -> dict[str, int | str]:
+    """From when each lever the design or its scenario sets applies: a year, or "design"
+    where its start year is itself a design parameter."""
+    from model.params import PARAMS, POLICY_YEAR
+
+    values = {**scenario_params, **design.starts()}
+    out: dict[str, int | str] = {n: lv["from"] for n, lv in levers_set(values).items()}
+    for name in design.params:
+        companion = PARAMS[name].start_year
+        if companion is not None:
+            out[name] = ("design" if companion in design.params
+                         else int(values.get(companion, POLICY_YEAR)))
+    return out
 
 
 def _plain(value):
@@ -296,6 +330,7 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
                 "design": design.to_dict(),
                 "sweep_digest": digest,
                 "scenario_params": scenario.params,
+                "levers_from": lever_start_years(design, scenario.params),
                 "points": len(points(design)),
                 "draws": None if draws is None else len(draws),
                 "draw_parameters": draws,

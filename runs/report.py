@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from model import INDICATORS, NAMES
-from model.params import PARAMS, resolve
+from model.params import PARAMS, resolve, starting_in
 
 from . import provenance
 from . import scenario as scenarios
@@ -228,16 +228,6 @@ class Plan:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _starting(values: dict, year: int) -> dict:
-    """A measure's values with every lever it sets starting in ``year``."""
-    out = dict(values)
-    for name in values:
-        companion = PARAMS[name].start_year if name in PARAMS else None
-        if companion is not None and companion in values:
-            out[companion] = year
-    return out
-
-
 def plan(measures: list | None, seeds: list[int], draws: list[dict] | None, start: int,
          until: int, criterion: str, common: dict | None = None) -> Plan:
     """The scenarios of a report: the baseline, each measure alone (levers from
@@ -247,7 +237,7 @@ def plan(measures: list | None, seeds: list[int], draws: list[dict] | None, star
               for ref in check_measures(measures)]
     names = [sc.name for sc in loaded]
     base = scenarios.load(BASELINE)
-    params = [dict(base.params)] + [_starting(sc.params, start) for sc in loaded]
+    params = [dict(base.params)] + [starting_in(sc.params, start) for sc in loaded]
     package = len(loaded) > 1
     if package:
         combined: dict = {}

@@ -31,11 +31,30 @@ def test_run_gives_a_row_per_seed_and_year_and_the_numbers_the_command_prints():
 
 
 def test_params_act_like_set():
-    with_rate = api.run("baseline", until=2016, params={**SMALL, "checkpoint_lanes": 60})
-    by_text = api.run("baseline", until=2016, params={**SMALL, "checkpoint_lanes": "60"})
+    with_rate = api.run("baseline", until=2016, params={**SMALL, "checkpoint_lanes": 60},
+                        start_year=2014)
+    by_text = api.run("baseline", until=2016, params={**SMALL, "checkpoint_lanes": "60"},
+                      start_year=2014)
     plain = api.run("baseline", until=2016, params=SMALL)
     pd.testing.assert_frame_equal(with_rate, by_text)
     assert not with_rate["checkpoint_peak_delay_min"].equals(plain["checkpoint_peak_delay_min"])
+    assert with_rate.attrs["levers"] == {"checkpoint_lanes": {"value": 60, "from": 2014}}
+
+
+def test_a_lever_set_on_its_own_starts_in_the_policy_year():
+    """`params` changes 2022 on, not the history the model is fitted to, and says so; the
+    counterfactual history is asked for with start_year."""
+    subsidy = {**SMALL, "investment_subsidy_rate": 0.2}
+    plain = api.run("baseline", until=2021, params=SMALL)
+    with pytest.warns(api.LeverNotInForce, match="investment_subsidy_rate starts in 2022"):
+        late = api.run("baseline", until=2021, params=subsidy)
+    pd.testing.assert_frame_equal(late, plain, check_exact=True)
+    assert late.attrs["levers"] == {"investment_subsidy_rate": {"value": 0.2, "from": 2022}}
+    history = api.run("baseline", until=2021, params=subsidy, start_year=2014)
+    assert not history["firms_relocated"].equals(plain["firms_relocated"])
+    later = api.run("baseline", until=2024, params=subsidy)
+    assert not later["firms_relocated"].equals(
+        api.run("baseline", until=2024, params=SMALL)["firms_relocated"])
 
 
 def test_compare_gives_a_row_per_indicator_as_the_command_does(tmp_path):
@@ -50,6 +69,27 @@ def test_compare_gives_a_row_per_indicator_as_the_command_does(tmp_path):
                              "1", "--json", "--quiet").stdout)
     printed = [float("nan") if e["effect"] is None else e["effect"] for e in out["effects"]]
     assert printed == pytest.approx(eff["effect"].tolist(), nan_ok=True)
+    assert out["interval"]["holds"] == "seeds" and "seed noise only" in out["interval"]["says"]
+    assert out["levers"]["b"]["checkpoint_lanes"] == {"value": 48, "from": 2022}
+
+
+def test_a_comparison_shows_b_minus_a_units_and_what_its_interval_holds():
+    """B - A equals the difference of the means shown, event indicators included (over the
+    pairs where both sides had an event, counted in `pairs`); the runs carry the
+    scenarios' names."""
+    result = api.comparison("baseline", "subsidies", replicates=3, until=2023, params=SMALL,
+                            workers=1)
+    eff = result.effects.set_index("indicator")
+    shown = eff[eff["pairs"] > 0]
+    assert shown["effect"].to_numpy() == pytest.approx((shown["b"] - shown["a"]).to_numpy(),
+                                                       rel=1e-9, abs=1e-6)
+    assert (eff["pairs"] <= 3).all() and (eff.drop(["mean_signed_investment_yuan",
+                                                    "months_sign_to_production"])["pairs"] == 3).all()
+    assert eff.loc["firms_relocated", "unit"] == "firms"
+    assert (eff["interval_holds"] == "seeds").all()
+    assert eff.attrs["levers"]["b"]["investment_subsidy_rate"] == {"value": 0.1, "from": 2022}
+    assert set(result.runs["scenario"]) == {"baseline", "subsidies"}
+    assert set(result.runs["side"]) == {"a", "b"}
 
 
 def test_a_measure_defined_in_code_is_the_scenario_file_it_repeats():

@@ -39,8 +39,9 @@ def test_run_json_prints_every_contract_indicator():
     out = xianghe("run", "--json", "--quiet", "--set", "talent_agents=5000")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert set(doc) == {"scenario", "seed", "until", "replicates", "draws", "indicators",
-                        "per_seed"}
+    assert set(doc) == {"scenario", "seed", "until", "replicates", "draws", "levers",
+                        "indicators", "per_seed"}
+    assert doc["levers"] == {}
     assert doc["draws"] is None
     assert (doc["scenario"], doc["seed"], doc["until"], doc["replicates"]) == (
         "baseline", 1, 2020, 1)
@@ -49,6 +50,25 @@ def test_run_json_prints_every_contract_indicator():
     assert all(math.isfinite(v) for k, v in doc["indicators"].items() if k not in EVENTS)
     assert all(v is None or v > 0 for k, v in doc["indicators"].items() if k in EVENTS)
     assert doc["per_seed"] == [doc["indicators"]]
+
+
+def test_a_lever_set_on_its_own_starts_in_2022_and_says_so():
+    """The README's own example changes nothing up to 2021 and says, in one line, that its
+    lever starts after the run; --from 2014 asks for the counterfactual history."""
+    base = xianghe("run", "--json", "--quiet")
+    late = xianghe("run", "--set", "investment_subsidy_rate=0.1", "--json", "--quiet")
+    early = xianghe("run", "--set", "investment_subsidy_rate=0.1", "--from", "2014", "--json",
+                    "--quiet")
+    assert base.returncode == late.returncode == early.returncode == 0, late.stderr
+    base, doc, history = (json.loads(r.stdout) for r in (base, late, early))
+    assert doc["indicators"] == base["indicators"]
+    assert doc["levers"] == {"investment_subsidy_rate": {"value": 0.1, "from": 2022}}
+    lines = late.stderr.strip().splitlines()
+    assert len(lines) == 1 and "investment_subsidy_rate starts in 2022, after the run ends" \
+        in lines[0], late.stderr
+    assert history["levers"]["investment_subsidy_rate"]["from"] == 2014
+    assert history["indicators"]["firms_operating"] != base["indicators"]["firms_operating"]
+    assert early.stderr == ""
 
 
 def test_replicates_until_and_set():

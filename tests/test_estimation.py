@@ -327,11 +327,12 @@ def test_compare_pairs_a_and_b_on_the_same_draws_and_seeds(tmp_path):
                             "permit_devolution_start_year": 2015},
                      1, 2, 2017, progress=False, draws=draws)
     runs = result.runs
-    pairs = [set(map(tuple, runs.loc[runs["point"] == p, ["draw", "seed"]].to_numpy()))
-             for p in (0, 1)]
+    pairs = [set(map(tuple, runs.loc[runs["side"] == side, ["draw", "seed"]].to_numpy()))
+             for side in ("a", "b")]
     assert pairs[0] == pairs[1] == {(d, s) for d in range(3) for s in (1, 2)}
     effects = result.effects.set_index("indicator")
     assert {"sd_param", "sd_seed", "share_param"} <= set(effects.columns)
+    assert (effects["interval_holds"] == "seeds and parameters").all()
     row = effects.loc["firms_relocated"]
     assert row["ci_low"] <= row["effect"] <= row["ci_high"]
 

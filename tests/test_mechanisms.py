@@ -144,7 +144,8 @@ def test_the_commuting_measures_raise_workers_surplus_and_services_too():
     small = {"talent_agents": 10_000}
     commuting = _paired("baseline", "commuting", seeds, **small)
     assert (commuting.xs(2025, level="year")["worker_surplus_yuan"] > 0).all()
-    spending = _annual({**small, "services_spending_yuan": 2e9}, seeds, 2020)
+    spending = _annual({**small, "services_spending_yuan": 2e9,
+                        "services_spending_yuan_start_year": 2014}, seeds, 2020)
     none = _annual(small, seeds, 2020)
     assert (spending.set_index(["seed", "year"])["worker_surplus_yuan"].xs(2020, level="year")
             > none.set_index(["seed", "year"])["worker_surplus_yuan"].xs(2020, level="year")).all()
@@ -154,7 +155,8 @@ def test_firms_surplus_rises_with_a_subsidy_for_the_firms_that_choose():
     """Against 2014 conditions without measures, so a subsidy from 2014 counts in full."""
     small = {"talent_agents": 10_000}
     seeds = range(1, 3)
-    with_subsidy = _annual({**small, "investment_subsidy_rate": 0.2}, seeds, 2016)
+    with_subsidy = _annual({**small, "investment_subsidy_rate": 0.2,
+                            "investment_subsidy_rate_start_year": 2014}, seeds, 2016)
     without = _annual(small, seeds, 2016)
     assert (with_subsidy["firm_surplus_yuan"].to_numpy()
             > without["firm_surplus_yuan"].to_numpy()).all()

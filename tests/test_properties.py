@@ -10,7 +10,7 @@ from model import PARAMS, XiangheModel
 from model.enterprises import State
 from model.merchants import MerchantState
 from model.indicators import EVENT_COLUMNS, EVENTS
-from model.params import FIRST_YEAR, Integer, StartYear, Switch
+from model.params import FIRST_YEAR, LEVERS, Integer, StartYear, Switch
 
 # Scale and shares are drawn separately: shares of one whole must add up to at most one.
 SHARES = ("high_skill_share", "staff_high_skill_share", "skilled_share",
@@ -41,8 +41,8 @@ def parameter_sets(draw):
     values["talent_agents"] = draw(st.integers(200, 3_000))
     values["entry_permit_days"] = draw(
         st.integers(1, 366 // max(1, values["entry_permits_per_year"])))
-    for lever in ("investment_subsidy_rate", "checkpoint_lanes", "bus_lines"):
-        values[f"{lever}_start_year"] = draw(st.integers(FIRST_YEAR, FIRST_YEAR + 4))
+    for lever in LEVERS:    # within the four years run, so every lever can act
+        values[PARAMS[lever].start_year] = draw(st.integers(FIRST_YEAR, FIRST_YEAR + 4))
     return values
 
 

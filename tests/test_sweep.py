@@ -52,6 +52,29 @@ def test_sweep_stores_one_row_per_run_and_year(local_sweep):
     assert manifest["sessions"][-1]["complete"]
 
 
+def test_a_design_start_year_starts_its_levers_and_the_manifest_says_so(tmp_path):
+    """A design's levers start in the policy year unless its `start_year` says otherwise;
+    levers that start after the last year stored are named on stderr."""
+    plain = GRID.replace("bus_lines_start_year = [2017]\n", "").replace(
+        "checkpoint_lanes_start_year = [2017]\n", "")
+    late = xianghe("sweep", str(_design(tmp_path, plain, "late.toml")), "--out",
+                   str(tmp_path / "late"), "--workers", "1", "--quiet")
+    assert late.returncode == 0, late.stderr
+    assert "bus_lines, checkpoint_lanes start in 2022, after the run ends (2018)" in late.stderr
+    df = read_results(tmp_path / "late")
+    assert df.groupby(["seed", "year"])["checkpoint_peak_delay_min"].nunique().eq(1).all()
+    assert json.loads((tmp_path / "late" / "manifest.json").read_text())["levers_from"] == {
+        "bus_lines": 2022, "checkpoint_lanes": 2022}
+    early = xianghe("sweep", str(_design(tmp_path, "start_year = 2017\n" + plain,
+                                         "early.toml")),
+                    "--out", str(tmp_path / "early"), "--workers", "1", "--quiet")
+    assert early.returncode == 0 and "note" not in early.stderr, early.stderr
+    manifest = json.loads((tmp_path / "early" / "manifest.json").read_text())
+    assert manifest["levers_from"] == {"bus_lines": 2017, "checkpoint_lanes": 2017}
+    df = read_results(tmp_path / "early")
+    assert df[df["year"] == 2018].groupby("seed")["checkpoint_peak_delay_min"].nunique().gt(1).all()
+
+
 def test_same_seeds_at_every_point(local_sweep):
     """Common random numbers: levers that start in 2017 change nothing before."""
     _, out = local_sweep
@@ -214,6 +237,7 @@ sampler = "morris"
 samples = 3
 seeds = 1
 years = [2016]
+start_year = 2014
 [params]
 talent_agents = { low = 3000, high = 3600 }
 checkpoint_lanes = { low = 21, high = 60 }
