@@ -47,17 +47,28 @@ def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
     b = b.set_index(keys).sort_index()[columns]
     both = a.notna() & b.notna()
     a, b = a.where(both), b.where(both)
-    diff = b - a
-    out = {"a": a.mean(), "b": b.mean(), "effect": diff.mean()}
-    if keys == ["seed"]:
-        n = diff.count()
-        se = diff.std(ddof=1) / np.sqrt(n)
-        t = pd.Series(stats.t.ppf(0.5 + confidence / 2, (n - 1).clip(lower=1)), index=n.index)
-        t = t.where(n > 1)
-        out.update(se=se, ci_low=out["effect"] - t * se, ci_high=out["effect"] + t * se,
-                   pairs=n, interval_holds=SEEDS_ONLY)
-        return pd.DataFrame(out).rename_axis("indicator").reset_index()
-    by_draw = diff.groupby(level="draw")
+    out = mean_interval(b - a, confidence)
+    out.insert(0, "b", b.mean())
+    out.insert(0, "a", a.mean())
+    return out.rename_axis("indicator").reset_index()
+
+
+def mean_interval(values: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """The mean of per-run values (a paired difference, or anything summed over runs) with
+    its interval, a row per column: ``effect``, ``se``, ``ci_low``, ``ci_high``, ``pairs``
+    (the runs with a value), ``interval_holds``, and over draws ``sd_param``, ``sd_seed``,
+    ``share_param``. ``values`` is indexed by seed, or by draw and seed; see
+    :func:`paired_effects` for what each interval holds."""
+    mean = values.mean()
+    if values.index.names != ["draw", "seed"]:
+        n = values.count()
+        se = values.std(ddof=1) / np.sqrt(n)
+        t = pd.Series(stats.t.ppf(0.5 + confidence / 2, (n - 1).clip(lower=1)),
+                      index=n.index).where(n > 1)
+        return pd.DataFrame({"effect": mean, "se": se, "ci_low": mean - t * se,
+                             "ci_high": mean + t * se, "pairs": n,
+                             "interval_holds": SEEDS_ONLY})
+    by_draw = values.groupby(level="draw")
     per_draw = by_draw.mean()
     draws, seeds = per_draw.count(), by_draw.count().where(by_draw.count() > 0).min()
     between = per_draw.var(ddof=1).fillna(0.0)
@@ -68,11 +79,11 @@ def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
                   index=draws.index).where(draws > 1)
     half = t * np.sqrt(var_param + se2)
     total = var_param + se2
-    out.update(se=np.sqrt(se2), ci_low=out["effect"] - half, ci_high=out["effect"] + half,
-               pairs=diff.count(), interval_holds=SEEDS_AND_PARAMETERS,
-               sd_param=np.sqrt(var_param), sd_seed=np.sqrt(within),
-               share_param=(var_param / total).where(total > 0))
-    return pd.DataFrame(out).rename_axis("indicator").reset_index()
+    return pd.DataFrame({"effect": mean, "se": np.sqrt(se2), "ci_low": mean - half,
+                         "ci_high": mean + half, "pairs": values.count(),
+                         "interval_holds": SEEDS_AND_PARAMETERS,
+                         "sd_param": np.sqrt(var_param), "sd_seed": np.sqrt(within),
+                         "share_param": (var_param / total).where(total > 0)})
 
 
 def point_means(results: pd.DataFrame, design: Design, indicator: str,

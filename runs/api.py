@@ -30,13 +30,13 @@ from model.params import (FIRST_YEAR, LAST_YEAR, ParamError, levers_set, lookup,
                           starting_in)
 
 from . import scenario as scenarios
-from .errors import InputError, LeverNotInForce, check_folder, check_posterior
+from .errors import FewDraws, InputError, LeverNotInForce, check_folder, check_posterior
 from .folders import check_writable
 
 if TYPE_CHECKING:   # pandas loads with the runs, not to check their input
     import pandas as pd
 
-__all__ = ["InputError", "LeverNotInForce", "Scenario", "scenario", "run", "run_result", "compare",
+__all__ = ["InputError", "LeverNotInForce", "FewDraws", "Scenario", "scenario", "run", "run_result", "compare",
            "comparison", "sweep", "sweep_session", "scenario_params", "report"]
 
 Scenario = scenarios.Scenario
@@ -132,10 +132,10 @@ def late_levers(starts: dict[str, int], until: int,
             f"{'it' if len(late) == 1 else 'them'}; {remedy}")
 
 
-def _warn(note: str | None) -> None:
-    """A lever's late start as a :class:`LeverNotInForce` warning at the caller's line."""
+def _warn(note: str | None, category: type[Warning] = LeverNotInForce) -> None:
+    """A note (by default a lever's late start) as a warning at the caller's line."""
     if note is not None:
-        warnings.warn(note, LeverNotInForce,
+        warnings.warn(note, category,
                       skip_file_prefixes=(os.path.dirname(os.path.abspath(__file__)),))
 
 
@@ -308,9 +308,9 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
 
     _check_count("--seeds", seeds, 2, " (an interval needs two seeds)")
     _check_count("--seed", seed, 0)
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0:
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0 or draws == 1:
         raise InputError(f"--draws {draws}: allowed: 0 (the calibrated point only) or an "
-                         "integer of 1 or more")
+                         "integer of 2 or more (an interval over draws needs two)")
     if isinstance(measures, str):
         measures = [m.strip() for m in measures.split(",") if m.strip()]
     measures = check(measures, criterion, format, from_year, until)
@@ -319,6 +319,11 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
     check_writable(Path(out))
     vectors = _draws(draws, seed, posterior)
     from . import report as reports
+
+    if 0 < draws < reports.MIN_DRAWS:
+        _warn(f"{draws} posterior draws are too few for statements about the parameters' "
+              f"uncertainty ({reports.MIN_DRAWS} or more): the report says so where it would "
+              "make one", FewDraws)
 
     plan = reports.plan(measures, list(range(seed, seed + seeds)), vectors, from_year, until,
                         criterion, common)

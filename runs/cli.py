@@ -479,9 +479,10 @@ def _cmd_report(args) -> int:
     from .report import METRIC, fmt, pct
 
     m = METRIC[args.criterion]
-    print(f"ranking by {m.label} ({m.unit}):")
+    over = "draws" if args.draws else "seeds"
+    print(f"ranking by {m.label} ({m.unit}); brackets: {rep.ranking['bracket'].iloc[0]}:")
     for r in rep.ranking.itertuples():
-        after = (f", above {r.next} in {pct(r.p_above_next)} of draws"
+        after = (f", above {r.next} in {pct(r.p_above_next)} of the {over}"
                  if isinstance(r.next, str) else "")
         print(f"  {r.rank}. {r.measure:<12} {fmt(r.value, m.divisor):>8} "
               f"[{fmt(r.ci_low, m.divisor)}, {fmt(r.ci_high, m.divisor)}]{after}")
@@ -653,7 +654,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "talent, commuting)")
     rp.add_argument("--seeds", type=int, default=5, help="seeds per draw (default 5)")
     rp.add_argument("--draws", type=int, default=20,
-                    help="posterior draws, fixed by --seed (default 20; 0: the calibrated "
+                    help="posterior draws, fixed by --seed (default 20, the fewest for "
+                         "statements about the parameters' uncertainty; 0: the calibrated "
                          "point only)")
     rp.add_argument("--posterior", metavar="FILE",
                     help="posterior sample the draws come from "
@@ -685,15 +687,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_notes() -> None:
-    """A :class:`LeverNotInForce` warning becomes one line on stderr, as it happens."""
+    """A :class:`runs.errors.Note` warning becomes one line on stderr, as it happens."""
     import warnings
 
-    from .errors import LeverNotInForce
+    from .errors import Note
 
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, LeverNotInForce):
+        if issubclass(category, Note):
             print(f"xianghe: note: {message}", file=sys.stderr, flush=True)
         else:
             shown(message, category, filename, lineno, file, line)

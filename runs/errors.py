@@ -11,9 +11,19 @@ class InputError(ValueError):
     allowed. The command line prints it and exits with status 2."""
 
 
-class LeverNotInForce(UserWarning):
+class Note(UserWarning):
+    """Something the user should know about a result that is not an error; the command
+    line prints it as one line on stderr (``xianghe: note: ...``)."""
+
+
+class LeverNotInForce(Note):
     """A lever the experiment sets starts after the last year it runs: its results do not
-    include it. The command line prints the warning as one line on stderr."""
+    include it."""
+
+
+class FewDraws(Note):
+    """Too few posterior draws for statements about the parameters' uncertainty; the
+    report says so where it would otherwise make one."""
 
 
 def check_folder(path: Path, option: str = "--out") -> None:

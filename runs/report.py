@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from model import INDICATORS, NAMES
-from model.params import PARAMS, resolve, starting_in
+from model.params import PARAMS, levers_set, resolve, starting_in
 
 from . import provenance
 from . import scenario as scenarios
@@ -128,7 +128,12 @@ LEVER_COSTS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Metric:
-    """A money figure computed from the mean over runs of the paired quantities."""
+    """A money figure computed from the mean over runs of the paired quantities.
+
+    An ``additive`` figure is a mean over runs (a cost, a gain): its interval is the
+    effects' (:func:`runs.analysis.mean_interval`), so a figure that is also an effect has
+    one interval. A ratio is not a mean over runs: its brackets show the spread of its
+    per-draw (per-seed) values, and say so."""
 
     name: str
     label: str
@@ -136,6 +141,7 @@ class Metric:
     divisor: float
     value: Callable[[dict], np.ndarray]
     higher_is_better: bool = True
+    additive: bool = False
 
 
 def _ratio(num, den, scale: float = 1.0):
@@ -153,33 +159,49 @@ def _per_100m(num, cost):
         return np.where(cost > 0, 1e8 * num / cost, free)
 
 
+def _additionality(q):
+    """Of the firms that got land in Xianghe under the measure, the share that would not
+    have without it: the extra landings (none where the measure lands fewer) over the
+    landings under the measure. In [0, 1]; undefined where nothing landed."""
+    extra = np.maximum(np.asarray(q["landed_b"], dtype=float)
+                       - np.asarray(q["landed_a"], dtype=float), 0.0)
+    return _ratio(extra, q["landed_b"])
+
+
+def _diversion(q):
+    """Of the extra firms signing with Xianghe, the share that would have moved elsewhere
+    without the measure: the fall in moves elsewhere, at most the extra signings and at
+    least none, over the extra signings. In [0, 1]; undefined without extra signings."""
+    signed = np.asarray(q["d_signed"], dtype=float)
+    diverted = np.clip(-np.asarray(q["d_elsewhere"], dtype=float), 0.0,
+                       np.maximum(signed, 0.0))
+    return _ratio(diverted, signed)
+
+
 METRICS: tuple[Metric, ...] = (
     Metric("public_cost_yuan", "public cost, discounted", "m yuan", 1e6,
-           lambda q: q["cost"], higher_is_better=False),
+           lambda q: q["cost"], higher_is_better=False, additive=True),
     Metric("extra_firms_producing", "extra firms producing at the end", "firms", 1.0,
-           lambda q: q["d_operating"]),
+           lambda q: q["d_operating"], additive=True),
     Metric("extra_jobs", "extra jobs at relocated firms at the end", "jobs", 1.0,
-           lambda q: q["d_jobs"]),
+           lambda q: q["d_jobs"], additive=True),
     Metric("cost_per_extra_firm_yuan", "cost per extra firm producing", "m yuan", 1e6,
            lambda q: _ratio(q["cost"], q["d_operating"]), higher_is_better=False),
     Metric("cost_per_extra_job_yuan", "cost per extra job", "yuan", 1.0,
            lambda q: _ratio(q["cost"], q["d_jobs"]), higher_is_better=False),
     Metric("additionality", "additionality: share of the firms landing under the measure "
-           "that came because of it", "share", 1.0,
-           lambda q: _ratio(q["landed_b"] - q["landed_a"], q["landed_b"])),
+           "that came because of it", "share", 1.0, _additionality),
     Metric("deadweight", "deadweight: share that would have come without it", "share", 1.0,
-           lambda q: 1.0 - _ratio(q["landed_b"] - q["landed_a"], q["landed_b"]),
-           higher_is_better=False),
+           lambda q: 1.0 - _additionality(q), higher_is_better=False),
     Metric("diversion", "diversion: share of the extra firms signing with Xianghe that "
-           "would have moved elsewhere", "share", 1.0,
-           lambda q: _ratio(-q["d_elsewhere"], q["d_signed"]),
+           "would have moved elsewhere", "share", 1.0, _diversion,
            higher_is_better=False),
     Metric("tax_gained_yuan", "tax gained from relocated firms, discounted", "m yuan", 1e6,
-           lambda q: q["tax"]),
+           lambda q: q["tax"], additive=True),
     Metric("net_fiscal_yuan", "net fiscal effect (tax gained - cost)", "m yuan", 1e6,
-           lambda q: q["tax"] - q["cost"]),
+           lambda q: q["tax"] - q["cost"], additive=True),
     Metric("welfare_gained_yuan", "workers' and firms' surplus gained, discounted",
-           "m yuan", 1e6, lambda q: q["welfare"]),
+           "m yuan", 1e6, lambda q: q["welfare"], additive=True),
     Metric("welfare_per_yuan", "surplus gained per yuan of public cost", "yuan/yuan", 1.0,
            lambda q: _ratio(q["welfare"], q["cost"])),
     Metric("firms_per_100m_yuan", "extra firms producing per 100 m yuan", "firms", 1.0,
@@ -397,7 +419,8 @@ def _cluster_means(q: pd.DataFrame) -> pd.DataFrame:
 
 def spread(values: np.ndarray) -> tuple[float, float]:
     """The central ``CONFIDENCE`` range of per-draw (per-seed) values, read off the values
-    themselves (no interpolation, so an infinite ratio stays one)."""
+    themselves (no interpolation, so an infinite ratio stays one). With 40 values or
+    fewer it is their range (:func:`bracket_words` says so)."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     if values.size < 2:
@@ -407,23 +430,51 @@ def spread(values: np.ndarray) -> tuple[float, float]:
             float(np.percentile(values, 100 - tail, method="inverted_cdf")))
 
 
+def bracket_words(p: Plan) -> dict[str, str]:
+    """What the brackets of a report hold, in words: ``interval`` (a mean's 95 % interval,
+    as the effects') and ``spread`` (the spread of a ratio's per-draw values)."""
+    n, per = (len(p.draws), "draw") if p.draws else (len(p.seeds), "seed")
+    holds = "seeds and parameters" if p.draws else "seeds only"
+    tail = 100 * (1 - CONFIDENCE) / 2
+    central = n * tail / 100 > 1    # below that, the inverted-cdf percentiles are the ends
+    return {"interval": f"95 % interval ({holds})",
+            "spread": (f"central 95 % of the {n} per-{per} values" if central
+                       else f"range of the {n} per-{per} values")}
+
+
 def money_table(quantities: dict[str, pd.DataFrame], p: Plan) -> pd.DataFrame:
-    """A row per scenario and money figure: its value (from the means over every run
-    pair), the central 95 % range of its value over the posterior draws (over the seeds
-    without draws: the parameters' uncertainty and the seeds' noise together, as the
-    effects' intervals), its unit and what the cost rests on. ``quantities``: each
-    scenario's :func:`paired_quantities`."""
+    """A row per scenario and money figure: its value, brackets and what they hold
+    (``bracket``), its unit and what the cost rests on. An additive figure (a cost, a
+    gain) is the mean over run pairs with the effects' 95 % interval, so a figure that is
+    also an effect (extra firms producing) has the same interval there; a ratio is
+    computed from those means and bracketed by the spread of its per-draw (per-seed)
+    values. ``quantities``: each scenario's :func:`paired_quantities`."""
+    from .analysis import mean_interval
+
+    words = bracket_words(p)
+    keys = ["draw", "seed"] if p.draws else ["seed"]
     rows = []
     for name, params in zip(p.names[1:], p.params[1:], strict=True):
         q = quantities[name]
         mean = {k: q[k].mean() for k in QUANTITIES}
         clusters = _cluster_means(q)
         per = {k: clusters[k].to_numpy() for k in QUANTITIES}
+        per_run = {k: q[k].to_numpy() for k in QUANTITIES}
+        additive = [m for m in METRICS if m.additive]
+        runs = pd.DataFrame({m.name: m.value(per_run) for m in additive},
+                            index=pd.MultiIndex.from_frame(q[keys]) if len(keys) > 1
+                            else pd.Index(q["seed"], name="seed"))
+        intervals = mean_interval(runs, CONFIDENCE)
         basis = cost_basis(params, p.params[0])
         for m in METRICS:
-            low, high = spread(m.value(per))
-            rows.append({"measure": name, "metric": m.name, "value": float(m.value(mean)),
-                         "ci_low": low, "ci_high": high,
+            if m.additive:
+                r = intervals.loc[m.name]
+                value, low, high, kind = r["effect"], r["ci_low"], r["ci_high"], "interval"
+            else:
+                (low, high), value, kind = spread(m.value(per)), m.value(mean), "spread"
+            rows.append({"measure": name, "metric": m.name, "value": float(value),
+                         "ci_low": float(low), "ci_high": float(high),
+                         "bracket": words[kind],
                          "unit": "yuan" if m.unit == "m yuan" else m.unit,
                          "cost_basis": basis})
     return pd.DataFrame(rows)
@@ -472,7 +523,7 @@ def ranking_table(money: pd.DataFrame, per: pd.DataFrame, criterion: str) -> pd.
     return pd.DataFrame({"rank": range(1, len(order) + 1), "measure": order,
                          "criterion": criterion, "value": rows["value"],
                          "ci_low": rows["ci_low"], "ci_high": rows["ci_high"],
-                         "p_above_next": above,
+                         "bracket": rows["bracket"], "p_above_next": above,
                          "next": [*order[1:], None]})
 
 
@@ -650,32 +701,90 @@ def _label(indicator: str) -> tuple[str, str, float]:
     return HEADLINE.get(indicator, (indicator.replace("_", " "), UNITS.get(indicator, ""), 1.0))
 
 
+NOT_DEFINED = "n/a"
+
+
+def _interval_text(lo, hi, divisor: float = 1.0) -> str:
+    """A bracket, or why there is none (a single draw or seed gives no interval)."""
+    if lo is None or hi is None or lo != lo or hi != hi:
+        return "none (one draw)"
+    return interval(lo, hi, divisor)
+
+
 def effects_view(effects: pd.DataFrame, year: int) -> pd.DataFrame:
-    """The effects table as printed: one row per measure and indicator in ``year``."""
+    """The effects table as printed: one row per measure and indicator in ``year``; the
+    interval's column says what it holds, and the shares of its variance are shown where
+    it holds the parameters too."""
     rows = []
-    for r in effects[effects["year"] == year].itertuples():
+    at = effects[effects["year"] == year]
+    over_draws = (at["interval_holds"] != "seeds").any()
+    holds = "seeds and parameters" if over_draws else "seeds only"
+    for r in at.itertuples():
         label, unit, div = _label(r.indicator)
-        rows.append({"measure": r.measure, "indicator": label, "unit": unit,
-                     "baseline": fmt(r.a, div), "with measure": fmt(r.b, div),
-                     "effect": fmt(r.effect, div),
-                     "95 % interval": interval(r.ci_low, r.ci_high, div),
-                     "share from parameters": pct(r.share_param),
-                     "share from seeds": pct(r.share_seed)})
+        row = {"measure": r.measure, "indicator": label, "unit": unit,
+               "baseline": fmt(r.a, div), "with measure": fmt(r.b, div),
+               "effect": fmt(r.effect, div),
+               f"95 % interval ({holds})": _interval_text(r.ci_low, r.ci_high, div)}
+        if over_draws:
+            no_spread = r.share_param != r.share_param
+            row["share from parameters"] = "none: no spread" if no_spread else pct(r.share_param)
+            row["share from seeds"] = "none: no spread" if no_spread else pct(r.share_seed)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def money_view(money: pd.DataFrame) -> pd.DataFrame:
+ONE_DEFINES = "(no spread: one {per} defines it)"
+
+
+def _money_cell(value, low, high, divisor: float, per: str) -> str:
+    if value != value:
+        return NOT_DEFINED
+    if low != low or high != high:
+        return f"{fmt(value, divisor)} {ONE_DEFINES.format(per=per)}"
+    return f"{fmt(value, divisor)} {interval(low, high, divisor)}"
+
+
+def money_view(money: pd.DataFrame, per: str) -> pd.DataFrame:
+    """Figures as rows, measures as columns; a column says what each row's brackets hold
+    (``per``: "draw" or "seed", what a ratio's spread is over)."""
     rows = []
     for name, group in money.groupby("measure", sort=False):
         row = {"measure": name}
         for r in group.itertuples():
             m = METRIC[r.metric]
-            unit = m.unit
-            row[f"{m.label} ({unit})"] = (f"{fmt(r.value, m.divisor)} "
-                                         f"{interval(r.ci_low, r.ci_high, m.divisor)}")
+            row[f"{m.label} ({m.unit})"] = _money_cell(r.value, r.ci_low, r.ci_high,
+                                                      m.divisor, per)
         row["cost rests on"] = group["cost_basis"].iloc[0]
         rows.append(row)
-    return pd.DataFrame(rows).set_index("measure").T.reset_index(names="figure")
+    out = pd.DataFrame(rows).set_index("measure").T.reset_index(names="figure")
+    brackets = money.drop_duplicates("metric").set_index("metric")["bracket"]
+    out.insert(1, "[brackets]", [brackets[m.name] for m in METRICS] + [""])
+    return out
+
+
+def money_notes(money: pd.DataFrame, per: str) -> str | None:
+    """What the placeholders of the money table mean, for those it shows."""
+    undefined = money[money["value"].isna()]
+    notes = []
+    if (money["value"].notna() & money["ci_low"].isna()).any():
+        notes.append(f"{ONE_DEFINES.format(per=per)}: a ratio whose denominator is positive "
+                     f"in only one {per} (in the others the measure adds no firm, job, "
+                     "landing or signing, or costs nothing) has no spread to show.")
+    if len(undefined):
+        why = {"cost_per_extra_firm_yuan": "the measure adds no firm producing",
+               "cost_per_extra_job_yuan": "it adds no job",
+               "additionality": "no firm landed under it",
+               "deadweight": "no firm landed under it",
+               "diversion": "it adds no signing",
+               "welfare_per_yuan": "it costs no public money"}
+        cases = sorted({f"{METRIC[m].label.split(':')[0]} where {why[m]}"
+                        for m in undefined["metric"] if m in why})
+        notes.append(f"{NOT_DEFINED}: not defined, a ratio without a denominator ("
+                     + "; ".join(cases) + ").")
+    if np.isinf(money["value"]).any() or np.isinf(money[["ci_low", "ci_high"]]).any(axis=None):
+        notes.append("∞: the measure gains at no public cost (or while saving money), so "
+                     "its gain per yuan has no bound.")
+    return " ".join(notes) or None
 
 
 def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
@@ -683,45 +792,61 @@ def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "rank": ranking["rank"], "measure": ranking["measure"],
         f"{m.label} ({m.unit})": [fmt(v, m.divisor) for v in ranking["value"]],
-        "95 % over the draws": [interval(a, b, m.divisor) for a, b in
-                                zip(ranking["ci_low"], ranking["ci_high"], strict=True)],
-        "P(ranks above the next)": [pct(v) for v in ranking["p_above_next"]],
+        ranking["bracket"].iloc[0]: [_interval_text(a, b, m.divisor) for a, b in
+                                     zip(ranking["ci_low"], ranking["ci_high"], strict=True)],
+        "P(ranks above the next)": [pct(v) if isinstance(n, str) else "(last)"
+                                    for v, n in zip(ranking["p_above_next"], ranking["next"],
+                                                    strict=True)],
     })
 
 
 def sensitivity_view(sens: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     rows = []
+    with_s1 = sens["S1"].notna().any()
     for (measure, nxt), g in sens.groupby(["measure", "next"], sort=False):
         for r in g.head(top).itertuples():
-            rows.append({"comparison": f"{measure} vs {nxt}", "parameter": r.parameter,
-                         "Spearman rho": fmt(r.rho), "p": fmt(r.p_value),
-                         "S1 (RBD-FAST)": fmt(r.S1), "± (95 %)": fmt(r.S1_conf)})
+            row = {"comparison": f"{measure} vs {nxt}", "parameter": r.parameter,
+                   "Spearman rho": fmt(r.rho), "p": fmt(r.p_value)}
+            if with_s1:
+                row |= {"S1 (RBD-FAST)": fmt(r.S1), "± (95 %)": fmt(r.S1_conf)}
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
-def interactions_view(inter: pd.DataFrame) -> pd.DataFrame:
+def interactions_view(inter: pd.DataFrame, holds: str) -> pd.DataFrame:
     rows = []
     for r in inter.itertuples():
         label, unit, div = _label(r.indicator)
         rows.append({"indicator": label, "unit": unit, "package": fmt(r.package, div),
                      "sum of the parts": fmt(r.sum_of_parts, div),
                      "interaction": fmt(r.interaction, div),
-                     "95 % interval": interval(r.ci_low, r.ci_high, div)})
+                     f"95 % interval ({holds})": _interval_text(r.ci_low, r.ci_high, div)})
     return pd.DataFrame(rows)
 
 
-def out_of_sample_view(oos: pd.DataFrame) -> pd.DataFrame:
+def out_of_sample_view(oos: pd.DataFrame, over: str) -> pd.DataFrame:
     rows = []
     for r in oos.itertuples():
         label, unit, div = _label(r.indicator)
+        consistent = ("no range published" if r.consistent is None
+                      or r.consistent != r.consistent else fmt(bool(r.consistent)))
         rows.append({"figure": label if r.indicator in HEADLINE else r.indicator,
                      "year": str(r.year), "model (prediction)": fmt(r.model, div),
-                     "90 % over draws": interval(r.q05, r.q95, div),
+                     f"5-95 % of the {over}": interval(r.q05, r.q95, div),
                      "unit": unit if r.indicator in HEADLINE else r.unit,
-                     "published": r.published,
-                     "consistent": "–" if r.consistent is None or r.consistent != r.consistent
-                     else fmt(bool(r.consistent)), "source": r.source})
+                     "published": r.published, "inside the published range": consistent,
+                     "source": r.source})
     return pd.DataFrame(rows)
+
+
+def levers_view(p: Plan) -> pd.DataFrame:
+    """Every lever each scenario sets away from the baseline, its value and first year."""
+    rows = []
+    for name, params in zip(p.names[1:], p.params[1:], strict=True):
+        for lever, lv in levers_set(params).items():
+            rows.append({"scenario": name, "lever": lever,
+                         "value": PARAMS[lever].format(lv["value"]), "from": str(lv["from"])})
+    return pd.DataFrame(rows, columns=["scenario", "lever", "value", "from"])
 
 
 def _row(effects: pd.DataFrame, measure: str, indicator: str, year: int):
@@ -734,12 +859,57 @@ def _excludes_zero(r) -> bool:
     return bool(r.ci_low > 0 or r.ci_high < 0)
 
 
-def summary(rep: Report, p: Plan, seconds_note: str = "") -> list[str]:
-    """The plain-language summary: paragraphs, every number taken from a table."""
+# The calibration targets' indicators as the summary names them.
+TARGET_WORDS = {"firms_relocated": "firms relocated", "firms_operating": "firms producing",
+                "relocated_revenue_yuan": "their revenue",
+                "mean_signed_investment_yuan": "the investment signed",
+                "market_merchants": "merchants on the market platforms",
+                "cross_border_daily_persons": "daily border crossings",
+                "checkpoint_peak_delay_min": "checkpoint delay at peak",
+                "development_intensity": "development intensity",
+                "firms_signed": "projects signed with Xianghe",
+                "area_projects_signed": "projects signed in the four counties",
+                "industrial_land_price_yuan_m2": "the industrial land price"}
+# Fewer posterior draws than this leave a statement about the parameters' uncertainty (a
+# rank held in 90 % of the draws, an RBD-FAST index) unsupported: the summary says so.
+MIN_DRAWS = 20
+WORDS = dict(enumerate(("no", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                        "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen")))
+
+
+def uncertainty(p: Plan) -> dict[str, str | bool]:
+    """What the report's runs can say about uncertainty, in words: ``holds`` (what an
+    interval holds), ``across`` (what a finding holds across) and ``assessed`` (whether
+    the parameters' uncertainty is covered by enough draws)."""
+    if not p.draws:
+        return {"holds": "seeds only", "assessed": False,
+                "across": "the seeds, at the calibrated parameters (their uncertainty is "
+                          "left out: `--draws`)"}
+    n = len(p.draws)
+    if n < MIN_DRAWS:
+        return {"holds": "seeds and parameters", "assessed": False,
+                "across": f"the seeds and {WORDS.get(n, n)} parameter draws (too few to "
+                          f"be sure of the parameters' uncertainty: {MIN_DRAWS} or more "
+                          "are needed)"}
+    return {"holds": "seeds and parameters", "assessed": True,
+            "across": "the uncertainty (seeds and parameter draws)"}
+
+
+def summary(rep: Report, p: Plan) -> list[str]:
+    """The plain-language summary: paragraphs, every number taken from a table, and no
+    claim the runs cannot support (:func:`uncertainty`)."""
+    from calibration import load_targets
+
     e, until = rep.effects, p.until
+    u = uncertainty(p)
+    holds = f"95 % interval ({u['holds']})"
     over = (f"{len(p.draws)} parameter sets drawn from the estimated (posterior) "
             f"distribution, each run on {len(p.seeds)} random seeds"
             if p.draws else f"{len(p.seeds)} random seeds at the calibrated parameters")
+    targets = load_targets()
+    years = sorted({t.year for t in targets})
+    named = dict.fromkeys(TARGET_WORDS.get(t.indicator, t.indicator.replace("_", " "))
+                          for t in targets)
     paras = [
         "**What the model is.** A simulation of Beijing firms deciding whether and where to "
         "relocate, and of workers choosing where to live and work and how to cross the "
@@ -747,11 +917,11 @@ def summary(rep: Report, p: Plan, seconds_note: str = "") -> list[str]:
         f"2021 report was switched on from {p.start} and compared with carrying on as before "
         f"(the baseline) up to {until}, on the same {over}: a difference between a measure "
         "and the baseline is therefore the measure's, not chance.",
-        "**What it was fitted to.** Eight figures of 2020-2021 that the county report "
-        "published (firms relocated and producing, their revenue, the investment signed in "
-        "2021, merchants, daily border crossings, checkpoint delay at peak, development "
-        "intensity). Its other outputs for those years are predictions, compared with "
-        "whatever was published in the out-of-sample table below.",
+        f"**What it was fitted to.** {WORDS.get(len(targets), len(targets)).capitalize()} "
+        f"published figures of {years[0]}-{years[-1]} "
+        f"({', '.join(named)}). "
+        "Its other outputs for those years are predictions, compared with whatever was "
+        "published in the out-of-sample table below.",
     ]
     findings = []
     firms = e[(e["year"] == until) & (e["indicator"] == "firms_operating")
@@ -762,45 +932,51 @@ def summary(rep: Report, p: Plan, seconds_note: str = "") -> list[str]:
         findings.append(
             f"**{best['measure']}** adds the most firms producing in Xianghe by {until}: "
             f"{fmt(best['effect'], div)} {interval(best['ci_low'], best['ci_high'], div)} "
-            f"against {fmt(best['a'], div)} in the baseline.")
+            f"({holds}) against {fmt(best['a'], div)} in the baseline.")
     else:
         findings.append(
             f"No measure on its own changes the number of firms producing in Xianghe by "
-            f"{until} by more than the uncertainty: the largest effect, of "
-            f"**{best['measure']}**, is {fmt(best['effect'], div)} "
-            f"{interval(best['ci_low'], best['ci_high'], div)} firms against "
-            f"{fmt(best['a'], div)} in the baseline.")
+            f"{until} beyond its {holds}: the largest effect, of **{best['measure']}**, is "
+            f"{fmt(best['effect'], div)} {_interval_text(best['ci_low'], best['ci_high'], div)}"
+            f" firms against {fmt(best['a'], div)} in the baseline.")
     if p.package:
         pk = _row(e, PACKAGE, "firms_operating", until)
         inter = rep.interactions.set_index("indicator").loc["firms_operating"]
         together = ("more than" if inter["ci_low"] > 0 else "less than" if inter["ci_high"] < 0
                     else "not clearly different from")
+        everything = ("Both measures" if len(p.measures) == 2 else
+                      f"All {WORDS.get(len(p.measures), len(p.measures))} measures")
         findings.append(
-            f"All {len(p.measures)} measures together (the package) add "
-            f"{fmt(pk['effect'], div)} {interval(pk['ci_low'], pk['ci_high'], div)} firms "
-            f"producing by {until}, {together} the sum of their effects alone "
-            f"({fmt(inter['sum_of_parts'], div)}; the difference is "
-            f"{fmt(inter['interaction'], div)} "
-            f"{interval(inter['ci_low'], inter['ci_high'], div)}): the measures reinforce one "
-            "another." if together == "more than" else
-            f"All {len(p.measures)} measures together (the package) add "
-            f"{fmt(pk['effect'], div)} {interval(pk['ci_low'], pk['ci_high'], div)} firms "
-            f"producing by {until}, {together} the sum of their effects alone "
-            f"({fmt(inter['sum_of_parts'], div)}; the difference is "
-            f"{fmt(inter['interaction'], div)} "
-            f"{interval(inter['ci_low'], inter['ci_high'], div)}).")
+            f"{everything} together (the package) add {fmt(pk['effect'], div)} "
+            f"{_interval_text(pk['ci_low'], pk['ci_high'], div)} firms producing by {until}, "
+            f"{together} the sum of their effects alone ({fmt(inter['sum_of_parts'], div)}; "
+            f"the difference is {fmt(inter['interaction'], div)} "
+            f"{_interval_text(inter['ci_low'], inter['ci_high'], div)})"
+            + (": the measures reinforce one another." if together == "more than" else "."))
     rk = rep.ranking
     if len(rk) > 1:
         top = rk.iloc[0]
         m = METRIC[top["criterion"]]
         sure = top["p_above_next"]
-        findings.append(
-            f"Per 100 m yuan of public money ({m.label}), **{top['measure']}** ranks first "
-            f"({fmt(top['value'], m.divisor)} {interval(top['ci_low'], top['ci_high'], m.divisor)}"
-            f"); it ranks above **{top['next']}** in {pct(sure)} of the "
-            f"{'parameter draws' if p.draws else 'seeds'}"
-            + (", so the first place holds across the uncertainty." if sure >= 0.9 else
-               ", so the first place is not settled."))
+        first = (f"Per 100 m yuan of public money ({m.label}), **{top['measure']}** ranks "
+                 f"first ({fmt(top['value'], m.divisor)} "
+                 f"{_interval_text(top['ci_low'], top['ci_high'], m.divisor)}, "
+                 f"{top['bracket']})")
+        if not p.draws:
+            findings.append(
+                f"{first}; it ranks above **{top['next']}** in {pct(sure)} of the seeds at "
+                "the calibrated parameters. Whether that holds across the parameters' "
+                "uncertainty is not assessed without posterior draws (`--draws`).")
+        elif not u["assessed"]:
+            findings.append(
+                f"{first}. With {WORDS.get(len(p.draws), len(p.draws))} parameter draws, "
+                "whether the first place holds across the parameters' uncertainty is not "
+                f"assessed ({MIN_DRAWS} or more draws are needed).")
+        else:
+            findings.append(
+                f"{first}; it ranks above **{top['next']}** in {pct(sure)} of the parameter "
+                "draws" + (", so the first place holds across the uncertainty."
+                           if sure >= 0.9 else ", so the first place is not settled."))
     # the largest effect on anything else, relative to the baseline, among those whose
     # interval excludes zero
     others = e[(e["year"] == until) & ~e["indicator"].isin(["firms_operating"])
@@ -812,26 +988,30 @@ def summary(rep: Report, p: Plan, seconds_note: str = "") -> list[str]:
         r = clear.iloc[0]
         label, unit, div = _label(r["indicator"])
         findings.append(
-            f"Of the effects on other outcomes that clear the uncertainty, the largest "
-            f"against the baseline is that of **{r['measure']}** on the {label}: {fmt(r['effect'], div)} {unit} "
-            f"{interval(r['ci_low'], r['ci_high'], div)} in {until}, against "
-            f"{fmt(r['a'], div)} in the baseline.")
+            f"Of the effects on other outcomes whose {holds} excludes zero, the largest "
+            f"against the baseline is that of **{r['measure']}** on the {label}: "
+            f"{fmt(r['effect'], div)} {unit} {interval(r['ci_low'], r['ci_high'], div)} in "
+            f"{until}, against {fmt(r['a'], div)} in the baseline.")
     findings = findings[:3]
-    paras.append(f"**{['No', 'One', 'Two', 'Three'][len(findings)]} findings that hold "
-                 "across the uncertainty.**")
+    paras.append(f"**{WORDS[len(findings)].capitalize()} findings, across {u['across']}.**")
     paras.extend(f"{i}. {text}" for i, text in enumerate(findings, 1))
     assumed = rep.money.drop_duplicates("measure")
     n_assumed = int(assumed["cost_basis"].str.startswith("assumed").sum())
+    intervals = (f"Intervals hold the randomness of the simulation and the uncertainty of the "
+                 f"estimated parameters over {WORDS.get(len(p.draws), len(p.draws))} "
+                 "posterior draws" if p.draws else
+                 "Intervals hold the randomness of the simulation only: the parameters are "
+                 "at their calibrated point, and what the data leave uncertain about them is "
+                 "left out (`--draws`)")
     paras.append(
         "**What the model cannot say.** It does not forecast the number of firms Beijing "
         "will still push out after 2022; it takes that pace from the years it was fitted "
-        f"to. The public cost of {n_assumed} of the {len(assumed)} scenarios compared rests "
+        f"to. The public cost of {WORDS.get(n_assumed, n_assumed)} of the "
+        f"{WORDS.get(len(assumed), len(assumed))} scenarios compared rests "
         "on unit costs the county has not published (marked in the money table). It counts "
-        "only "
-        "the tax the relocated firms pay, not the county's other revenue, and values "
+        "only the tax the relocated firms pay, not the county's other revenue, and values "
         "people's and firms' gains by their own choices, not by the county's aims. "
-        "Intervals hold the randomness of the simulation and the uncertainty of the "
-        "estimated parameters, not errors in the model's structure.")
+        f"{intervals}; none holds errors in the model's structure.")
     return paras
 
 
@@ -875,9 +1055,10 @@ def _figures(rep: Report, p: Plan, folder: Path) -> list[tuple[str, str]]:
     for ax in axes.flat[len(inds):]:
         ax.set_visible(False)
     fig.suptitle(f"Effect of each measure against the baseline in {p.until} "
-                 "(point: mean; bar: 95 % interval over seeds and parameter draws)")
+                 f"(point: mean; bar: 95 % interval, {uncertainty(p)['holds']})")
     save(fig, folder / "effects")
-    out.append(("effects", f"Effects in {p.until}, with 95 % intervals"))
+    out.append(("effects", f"Effects in {p.until}, with 95 % intervals "
+                           f"({uncertainty(p)['holds']})"))
 
     path_inds = ["firms_operating", "relocated_workers_employed", "cross_border_commuters",
                  "checkpoint_peak_delay_min"]
@@ -895,7 +1076,8 @@ def _figures(rep: Report, p: Plan, folder: Path) -> list[tuple[str, str]]:
         ax.set_xlabel("")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"Effect against the baseline, {p.start}-{p.until} (band: 95 % interval)")
+    fig.suptitle(f"Effect against the baseline, {p.start}-{p.until} "
+                 f"(band: 95 % interval, {uncertainty(p)['holds']})")
     save(fig, folder / "paths")
     out.append(("paths", f"The path of the effects, {p.start}-{p.until}"))
 
@@ -913,10 +1095,10 @@ def _figures(rep: Report, p: Plan, folder: Path) -> list[tuple[str, str]]:
         ax.set_yticks(range(len(finite)), finite["measure"])
         ax.invert_yaxis()
         ax.axvline(0, color="0.3", lw=0.8)
-        ax.set_xlabel(f"{m.label} ({m.unit}); central 95 % over the draws")
+        ax.set_xlabel(f"{m.label} ({m.unit}); bar: {rk['bracket'].iloc[0]}")
         ax.set_title("Measures ranked by the criterion")
         save(fig, folder / "ranking")
-        out.append(("ranking", "The ranking, with 95 % intervals"))
+        out.append(("ranking", f"The ranking, with the {rk['bracket'].iloc[0]}"))
     return out
 
 
@@ -981,9 +1163,12 @@ def render(blocks: list[tuple], form: str) -> str:
 def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple]:
     """The report's blocks: the summary first, then every table behind it."""
     m = METRIC[p.criterion]
+    u = uncertainty(p)
+    words = bracket_words(p)
     over = (f"{len(p.draws)} posterior draws × {len(p.seeds)} seeds" if p.draws
             else f"{len(p.seeds)} seeds, parameters at the calibrated point")
     fig = dict(figures)
+    levers = levers_view(p)
     blocks: list[tuple] = [
         ("h1", f"Which of the county report's measures work, {p.start}-{p.until}"),
         ("p", f"Written for the county's development and reform bureau and the officials "
@@ -992,11 +1177,21 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
               f"simulation runs ({over}); every number in the summary is in a table below."),
         ("h2", "Summary"),
         *[("p", text) for text in rep.summary.split("\n\n")],
+        ("h2", "The measures compared"),
+        ("p", "Each scenario's levers, the value set and the first year it applies; every "
+              "other lever stays as it was up to 2020, as in the baseline."),
+        ("table", levers if len(levers) else
+         pd.DataFrame({"scenario": ["(none)"], "lever": ["no lever set"]})),
         ("h2", f"1. Effects of each measure in {p.until}"),
-        ("p", "Each measure against the baseline on the same seeds and parameter draws. The "
-              "interval holds both the randomness of the simulation (seeds) and what the "
-              "data cannot pin down (parameter draws); the last two columns split its "
-              "variance between them. `package` is all the measures together."),
+        ("p", "Each measure against the baseline on the same seeds and parameter draws. "
+              + ("The interval holds both the randomness of the simulation (seeds) and what "
+                 "the data cannot pin down (parameter draws); the last two columns split its "
+                 "variance between them."
+                 if p.draws else
+                 "The interval holds the randomness of the simulation (seeds) only: the "
+                 "parameters are at their calibrated point, and their uncertainty is left "
+                 "out (`--draws`).")
+              + " `package` is all the measures together."),
         ("table", effects_view(rep.effects, p.until)),
     ]
     if "effects" in fig:
@@ -1009,17 +1204,30 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
               f"subsidies clawed back, {p.start}-{p.until}, discounted to {p.start} at "
               f"{DISCOUNT_RATE:.0%} ({DISCOUNT_SOURCE}). Tax gained and surplus gained are "
               "discounted the same way. Extra firms and jobs are counted at the end "
-              f"({p.until}). Additionality counts the firms that got land in Xianghe in "
-              f"{p.start}-{p.until}; diversion the firms that signed with Xianghe then, and "
-              "the firms that left Beijing for another destination. Intervals: the central "
-              f"95 % of the figure's values over {'the parameter draws (each the mean of its seeds)' if p.draws else 'the seeds'}, "
-              "so, like the effects', they hold what the data cannot pin down and the "
-              "simulation's noise. The last row says which unit costs are assumptions."),
-        ("table", money_view(rep.money)),
+              f"({p.until}). Additionality: of the firms that got land in Xianghe in "
+              f"{p.start}-{p.until} under the measure, the share that would not have without "
+              "it (its extra landings, none where it lands fewer, over its landings); "
+              "deadweight is the rest. Diversion: of the extra firms signing with Xianghe, "
+              "the share that would have moved elsewhere (the fall in moves elsewhere, at "
+              "most the extra signings). All three lie in [0, 1]. The `[brackets]` column "
+              f"says what each row's brackets hold: for a cost or a gain, its {words['interval']}, "
+              "the same as the effects'; for a ratio, the spread of its values over the "
+              f"{'draws (each the mean of its seeds)' if p.draws else 'seeds'} "
+              f"({words['spread']}). The last row says which unit costs are assumptions."),
+        ("table", money_view(rep.money, "draw" if p.draws else "seed")),
+    ]
+    notes = money_notes(rep.money, "draw" if p.draws else "seed")
+    if notes:
+        blocks.append(("p", notes))
+    ranking_note = ("" if u["assessed"] else
+                    f" With {'no posterior draws' if not p.draws else f'{len(p.draws)} draws'}"
+                    " this share says nothing about the parameters' uncertainty"
+                    f" ({MIN_DRAWS} or more draws are needed).")
+    blocks += [
         ("h2", f"3. Ranking by {m.label}"),
         ("p", "P(ranks above the next): the share of the parameter draws (seeds without "
               "draws) in which the measure does better on the criterion than the one "
-              "ranked below it. The criterion is `--criterion` (one of "
+              "ranked below it." + ranking_note + " The criterion is `--criterion` (one of "
               + ", ".join(CRITERIA) + ")."),
         ("table", ranking_view(rep.ranking)),
     ]
@@ -1030,11 +1238,13 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
         blocks += [
             ("p", "For each measure and the next in the ranking: the three uncertain "
                   "parameters whose value over the posterior draws goes most with the gap in "
-                  "the criterion between them (Spearman's rank correlation, with its p), and "
-                  f"from {RBD_FAST_MIN_DRAWS} draws SALib's first-order RBD-FAST index on the "
-                  "draws as given data, with its 95 % half-width. With few draws these are "
-                  "rough: a parameter matters where p is small and the index clears its "
-                  "half-width."),
+                  "the criterion between them (Spearman's rank correlation, with its p)"
+                  + (", and SALib's first-order RBD-FAST index on the draws as given data, "
+                     "with its 95 % half-width" if len(p.draws) >= RBD_FAST_MIN_DRAWS else
+                     f"; SALib's RBD-FAST index needs {RBD_FAST_MIN_DRAWS} draws or more")
+                  + ". With few draws these are rough: a parameter matters where p is small"
+                  + (" and the index clears its half-width."
+                     if len(p.draws) >= RBD_FAST_MIN_DRAWS else ".")),
             ("table", sensitivity_view(rep.sensitivity)),
         ]
     else:
@@ -1043,15 +1253,17 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
     if len(rep.interactions):
         blocks += [("p", "Interaction: the package's effect less the sum of the measures' "
                          "effects alone, paired on the same runs."),
-                   ("table", interactions_view(rep.interactions))]
+                   ("table", interactions_view(rep.interactions, u["holds"]))]
     else:
         blocks.append(("p", "Needs two or more measures."))
+    per = "per-draw means" if p.draws else "seeds"
     blocks += [
         ("h2", "6. Out of sample: 2020-2021 figures that were not fitted"),
         ("p", "The baseline's figures for 2020-2021 that were no calibration target, beside "
               "what was published (`calibration/out_of_sample.toml`). They are predictions: "
-              "nothing was tuned to them."),
-        ("table", out_of_sample_view(rep.out_of_sample)),
+              f"nothing was tuned to them. The range is the 5th to 95th percentile of the "
+              f"{per}."),
+        ("table", out_of_sample_view(rep.out_of_sample, per)),
         ("h2", "Tables and runs"),
         ("p", "Every table above, unrounded, is in `tables/` as Parquet and CSV; the runs "
               "they come from are in `tables/runs.*` and `runs/` (the store a resumed "
@@ -1113,6 +1325,8 @@ def make(p: Plan, out: Path, form: str, *, workers: int = 1, scheduler: str | No
         info = {"report": f"report.{form}", "measures": p.measures, "package": p.package,
                 "seeds": p.seeds, "draws": None if p.draws is None else len(p.draws),
                 "from": p.start, "until": p.until, "criterion": p.criterion,
+                "levers": {name: levers_set(params) for name, params
+                           in zip(p.names, p.params, strict=True)},
                 "discount_rate": DISCOUNT_RATE, "scenario_files": p.sources,
                 "package_version": provenance.package_version(),
                 "versions": provenance.versions(), "git_revision": provenance.git_revision(),

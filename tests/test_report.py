@@ -105,16 +105,37 @@ def test_every_money_figure_comes_from_the_stored_runs(small):
             "tax_gained_yuan": disc("relocated_tax_yuan"),
             "net_fiscal_yuan": disc("relocated_tax_yuan") - cost,
             "welfare_gained_yuan": disc("worker_surplus_yuan") + disc("firm_surplus_yuan"),
-            "additionality": (landed_b - landed_a) / landed_b,
+            "additionality": max(landed_b - landed_a, 0.0) / landed_b,
             "firms_per_100m_yuan": 1e8 * firms / cost,
             "cost_per_extra_firm_yuan": cost / firms if firms > 0 else np.nan,
         }
         got = money[money["measure"] == measure].set_index("metric")
-        # the interval: the central 95 % of the per-draw values (here, of 3 draws)
-        per_draw = sum(_paired(runs, measure, y, "public_spending_yuan").groupby(level="draw")
-                       .mean() / (1 + rate) ** (y - 2022) for y in range(2022, 2025))
-        assert got.loc["public_cost_yuan", "ci_low"] == pytest.approx(per_draw.min())
-        assert got.loc["public_cost_yuan", "ci_high"] == pytest.approx(per_draw.max())
+        # a cost or a gain: the effects' interval (t over draws of the parameter variance
+        # and the Monte Carlo error), so extra firms producing has the effects' interval
+        per_run = sum(_paired(runs, measure, y, "public_spending_yuan") / (1 + rate) ** (y - 2022)
+                      for y in range(2022, 2025))
+        per_draw = per_run.groupby(level="draw").mean()
+        between = per_draw.var(ddof=1)
+        var_param = max(between - per_run.groupby(level="draw").var(ddof=1).mean() / 2, 0.0)
+        from scipy import stats
+
+        half = stats.t.ppf(0.975, 2) * np.sqrt(var_param + between / 3)
+        assert got.loc["public_cost_yuan", "ci_high"] - cost == pytest.approx(half, rel=1e-7)
+        assert got.loc["public_cost_yuan", "bracket"] == "95 % interval (seeds and parameters)"
+        effect = t["effects"].set_index(["measure", "indicator", "year"]).loc[
+            (measure, "firms_operating", 2024)]
+        assert got.loc["extra_firms_producing", ["ci_low", "ci_high"]].tolist() == \
+            pytest.approx([effect["ci_low"], effect["ci_high"]], rel=1e-9, abs=1e-9)
+        # a ratio: the range of its 3 per-draw values, and said so
+        firms_draw = _paired(runs, measure, 2024, "firms_operating").groupby(level="draw").mean()
+        ratio = np.where(per_draw > 0, 1e8 * firms_draw / per_draw,
+                         np.sign(firms_draw) * np.inf)
+        assert got.loc["firms_per_100m_yuan", "ci_low"] == pytest.approx(ratio.min())
+        assert got.loc["firms_per_100m_yuan", "ci_high"] == pytest.approx(ratio.max())
+        assert got.loc["firms_per_100m_yuan", "bracket"] == "range of the 3 per-draw values"
+        for share in ("additionality", "deadweight", "diversion"):
+            values = got.loc[share, ["value", "ci_low", "ci_high"]].dropna()
+            assert ((values >= 0) & (values <= 1)).all(), (measure, share, values)
         for metric, value in expected.items():
             if np.isnan(value):
                 assert np.isnan(got.loc[metric, "value"]), metric
@@ -176,8 +197,7 @@ def test_the_out_of_sample_figures_are_the_baselines_and_not_targets(small):
 def test_every_number_in_the_summary_is_in_a_table_below_it(small):
     rep, out = small
     text = (out / "report.md").read_text()
-    head, tables = text.split("## 1. Effects", 1)
-    summary = head.split("## Summary", 1)[1]
+    summary, tables = text.split("## Summary", 1)[1].split("\n## ", 1)
     assert summary.strip()
     cells = set(re.findall(r"(?<=\| )[^|]+(?= \|)", tables))
     tokens = set()
@@ -185,7 +205,8 @@ def test_every_number_in_the_summary_is_in_a_table_below_it(small):
         tokens.update(re.findall(r"-?[\d,]*\d(?:\.\d+)?(?:e-?\d+)?", cell))
     tokens.update(re.findall(r"-?[\d,]*\d(?:\.\d+)?", tables))
     numbers = re.findall(r"-?[\d,]*\d(?:\.\d+)?(?: %)?", summary)
-    allowed_words = {"2014", "2021", "2020", "2020-2021", "2022", "2024", "3", "2", "100"}
+    allowed_words = {"2014", "2021", "2020", "2020-2021", "2022", "2024", "3", "2", "100",
+                     str(reports.MIN_DRAWS)}
     for n in numbers:
         n = n.rstrip(" %").strip()
         if n in allowed_words:
@@ -249,6 +270,7 @@ def test_a_killed_report_resumes_without_redoing_finished_runs(tmp_path):
     (["--from", "2014"], "--from 2014: allowed"),
     (["--from", "2025", "--until", "2024"], "--from 2025: allowed"),
     (["--seeds", "1"], "--seeds 1: allowed"),
+    (["--draws", "1"], "--draws 1: allowed: 0 (the calibrated point only) or an integer of 2"),
     (["--format", "pdf"], "--format 'pdf': allowed"),
     (["--criterion", "votes"], "--criterion 'votes': allowed"),
 ])
@@ -317,3 +339,39 @@ def test_a_report_on_a_dask_cluster_has_the_tables_of_one_run_here(tmp_path, das
     for name in reports.Report.TABLES:
         here = (tmp_path / "here" / "tables" / f"{name}.csv").read_bytes()
         assert (tmp_path / "dask" / "tables" / f"{name}.csv").read_bytes() == here, name
+
+
+@pytest.mark.parametrize("draws", [2, 0])
+def test_a_small_report_cannot_contradict_itself(tmp_path, draws):
+    """One interval per figure (extra firms producing has the effects' interval), every
+    bracket named, shares in [0, 1], no unexplained placeholder, and a summary that claims
+    nothing its few draws (or none) cannot support; the command says so on stderr."""
+    out = tmp_path / "rep"
+    run = xianghe("report", "--seeds", "2", "--draws", str(draws), "--measures", "land,permits",
+                  "--set", "talent_agents=3000", "--workers", "2", "--out", str(out), "--quiet")
+    assert run.returncode == 0, run.stderr
+    notes = [line for line in run.stderr.splitlines() if line.startswith("xianghe: note:")]
+    assert len(notes) == (1 if draws else 0) and (not draws or "too few" in notes[0])
+    t = _tables(out)
+    money = t["money"].set_index(["measure", "metric"])
+    effects = t["effects"].set_index(["measure", "indicator", "year"])
+    for measure in ("land", "permits", "package"):
+        e = effects.loc[(measure, "firms_operating", 2030)]
+        m = money.loc[(measure, "extra_firms_producing")]
+        assert [m["ci_low"], m["ci_high"]] == pytest.approx([e["ci_low"], e["ci_high"]])
+    shares = money.loc[(slice(None), ["additionality", "deadweight", "diversion"]),
+                       ["value", "ci_low", "ci_high"]].to_numpy().ravel()
+    shares = shares[~np.isnan(shares)]
+    assert ((shares >= 0) & (shares <= 1)).all()
+    text = (out / "report.md").read_text()
+    assert "| – |" not in text and "[–" not in text and "– [" not in text
+    holds = "seeds and parameters" if draws else "seeds only"
+    for header in re.findall(r"^\| .*interval.* \|$", text, flags=re.MULTILINE):
+        assert f"interval ({holds})" in header or "[brackets]" in header, header
+    summary = text.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    assert "holds across the uncertainty" not in summary
+    if draws:
+        assert "too few to be sure of the parameters' uncertainty" in summary
+        assert "is not assessed" in summary
+    else:
+        assert "left out" in summary and "uncertainty of the estimated parameters" not in summary
