@@ -27,8 +27,10 @@ from calibration import load_targets  # noqa: E402
 from model import XiangheModel  # noqa: E402
 from model.enterprises import PIPELINE, State  # noqa: E402
 from model.indicators import INDICATORS, KEY_CHARTS  # noqa: E402
-from model.params import FULL_SCALE_TALENT, LEVERS, PARAMS, Integer, ParamError, Switch, resolve  # noqa: E402
+from model.params import (FULL_SCALE_TALENT, LEVERS, PARAMS, Integer, ParamError,  # noqa: E402
+                          Switch, levers_set, resolve)
 
+from .cli import PAGE_TITLE  # noqa: E402
 from .scenario import available, load  # noqa: E402
 
 # The report's grouping of the measures, in the order the page shows them.
@@ -513,6 +515,19 @@ def fan_option(diff) -> dict:
     return option
 
 
+def levers_line(params: dict) -> str:
+    """The levers set and from when each applies, in words, for the comparison view."""
+    levers = levers_set(params)
+    if not levers:
+        return "No lever set: the measures as they were up to 2020, continued."
+    by_year: dict[int, list[str]] = {}
+    for name, lv in levers.items():
+        by_year.setdefault(lv["from"], []).append(
+            f"{_label(name).split(' (')[0].lower()} {PARAMS[name].format(lv['value'])}")
+    return "Levers: " + "; ".join(f"from {year}, " + ", ".join(items)
+                                 for year, items in sorted(by_year.items())) + "."
+
+
 @solara.component
 def ComparisonView(model):
     """The chosen levers against the baseline on the same seed, and, on request, the fan
@@ -525,6 +540,7 @@ def ComparisonView(model):
             return main
         solara.Text(f"Your levers against the baseline, same seed ({model.quarter_label})",
                     style={"font-weight": "bold"})
+        solara.Text(levers_line(model.params))
         solara.FigureEcharts(option=comparison_option(model),
                              attributes={"style": "height: 420px; width: 100%;"})
         solara.HTML(tag="div", unsafe_innerHTML=_comparison_table(comparison_rows(model)))
@@ -561,8 +577,9 @@ def PosteriorFan(controls: Controls):
     return main
 
 
-# The browser tab's name: several tabs of the page (or of Mesa's examples) stay apart.
-PAGE_TITLE = "Xianghe relocation model: firms and talent between Beijing and Xianghe"
+# Mesa's SolaraViz puts its views under tabs named "Page 0", "Page 1", ...; with one page
+# the lone "PAGE 0" tab says nothing, so it is hidden (there is no option for it).
+LONE_TAB_CSS = ".v-tabs:not(:has(.v-tab + .v-tab)) { display: none !important; }"
 
 
 @solara.component
@@ -570,6 +587,7 @@ def Page():
     controls = solara.use_memo(Controls, [])
     model = solara.use_memo(lambda: XiangheApp(controls), [])
     solara.Title(PAGE_TITLE)
+    solara.Style(LONE_TAB_CSS)
     with solara.Sidebar():
         MeasuresPanel(controls)
     # The card SolaraViz names "Model Parameters" holds the comparison's switch; the

@@ -323,12 +323,17 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+# The browser tab's name, from the first byte served (the page sets it again when it
+# mounts): several tabs of the page, or of Mesa's examples, stay apart.
+PAGE_TITLE = "Xianghe relocation model: firms and talent between Beijing and Xianghe"
 # Solara's settings for a page that must work offline: assets from the solara-assets
-# package (proxied by the server), never fetched from a public CDN, no telemetry.
-OFFLINE_ENV = {
+# package (proxied by the server), never fetched from a public CDN, no telemetry; and the
+# title of the HTML it serves, which is Solara's own until the app mounts.
+SERVER_ENV = {
     "SOLARA_ASSETS_PROXY": "True",
     "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/",
     "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_THEME_TITLE": PAGE_TITLE,
 }
 
 
@@ -350,7 +355,7 @@ def _cmd_viz(args) -> int:
     print(f"serving the page at http://{args.host}:{args.port}/ (Ctrl-C stops it)",
           file=sys.stderr)
     # Become the server, so that stopping this process stops the page.
-    os.execve(solara, command, {**os.environ, **OFFLINE_ENV})
+    os.execve(solara, command, {**os.environ, **SERVER_ENV})
 
 
 def _cmd_elasticities(args) -> int:

@@ -142,10 +142,15 @@ def test_page_draws_changes_with_a_lever_and_steps(page):
 
 
 @pytest.mark.slow
-def test_impossible_combination_is_named_on_the_page(page):
-    from runs.app import PAGE_TITLE
+def test_impossible_combination_is_named_on_the_page(page, server):
+    from runs.cli import PAGE_TITLE
 
     assert page.title() == PAGE_TITLE           # the tab names the page
+    with urllib.request.urlopen(server, timeout=30) as r:     # and so does the first byte
+        assert f"<title>{PAGE_TITLE}</title>" in r.read().decode()
+    expect(page.get_by_role("tab", name=re.compile("page 0", re.IGNORECASE))).to_be_hidden()
+    page.get_by_text("Land", exact=True).click()               # a lever starts in 2022
+    expect(page.get_by_text("from 2022").first).to_be_visible()
     page.get_by_text("Commuting", exact=True).click()
     for name in ("Entry permits per year", "Entry permit days"):
         slider = page.get_by_role("slider", name=re.compile("^" + name))
@@ -175,6 +180,7 @@ def test_the_comparison_view_sets_the_levers_beside_the_baseline_and_draws_a_fan
         _step(page)
     view = page.locator(".vue-grid-item", has_text="Your levers against the baseline")
     view.get_by_text("2014Q4").wait_for(timeout=30_000)
+    expect(view.get_by_text("Levers: from 2022, permit devolution true.")).to_be_visible()
     table = view.locator("table")
     for header in ("baseline (same seed)", "with your levers", "difference"):
         expect(table).to_contain_text(header)
