@@ -1,4 +1,9 @@
-"""Calibration: the figures the model is fitted to, and (later) the fitting itself."""
+"""Calibration: the figures the model is fitted to (``targets.toml``, read here with the
+standard library alone) and the fitting itself: screening which parameters the figures
+reach, the ABC-SMC posterior, the refined point, parameter recovery and the draws
+experiments take (:mod:`calibration.estimation`), and the fit report
+(:mod:`calibration.fit_report`). It runs the model through the experiments' engine
+(:mod:`runs.engine`); :mod:`runs` knows nothing of how the posterior was made."""
 
 from __future__ import annotations
 

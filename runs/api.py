@@ -152,7 +152,7 @@ def _draws(draws: int | None, seed: int, posterior: str | Path | None):
         return None
     if posterior:
         check_posterior(Path(posterior))
-    from .estimation import POSTERIOR_FILE, posterior_draws
+    from calibration.estimation import POSTERIOR_FILE, posterior_draws
 
     return posterior_draws(draws, seed, Path(posterior) if posterior else POSTERIOR_FILE)
 

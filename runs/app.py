@@ -476,7 +476,7 @@ def fan_runs(params: dict, seed: int, draws: int, until: int = FAN_UNTIL):
     import pandas as pd
 
     from .engine import RunTask, run_all
-    from .estimation import posterior_draws
+    from calibration.estimation import posterior_draws
     from .experiments import with_draws
 
     years = tuple(range(2014, until + 1))

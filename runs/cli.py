@@ -97,7 +97,7 @@ def _draw_count(args) -> int:
 
 
 def _posterior(args) -> Path:
-    from .estimation import POSTERIOR_FILE
+    from calibration.estimation import POSTERIOR_FILE
 
     return Path(args.posterior) if args.posterior else POSTERIOR_FILE
 
@@ -401,7 +401,7 @@ def _cmd_elasticities(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
-    from . import estimation
+    from calibration import estimation
 
     workers = _workers(args, default=1)
     if args.recover:
@@ -430,7 +430,7 @@ def _cmd_calibrate(args) -> int:
               f"{d:.3g} half-bands on the common seeds")
         return 0
     if args.report:
-        from .fit_report import write_report
+        from calibration.fit_report import write_report
 
         check_writable(out / "report")
         folder = write_report(out, out / "report", seeds=args.seeds or 20, draws=args.draws,

@@ -78,7 +78,7 @@ def run_scenario(params: dict, seed: int, replicates: int, until: int, *,
                  draws: list[dict] | None = None) -> RunResult:
     """Run seeds ``seed .. seed + replicates - 1`` from 2014Q1 to the end of ``until``,
     for each of ``draws`` (posterior parameter vectors; see
-    :func:`runs.estimation.posterior_draws`) if given.
+    :func:`calibration.estimation.posterior_draws`) if given.
 
     With ``checkpoints``, finished seeds are stored there and a later call with the same
     parameters and ``until`` takes them from there instead of running them again, so an

@@ -60,7 +60,7 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from runs import estimation  # noqa: E402
+from calibration import estimation  # noqa: E402
 from runs.errors import InputError  # noqa: E402
 from tests.helpers import ROOT, xianghe  # noqa: E402
 
@@ -154,7 +154,7 @@ def test_the_kernel_stays_proper_with_fewer_particles_than_parameters():
 
 
 def test_the_effective_sample_size_counts_equal_weights_fully_and_one_weight_once():
-    from runs.fit_report import effective_sample_size
+    from calibration.fit_report import effective_sample_size
 
     assert effective_sample_size([0.25] * 4) == pytest.approx(4)
     assert effective_sample_size([1.0, 0, 0, 0]) == pytest.approx(1)
@@ -373,7 +373,7 @@ def test_recovery_calibrates_to_figures_made_at_a_known_vector(tmp_path):
 
 
 def test_the_fit_report_is_made_from_its_runs(tmp_path):
-    from runs.fit_report import write_report
+    from calibration.fit_report import write_report
 
     cal = tmp_path / "cal"
     estimation.calibrate(budget=8, seeds=1, population=2, db=str(tmp_path / "h.db"),
@@ -399,7 +399,7 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
                                                 if m.target.year == 2020}
     text = (folder / "report.md").read_text()
     assert "Fit report" in text
-    from runs.fit_report import effective_sample_size
+    from calibration.fit_report import effective_sample_size
     ess = effective_sample_size(pd.read_parquet(cal / "posterior.parquet")["weight"])
     assert f"effective sample size {ess:.1f}" in text
 

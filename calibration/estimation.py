@@ -31,10 +31,10 @@ import pandas as pd
 from calibration import Target, load_targets
 from model.params import PARAMS, Integer, Param, ParamError, Prior, Role
 
-from . import provenance
-from .errors import InputError, check_posterior
+from runs import provenance
+from runs.errors import InputError, check_posterior
 
-CALIBRATION = Path(__file__).resolve().parent.parent / "calibration"
+CALIBRATION = Path(__file__).resolve().parent
 SCREENING_FILE = CALIBRATION / "screening.csv"
 CALIBRATED_FILE = CALIBRATION / "calibrated.toml"
 POSTERIOR_FILE = CALIBRATION / "posterior.parquet"
@@ -132,7 +132,7 @@ def screen(seeds: list[int], workers: int = 1, scheduler: str | None = None,
     """A row per uncertain parameter: how far each figure moves, in half-bands, when the
     parameter goes from its prior's 5th to its 95th percentile (the others at their
     defaults, the same seeds), the largest of these, and whether it is estimated."""
-    from .engine import RunTask, run_all
+    from runs.engine import RunTask, run_all
 
     ms = moments()
     years = tuple(sorted({m.target.year for m in ms}))
@@ -493,7 +493,7 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
                  "ABC.Population", "ABC.Transition", "ABC.Predictor", "ABC.Sumstat"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from .engine import Backend
+    from runs.engine import Backend
     out = Path(out)
     started = time.perf_counter()
     common = list(range(first_seed, first_seed + seeds))
@@ -847,7 +847,7 @@ def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | 
     standard deviation. Returns the vector, its distance and the step it ended at."""
     from tqdm import tqdm
 
-    from .engine import Backend, RunTask, run_tasks
+    from runs.engine import Backend, RunTask, run_tasks
 
     names = list(start)
     priors = {n: PARAMS[n].prior_dist for n in names}

@@ -16,11 +16,12 @@ import pandas as pd
 from model import INDICATORS, NAMES
 from model.params import PARAMS
 
-from .engine import RunTask, run_all
-from .errors import InputError
+from runs.engine import RunTask, run_all
+from runs.errors import InputError
+from runs.folders import publish, staging
+
 from .estimation import (CALIBRATED_FILE, POSTERIOR_FILE, SCREENING_FILE,
                          calibration_info, moments, posterior_draws, uncertain)
-from .folders import publish, staging
 
 # Outputs the brief calls predictions: never targets, reported beside the fit.
 PREDICTIONS = ("relocated_tax_yuan", "relocated_workers_employed", "commuter_share",
