@@ -3,8 +3,8 @@ parallel efficiency ``rate(2) / (2 x rate(1))``.
 
 The design is a grid of 12 points x 2 seeds of the baseline at the default scale (50,000
 talent agents) to 2025, run through the same runner and storage as ``xianghe sweep``
-(worker start-up included, after one warm-up sweep has started the worker server). The script measures and prints; it
-asserts nothing.
+(worker start-up included: each sweep starts its own local workers, as the command does).
+The script measures and prints; it asserts nothing.
 
 Run from the project root::
 
@@ -48,8 +48,8 @@ def main() -> None:
     d = design(args.points, args.until)
     print(f"{os.cpu_count()} cpus; {args.points} points x {d.seeds} seeds, "
           f"baseline to {args.until}, 50,000 talent agents")
-    # The worker server imports the model once per process: start it before timing, so
-    # neither case pays for it.
+    # A first sweep in this process imports the model here, so that neither case pays for
+    # it (two workers still start their own interpreters: the command's real cost).
     runs_per_minute(design(1, 2014), 1)
     rates = {}
     for workers in (1, 2):

@@ -25,7 +25,7 @@ class Target:
 
 
 def load_targets(path: Path = TARGETS_FILE) -> list[Target]:
-    """The calibration targets (a copy of shared/calibration-targets.toml)."""
+    """The calibration targets, each with its period, band and source."""
     data = tomllib.loads(path.read_text("utf-8"))
     return [Target(t["indicator"], int(t["period"]), float(t["value"]), float(t["low"]),
                    float(t["high"]), t["source"]) for t in data["target"]]

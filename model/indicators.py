@@ -1,4 +1,4 @@
-"""The indicators the model reports (CONTRACT.md), each declared once with its unit, its
+"""The indicators the model reports, each declared once with its unit, its
 yearly aggregation and how it is measured.
 
 Each quarter the model measures every indicator for that quarter. A year's value is then

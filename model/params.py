@@ -323,7 +323,7 @@ class Prior:
         return self.ppf(0.5)
 
 
-REPORT = "county report 2021 (BRIEF)"
+REPORT = "county report 2021"
 ASSUMED = "assumption, fitted by calibration"
 ASSUMED_FIXED = "assumption, to be set from independent evidence"
 
@@ -339,7 +339,7 @@ _DECLARED: list[Param] = [
                 low=100, high=5_000_000, role=SETTING,
                 meaning="talent agents standing for the workforce; firms and merchants scale with it "
                         "(one agent per real firm or merchant from 50,000 talent agents up)",
-                source="CONTRACT"),
+                source="setting: indicators are in real units at any scale"),
         Integer(name="freeze_year", default=LAST_YEAR, unit="year",
                 low=FIRST_YEAR, high=LAST_YEAR, role=SETTING,
                 meaning="from the start of this year the world's dated events, trends and "
@@ -356,7 +356,7 @@ _DECLARED: list[Param] = [
         Integer(name="firm_pool", default=6_000, unit="firms",
                 low=500, high=50_000, role=UNCERTAINTY, prior="lognormal(3500, 12000)",
                 meaning="Beijing enterprises exposed to relocation pressure in 2014",
-                source="BRIEF: 2,800+ manufacturing/polluting firms left Beijing 2014-2020; pool size assumed"),
+                source="county report 2021: 2,800+ manufacturing/polluting firms left Beijing 2014-2020; pool size assumed"),
         Number(name="firm_staff_median", default=60, unit="people",
                low=5, high=2_000, role=UNCERTAINTY, prior="lognormal(20, 150)",
                meaning="median staff of an exposed firm (lognormal, sigma 0.9)",
@@ -430,7 +430,7 @@ _DECLARED: list[Param] = [
                low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.78, 0.95)",
                meaning="share of manufacturing sub-classes restricted by the 2018 edition "
                        "(2014: 45%, 2015: 78% are data)",
-               source="BRIEF (2014, 2015); 2018 value assumed"),
+               source="Beijing catalogue of prohibited and restricted new industries, 2014 and 2015 editions (county report 2021); 2018 value assumed"),
         Number(name="catalogue_share_2022", default=0.85, unit="share",
                low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.8, 0.9)",
                meaning="share of manufacturing sub-classes restricted by the 2022 edition "
@@ -527,11 +527,11 @@ _DECLARED: list[Param] = [
         Number(name="catalogue_share_2014", default=0.45, unit="share",
                low=0.0, high=1.0, role=CONSTANT,
                meaning="share of manufacturing sub-classes restricted by the 2014 edition",
-               source="BRIEF"),
+               source="Beijing catalogue of prohibited and restricted new industries, 2014 edition (county report 2021)"),
         Number(name="catalogue_share_2015", default=0.78, unit="share",
                low=0.0, high=1.0, role=CONSTANT,
                meaning="share of manufacturing sub-classes restricted by the 2015 edition",
-               source="BRIEF"),
+               source="Beijing catalogue of prohibited and restricted new industries, 2015 edition (county report 2021)"),
         Number(name="firm_size_sigma", default=1.0, unit="log sd",
                low=0.0, high=3.0, role=CONSTANT,
                meaning="spread of firm size (lognormal): revenue is proportional to size",
@@ -781,11 +781,11 @@ _DECLARED: list[Param] = [
         Integer(name="entry_permits_per_year", default=12, unit="permits/year",
                 low=0, high=366, role=LEVER,
                 meaning="entry permits a non-Beijing car may get a year (limit from Nov 2019)",
-                source="BRIEF"),
+                source="Beijing entry-permit rules from November 2019: at most 12 a year (county report 2021)"),
         Integer(name="entry_permit_days", default=7, unit="days",
                 low=1, high=366, role=LEVER,
                 meaning="days one entry permit lasts",
-                source="BRIEF"),
+                source="Beijing entry-permit rules from November 2019: at most 7 days each (county report 2021)"),
         Number(name="bus_line_cost_yuan", default=6.0e6, unit="yuan/year",
                low=0.0, high=1e9, role=UNCERTAINTY, prior="lognormal(2e6, 1.5e7)",
                meaning="yearly public subsidy for running one cross-border bus line",

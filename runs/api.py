@@ -1,4 +1,4 @@
-"""The Python interface for scripted experiments (CONTRACT.md, "Python API").
+"""The Python interface for scripted experiments (docs/api.md).
 
     from runs import api
     base = api.run("baseline", replicates=10, until=2030)            # a row per seed and year

@@ -1,4 +1,4 @@
-"""The ``xianghe`` command line (CONTRACT.md).
+"""The ``xianghe`` command line (docs/commands.md).
 
 Bad input exits with status 2 and one line on stderr naming what is wrong and what is
 allowed; all checks happen before anything is written.
@@ -189,20 +189,23 @@ def _cmd_compare(args) -> int:
         print(f"  {side.upper()} sets {_levers_text(result.levers[side], args.until)}")
     width = max(len(n) for n in effects["indicator"])
     over_draws = effects["interval_holds"].iloc[0] != SEEDS_ONLY
-    print(f"  {'indicator':<{width}}  {'unit':<10} {'A':>12} {'B':>12} {'B - A':>12}  "
-          "95 % interval" + ("      share from parameters" if over_draws else ""))
+    cells = [_alike(r.effect, r.ci_low, r.ci_high) for r in effects.itertuples()]
+    brackets = [f"[{low}, {high}]" for _, low, high in cells]
+    span = max(len("95 % interval"), *map(len, brackets))
+    print((f"  {'indicator':<{width}}  {'unit':<10} {'A':>12} {'B':>12} {'B - A':>12}  "
+           f"{'95 % interval':<{span}}" + ("  share from parameters" if over_draws else ""))
+          .rstrip())
     runs = len(seeds) * (args.draws or 1)
     partial = []
-    for r in effects.itertuples():
-        effect, low, high = _alike(r.effect, r.ci_low, r.ci_high)
+    for r, (effect, _, _), bracket in zip(effects.itertuples(), cells, brackets, strict=True):
         line = (f"  {r.indicator:<{width}}  {r.unit:<10} {_human(r.a):>12} {_human(r.b):>12} "
-                f"{effect:>12}  [{low}, {high}]")
+                f"{effect:>12}  {bracket:<{span}}")
         if over_draws:
-            line += f"  {_share(r.share_param)}"
+            line += f"  {_share(r.share_param):>21}"
         if r.pairs < runs:
             line += f"  ({r.pairs} of {runs} pairs)"
             partial.append(r.indicator)
-        print(line)
+        print(line.rstrip())
     if partial:
         print(f"  {', '.join(partial)}: A, B and B - A over the run pairs in which both sides "
               "had something to measure (a project signed, a start of production); the "

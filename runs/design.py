@@ -1,6 +1,6 @@
 """Designs of experiments: which parameter values to run, with which seeds, for which years.
 
-A design file is TOML (CONTRACT.md)::
+A design file is TOML (docs/commands.md)::
 
     scenario = "baseline"      # every run starts from this scenario
     sampler = "grid"           # grid | lhs | sobol | morris

@@ -25,7 +25,7 @@ from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, ParamError, lookup, reso
 from .errors import InputError
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
-# The measures the county report proposes, each a scenario file (BRIEF.md, "The measures").
+# The measures the county report proposes, each a scenario file (docs/measures.md).
 MEASURES = ("targeting", "permits", "land", "subsidies", "talent", "commuting")
 KEYS = {"name", "description", "extends", "start_year", "params"}
 

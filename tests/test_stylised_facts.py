@@ -1,4 +1,4 @@
-"""The BRIEF's stylised facts emerge in the baseline, and 2020 is within a factor of two
+"""The stylised facts of the county's report emerge in the baseline, and 2020 is within a factor of two
 of every calibration target."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def test_lack_of_land_blocks_some_projects_by_2020(annual):
 @pytest.mark.xfail(strict=True, reason="not reproduced: from the 2014 equilibrium the "
                    "high-skill flows between Xianghe and Beijing-side jobs balance; the "
                    "reverse flow came from the drift of a start away from equilibrium "
-                   "(README, calibration status)")
+                   "(docs/odd.md, patterns)")
 def test_more_high_skill_leave_xianghe_jobs_for_beijing_than_the_reverse(annual):
     assert annual["high_skill_to_beijing"].sum() > annual["high_skill_to_xianghe"].sum()
 

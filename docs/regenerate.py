@@ -1,0 +1,425 @@
+"""Regenerate every figure the README and docs/ quote, from the commands that make them.
+
+    uv run python docs/regenerate.py                 # every source (about 30 minutes here)
+    uv run python docs/regenerate.py report fit      # some sources
+    uv run python docs/regenerate.py --list          # the sources and their commands
+    uv run python docs/regenerate.py --docs-only     # rewrite the quotes from what is stored
+
+A *source* runs documented commands (`xianghe ...`, a benchmark script), writes the files the
+docs show (`docs/report/`, `calibration/report/`, the PNGs in `docs/`) and stores the text
+the docs quote from them in `docs/figures/SOURCE.json`: the commands, when and where they
+ran, a fingerprint of the results the model gives now, and the quotes, ``{key: text}``.
+Then every quote marked in the README and docs/ as ``<!--q SOURCE.KEY-->text<!--/q-->`` is
+rewritten with the stored text (a quoted code block sits between the markers, on lines of
+their own). ``tests/test_docs.py`` fails when a marked quote differs from the stored text,
+when a source's fingerprint is not the model's (its results moved: regenerate it), and when
+the first experiment of the README, run again, prints something else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ROOT / "docs" / "figures"
+# The files whose content fixes what every command prints: the results of the stored
+# regression runs (regenerated whenever results move on purpose) and the calibration.
+FINGERPRINTED = ("tests/data/regression-baseline.json", "calibration/calibrated.toml",
+                 "calibration/posterior.parquet")
+QUOTE = re.compile(r"<!--q ([\w-]+)\.(\w+)-->(.*?)<!--/q-->", re.DOTALL)
+DOCUMENTS = ("README.md", "docs/*.md")
+# The rows of a comparison the README's excerpts keep.
+EXCERPT_ROWS = ("firms_relocated", "firms_operating", "relocated_tax_yuan",
+                "relocated_workers_employed", "checkpoint_peak_delay_min",
+                "public_spending_yuan", "worker_surplus_yuan")
+
+
+def fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in FINGERPRINTED:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def xianghe(*args: str, cwd: Path = ROOT) -> str:
+    """Run ``xianghe ARGS`` as the README does (the environment's script) and return what
+    it printed on stdout; a failure stops the regeneration with its stderr."""
+    script = Path(sys.executable).with_name("xianghe")
+    done = subprocess.run([str(script), *args, *(["--quiet"] if _quiet(args) else [])],
+                          capture_output=True, text=True, cwd=cwd)
+    if done.returncode != 0:
+        raise SystemExit(f"xianghe {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def _quiet(args: tuple[str, ...]) -> bool:
+    return args[0] in ("run", "compare", "sweep", "elasticities", "report", "calibrate")
+
+
+def script(path: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / path), *args], capture_output=True,
+                          text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"{path} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def excerpt(output: str, rows: tuple[str, ...] = EXCERPT_ROWS) -> str:
+    """A comparison's header and the rows named, as `xianghe compare` printed them."""
+    lines = output.rstrip("\n").splitlines()
+    first = next(i for i, line in enumerate(lines) if line.split()[:1] == ["indicator"])
+    kept = [line for line in lines[first + 1:] if line.split()[:1] and line.split()[0] in rows]
+    return "\n".join([*lines[:first + 1], *kept, "  ..."])
+
+
+# ---------------------------------------------------------------------------- the sources
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    commands: tuple[str, ...]
+    make: Callable[[Path], dict[str, str]]
+    results: bool = True     # its quotes are model results (fingerprinted), not timings
+
+
+FIRST_EXPERIMENT = ("compare", "baseline", "subsidies", "--replicates", "10")
+
+
+def first_experiment(tmp: Path) -> dict[str, str]:
+    return {"seeds": excerpt(xianghe(*FIRST_EXPERIMENT)),
+            "draws": excerpt(xianghe("compare", "baseline", "subsidies", "--replicates", "2",
+                                     "--draws", "20"))}
+
+
+def compare_package(tmp: Path) -> dict[str, str]:
+    out = xianghe("compare", "baseline", "report-package", "--replicates", "10", "--out",
+                  str(tmp / "cmp"))
+    shutil.copy(tmp / "cmp" / "effects.png", ROOT / "docs" / "compare-effects.png")
+    return {"output": excerpt(out, (*EXCERPT_ROWS, "projects_failed", "land_blocked_projects",
+                                    "mean_signed_investment_yuan"))}
+
+
+def compare_draws(tmp: Path) -> dict[str, str]:
+    """The permits measure over 20 posterior draws x 2 seeds against 40 seeds at the point."""
+    over = json.loads(xianghe("compare", "baseline", "permits", "--draws", "20",
+                              "--replicates", "2", "--json"))
+    point = json.loads(xianghe("compare", "baseline", "permits", "--replicates", "40",
+                               "--json"))
+    rows = {e["indicator"]: e for e in over["effects"]}
+    at = {e["indicator"]: e for e in point["effects"]}
+    shown = {"firms_relocated": ("firms relocated", 1), "firms_operating": ("firms producing", 1),
+             "projects_failed": ("projects failed", 1),
+             "relocated_tax_yuan": ("relocated tax, m yuan", 1e6),
+             "worker_surplus_yuan": ("workers' surplus, m yuan", 1e6)}
+
+    def cell(e, div):
+        return (f"{e['effect'] / div:+.1f} [{e['ci_low'] / div:.1f}, {e['ci_high'] / div:.1f}]"
+                .replace("-", "−"))
+
+    table = ["| indicator, 2030 | 20 draws × 2 seeds (seeds and parameters) | share of "
+             "variance from the parameters | 40 seeds, calibrated point (seeds only) |",
+             "|---|---|---|---|"]
+    for name, (label, div) in shown.items():
+        share = rows[name]["share_param"]
+        table.append(f"| {label} | {cell(rows[name], div)} | "
+                     f"{'–' if share is None else f'{share:.2f}'} | {cell(at[name], div)} |")
+    comparable = [n for n, e in rows.items() if e["ci_low"] is not None
+                  and at[n]["ci_low"] is not None and at[n]["ci_high"] != at[n]["ci_low"]]
+    wider = sum(rows[n]["ci_high"] - rows[n]["ci_low"] > at[n]["ci_high"] - at[n]["ci_low"]
+                for n in comparable)
+    return {"table": "\n".join(table), "wider": f"{wider} of the {len(comparable)}"}
+
+
+def baseline(tmp: Path) -> dict[str, str]:
+    xianghe("run", "--replicates", "5", "--until", "2030", "--out", str(tmp / "base"))
+    shutil.copy(tmp / "base" / "indicators.png", ROOT / "docs" / "baseline-indicators.png")
+    import pandas as pd
+
+    q = pd.read_parquet(tmp / "base" / "quarterly.parquet")
+    wide = q.pivot_table(index=["seed", "year", "quarter"], columns="indicator", values="value")
+    by_year = wide.groupby(level="year").mean()
+    peak = wide["checkpoint_event_delay_min"].groupby(level=["year", "quarter"]).mean().max()
+    return {"event_delay_peak": f"{peak:.0f}",
+            "event_delay_2030": f"{by_year.loc[2030, 'checkpoint_event_delay_min']:.0f}",
+            "peak_delay_2030": f"{by_year.loc[2030, 'checkpoint_peak_delay_min']:.0f}",
+            "intensity_2030": f"{100 * by_year.loc[2030, 'development_intensity']:.1f} %",
+            "bus_load_2020": f"{by_year.loc[2020, 'bus_load']:.2f}",
+            "signed_2025_2030": f"{by_year.loc[2025:2030, 'firms_signed'].mean():.1f}"}
+
+
+def sweep(tmp: Path) -> dict[str, str]:
+    out = tmp / "grid"
+    started = time.perf_counter()
+    line = xianghe("sweep", "runs/designs/subsidy-lanes-grid.toml", "--out", str(out),
+                   "--workers", "2").strip()
+    seconds = time.perf_counter() - started
+    xianghe("plot", str(out), "--indicator", "firms_relocated", "--by",
+            "investment_subsidy_rate", "--heatmap", "investment_subsidy_rate",
+            "checkpoint_lanes")
+    xianghe("plot", str(out), "--indicator", "checkpoint_peak_delay_min", "--by",
+            "checkpoint_lanes")
+    plots = out / "plots"
+    shutil.copy(plots / "heatmap-firms_relocated-2030-investment_subsidy_rate-checkpoint_lanes.png",
+                ROOT / "docs" / "sweep-heatmap.png")
+    shutil.copy(plots / "lines-checkpoint_peak_delay_min-by-checkpoint_lanes.png",
+                ROOT / "docs" / "sweep-lines.png")
+    runs = int(re.search(r"(\d+) run\(s\) ok", line)[1])
+    return {"runs": f"{runs} runs, {_minutes(seconds)} on two workers"}
+
+
+def morris(tmp: Path) -> dict[str, str]:
+    out = tmp / "morris"
+    xianghe("sweep", "runs/designs/levers-morris.toml", "--out", str(out), "--workers", "2")
+    indices = xianghe("sensitivity", str(out), "--indicator", "firms_relocated")
+    shutil.copy(out / "plots" / "sensitivity-firms_relocated-2030.png",
+                ROOT / "docs" / "sensitivity-morris.png")
+    return {"indices": indices.rstrip("\n")}
+
+
+def elasticities(tmp: Path) -> dict[str, str]:
+    return {"output": xianghe("elasticities", "--workers", "2").rstrip("\n")}
+
+
+def report(tmp: Path) -> dict[str, str]:
+    out = tmp / "report"
+    xianghe("report", "--out", str(out))
+    target = ROOT / "docs" / "report"
+    for sub in ("figures", "tables"):
+        shutil.rmtree(target / sub, ignore_errors=True)
+        (target / sub).mkdir(parents=True)
+    for png in (out / "figures").glob("*.png"):
+        shutil.copy(png, target / "figures" / png.name)
+    for csv in (out / "tables").glob("*.csv"):
+        if csv.stem != "runs":          # the runs are large: regenerate them with the command
+            shutil.copy(csv, target / "tables" / csv.name)
+    for name in ("report.md", "manifest.json"):
+        shutil.copy(out / name, target / name)
+    text = (out / "report.md").read_text()
+    summary = text.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    findings = summary.split("**What the model cannot say.**")[0].split("\n\n", 3)[-1].strip()
+    manifest = json.loads((out / "manifest.json").read_text())
+    import pandas as pd
+
+    oos = pd.read_csv(out / "tables" / "out_of_sample.csv")
+    misses = [f"- `{r.indicator}` {r.year}: {_g(r.model)} in the model (5-95 % of the draws "
+              f"{_g(r.q05)}-{_g(r.q95)}) against {r.published}"
+              for r in oos.itertuples() if r.consistent is False or r.consistent == "False"]
+    runs = len(manifest["seeds"]) * (manifest["draws"] or 1) * (len(manifest["measures"]) + 2)
+    return {"findings": findings, "misses": "\n".join(misses),
+            "runs": f"{runs} runs, {_minutes(manifest['seconds'])}"}
+
+
+def fit(tmp: Path) -> dict[str, str]:
+    xianghe("calibrate", "--report", "--workers", "2")
+    import pandas as pd
+
+    folder = ROOT / "calibration" / "report"
+    table = pd.read_csv(folder / "fit.csv")
+    rows = ["| figure | year | band | calibrated point, mean of 20 seeds (sd) | posterior "
+            "predictive mean (sd over the draws) | 5-95 % of the draws | draws in band |",
+            "|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        rows.append(f"| `{r.indicator}` | {r.year} | {_g(r.low)} – {_g(r.high)} | "
+                    f"**{_g(r.point_mean)}** ({_g(r.sd_over_seeds)}) | {_g(r.posterior_mean)} "
+                    f"({_g(r.sd_over_posterior)}) | {_g(r.predictive_q05)} – "
+                    f"{_g(r.predictive_q95)} | {100 * r.share_of_draws_in_band:.0f} % |")
+    contraction = pd.read_csv(folder / "contraction.csv")
+    strong = contraction[contraction["contraction"] >= 0.3].sort_values("contraction",
+                                                                         ascending=False)
+    text = (folder / "report.md").read_text()
+    ess = re.search(r"effective sample size ([\d.]+)", text)[1]
+    from calibration.estimation import CALIBRATION, calibration_info
+
+    meta = calibration_info(CALIBRATION)
+    predictions = pd.read_csv(folder / "predictions.csv")
+    predictions = predictions[predictions["named_prediction"]]
+    in_band = int(table["point_in_band"].astype(bool).sum())
+    places = pd.read_csv(ROOT / "calibration" / "screening.csv")["fit"].value_counts()
+    return {
+        **{place: str(int(places.get(place, 0))) for place in ("estimated", "lever", "held",
+                                                               "prior")},
+        "figures": "\n".join(rows),
+        "in_band": f"{in_band} of {len(table)}",
+        "ess": f"{ess} of {meta['population']}",
+        "calibration": (f"{meta['generations']} generations, {meta['simulations']:,} particles "
+                        f"of {len(meta['seeds'])} seeds each, {_minutes(meta['wall_seconds'])}, "
+                        f"final epsilon {meta['final_epsilon']:.1f} half-bands"),
+        "contracted": ", ".join(f"`{r.parameter}` ({r.contraction:.2f})"
+                                for r in strong.itertuples()),
+        "predictions": ", ".join(f"`{r.indicator}` {_g(r.point_mean)}"
+                                 for r in predictions.itertuples()),
+    }
+
+
+def benchmarks(tmp: Path) -> dict[str, str]:
+    return {"machine": f"{machine()}; {time.strftime('%Y-%m-%d')}",
+            "agent_step": script("benchmarks/agent_step.py").rstrip("\n"),
+            "sweep_throughput": script("benchmarks/sweep_throughput.py").rstrip("\n"),
+            "cli_latency": script("benchmarks/cli_latency.py").rstrip("\n")}
+
+
+SOURCES = {s.name: s for s in (
+    Source("first-experiment", (" ".join(("xianghe", *FIRST_EXPERIMENT)),
+                                "xianghe compare baseline subsidies --replicates 2 --draws 20"),
+           first_experiment),
+    Source("compare-package", ("xianghe compare baseline report-package --replicates 10 "
+                               "--out DIR",), compare_package),
+    Source("compare-draws", ("xianghe compare baseline permits --draws 20 --replicates 2 --json",
+                             "xianghe compare baseline permits --replicates 40 --json"),
+           compare_draws),
+    Source("baseline", ("xianghe run --replicates 5 --until 2030 --out DIR",), baseline),
+    Source("sweep", ("xianghe sweep runs/designs/subsidy-lanes-grid.toml --out DIR --workers 2",
+                     "xianghe plot DIR ..."), sweep),
+    Source("morris", ("xianghe sweep runs/designs/levers-morris.toml --out DIR --workers 2",
+                      "xianghe sensitivity DIR --indicator firms_relocated"), morris),
+    Source("elasticities", ("xianghe elasticities --workers 2",), elasticities),
+    Source("report", ("xianghe report --out DIR",), report),
+    Source("fit", ("xianghe calibrate --report --workers 2",), fit),
+    Source("benchmarks", ("python benchmarks/agent_step.py", "python benchmarks/sweep_throughput.py",
+                          "python benchmarks/cli_latency.py"), benchmarks, results=False),
+)}
+
+
+def _g(x) -> str:
+    """A number as the docs print it: four significant figures, thousands separated."""
+    x = float(x)
+    if x != x:
+        return "–"
+    if x == 0 or 1e-3 <= abs(x) < 1e6:
+        return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def _minutes(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+# ---------------------------------------------------------------------------- the docs
+
+def documents() -> list[Path]:
+    return [p for pattern in DOCUMENTS for p in sorted(ROOT.glob(pattern))]
+
+
+def stored() -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(FIGURES.glob("*.json"))}
+
+
+def render(text: str, quote: str) -> str:
+    """The text between a quote's markers: inline as it is; a block (markers on lines of
+    their own) on lines of its own, fenced if it was (the fence's language kept)."""
+    fence = re.match(r"\s*(```[\w-]*)\n", text)
+    if fence:
+        return f"\n{fence[1]}\n{quote}\n```\n"
+    if text.startswith("\n"):
+        return f"\n{quote}\n"
+    return quote
+
+
+def rewrite(path: Path, sources: dict[str, dict]) -> bool:
+    """Put the stored quotes between the markers of ``path``; True if it changed."""
+    text = path.read_text()
+
+    def put(m: re.Match) -> str:
+        source, key, old = m[1], m[2], m[3]
+        if source not in sources or key not in sources[source]["quotes"]:
+            raise SystemExit(f"{path.relative_to(ROOT)}: no stored quote {source}.{key}; "
+                             f"regenerate {source}")
+        return f"<!--q {source}.{key}-->{render(old, sources[source]['quotes'][key])}<!--/q-->"
+
+    new = QUOTE.sub(put, text)
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
+def quoted(text: str) -> list[tuple[str, str, str]]:
+    """(source, key, text as the document shows it, fences removed) of every quote."""
+    out = []
+    for m in QUOTE.finditer(text):
+        body = m[3]
+        block = re.fullmatch(r"\s*```[\w-]*\n(.*)\n```\s*", body, re.DOTALL)
+        if block:
+            body = block[1]
+        elif body.startswith("\n") and body.endswith("\n"):
+            body = body[1:-1]
+        out.append((m[1], m[2], body))
+    return out
+
+
+def mismatches(text: str, sources: dict[str, dict]) -> list[str]:
+    """Every quote of ``text`` that differs from what its source stored, a line each."""
+    out = []
+    for source, key, shown in quoted(text):
+        stored_text = sources.get(source, {}).get("quotes", {}).get(key)
+        if stored_text is None:
+            out.append(f"{source}.{key}: no such stored quote")
+        elif shown != stored_text:
+            out.append(f"{source}.{key}: the docs show {shown[:60]!r}, the command gave "
+                       f"{stored_text[:60]!r}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sources", nargs="*", help=f"sources (default all): {', '.join(SOURCES)}")
+    parser.add_argument("--list", action="store_true", help="list the sources and commands")
+    parser.add_argument("--docs-only", action="store_true",
+                        help="run nothing: rewrite the docs' quotes from what is stored")
+    args = parser.parse_args(argv)
+    if args.list:
+        for s in SOURCES.values():
+            print(f"{s.name:<18} " + "; ".join(s.commands))
+        return 0
+    unknown = [n for n in args.sources if n not in SOURCES]
+    if unknown:
+        parser.error(f"unknown source {unknown[0]!r}; allowed: {', '.join(SOURCES)}")
+    if not args.docs_only:
+        FIGURES.mkdir(parents=True, exist_ok=True)
+        for name in args.sources or SOURCES:
+            source = SOURCES[name]
+            print(f"{name}: {'; '.join(source.commands)}", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            with tempfile.TemporaryDirectory() as tmp:
+                quotes = source.make(Path(tmp))
+            record = {"source": name, "commands": list(source.commands),
+                      "measured": time.strftime("%Y-%m-%d"), "machine": machine(),
+                      "seconds": round(time.perf_counter() - started, 1),
+                      "fingerprint": fingerprint() if source.results else None,
+                      "quotes": quotes}
+            (FIGURES / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+            print(f"  {len(quotes)} quote(s), {record['seconds']} s", file=sys.stderr)
+    sources = stored()
+    for path in documents():
+        if rewrite(path, sources):
+            print(f"rewrote {path.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
