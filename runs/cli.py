@@ -711,9 +711,32 @@ def _show_notes() -> None:
     warnings.showwarning = show
 
 
+# The commands that load the simulation stack (numpy, pandas, Mesa).
+SIMULATING = ("run", "compare", "sweep", "sensitivity", "plot", "elasticities", "calibrate",
+              "report")
+
+
+def _bytecode_note() -> None:
+    """Where Python may not write bytecode and the libraries have none, every command
+    compiles them from source again, silently: say so once per command, with the cure."""
+    import importlib.util
+
+    if not sys.dont_write_bytecode:
+        return
+    spec = importlib.util.find_spec("pandas")
+    if spec is None or spec.origin is None:
+        return
+    if not os.path.exists(importlib.util.cache_from_source(spec.origin)):
+        print("xianghe: note: the installed libraries have no compiled bytecode and "
+              "PYTHONDONTWRITEBYTECODE is set, so every command compiles them again (seconds); "
+              "run `uv sync --compile-bytecode` once", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _show_notes()
+    if args.command in SIMULATING:
+        _bytecode_note()
     try:
         return args.func(args)
     except (InputError, ParamError) as err:

@@ -232,9 +232,19 @@ def compare(params_a: dict, params_b: dict, seed: int, replicates: int, until: i
 
 
 def write_comparison(out: Path, result, names: list[str], until: int, wait: bool) -> None:
-    """effects.csv, runs.parquet and the forest plot, replacing the folder's contents at once."""
+    """effects.csv, runs.parquet, the forest plot and manifest.json (the scenarios, the
+    levers each sets and from when, the seeds and draws, what the intervals hold),
+    replacing the folder's contents at once."""
     from .plots import effects_forest, save
 
+    attrs = result.effects.attrs
+    manifest = {"a": names[0], "b": names[1], "until": until, "seeds": attrs.get("seeds"),
+                "draws": attrs.get("draws"), "levers": result.levers,
+                "interval": {"confidence": 0.95,
+                             "holds": result.effects["interval_holds"].iloc[0]},
+                "package_version": provenance.package_version(),
+                "versions": provenance.versions(), "git_revision": provenance.git_revision(),
+                "written": provenance.timestamp()}
     with FolderLock(out, wait=wait), writing(out):
         clean_leftovers(out)
         new = staging(out)
@@ -242,6 +252,7 @@ def write_comparison(out: Path, result, names: list[str], until: int, wait: bool
             result.effects.to_csv(new / "effects.csv", index=False)
             result.runs.to_parquet(new / "runs.parquet", index=False)
             save(effects_forest(result.effects, *names, until), new / "effects")
+            (new / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
             publish(new, out)
         finally:
             shutil.rmtree(new, ignore_errors=True)

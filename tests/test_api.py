@@ -62,8 +62,11 @@ def test_compare_gives_a_row_per_indicator_as_the_command_does(tmp_path):
                       workers=1, out=tmp_path / "cmp")
     assert {"indicator", "a", "b", "effect", "se", "ci_low", "ci_high"} <= set(eff.columns)
     assert eff["indicator"].is_unique
-    assert {"effects.csv", "runs.parquet", "effects.png"} <= {
+    assert {"effects.csv", "runs.parquet", "effects.png", "manifest.json"} <= {
         p.name for p in (tmp_path / "cmp").iterdir()}
+    manifest = json.loads((tmp_path / "cmp" / "manifest.json").read_text())
+    assert manifest["levers"]["b"]["checkpoint_lanes"] == {"value": 48, "from": 2022}
+    assert manifest["interval"]["holds"] == "seeds" and manifest["seeds"] == [1, 2]
     out = json.loads(xianghe("compare", "baseline", "commuting", "--replicates", "2",
                              "--until", "2023", "--set", "talent_agents=3000", "--workers",
                              "1", "--json", "--quiet").stdout)

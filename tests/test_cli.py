@@ -277,3 +277,20 @@ def test_uv_run_answers_without_a_word_on_stderr():
                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": dont_write})
         assert out.returncode == 0 and out.stdout.startswith("usage: xianghe")
         assert out.stderr == ""
+
+
+def test_a_missing_bytecode_cache_is_named_with_its_cure(monkeypatch, capsys):
+    """Where Python may not write bytecode and the libraries have none, a simulating
+    command says so in one line (it would otherwise spend seconds compiling, silently)."""
+    import importlib.util
+
+    from runs import cli
+
+    monkeypatch.setattr(importlib.util, "cache_from_source", lambda path: "/nonexistent.pyc")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    cli._bytecode_note()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "uv sync --compile-bytecode" in err
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    cli._bytecode_note()
+    assert capsys.readouterr().err == ""
