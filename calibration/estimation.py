@@ -751,6 +751,17 @@ def load_posterior(path: Path = POSTERIOR_FILE) -> pd.DataFrame:
         raise InputError(f"--posterior {path}: not a posterior sample (columns "
                          f"{', '.join(bad) or 'without weight'}); allowed: a posterior.parquet "
                          "written by `xianghe calibrate`")
+    weights = pd.to_numeric(df["weight"], errors="coerce").to_numpy(dtype=float)
+    if not (np.isfinite(weights).all() and (weights >= 0).all() and weights.sum() > 0):
+        raise InputError(f"--posterior {path}: its weights are not finite, non-negative "
+                         "numbers with a positive sum; allowed: a posterior.parquet written by "
+                         "`xianghe calibrate`")
+    for name in (c for c in df.columns if c in PARAMS):
+        try:
+            for value in df[name].unique():
+                PARAMS[name].check(value.item() if hasattr(value, "item") else value)
+        except ParamError as err:
+            raise InputError(f"--posterior {path}: {err}") from None
     return df
 
 

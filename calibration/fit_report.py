@@ -16,9 +16,10 @@ import pandas as pd
 from model import INDICATORS, NAMES
 from model.params import PARAMS
 
+from runs import provenance
 from runs.engine import RunTask, run_all
 from runs.errors import InputError
-from runs.folders import publish, staging
+from runs.folders import manifest_of, publish, staging
 
 from .estimation import (CALIBRATED_FILE, POSTERIOR_FILE, SCREENING_FILE,
                          calibration_info, moments, posterior_draws, uncertain)
@@ -301,7 +302,10 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
             _md(predictions), "",
         ]
         (new / "report.md").write_text("\n".join(text), "utf-8")
-        publish(new, out)
+        (new / "manifest.json").write_text(json.dumps(manifest_of(
+            "fit report", calibration=str(calibration), seeds=seeds, draws=draws,
+            written=provenance.timestamp()), indent=2) + "\n")
+        publish(new, out, "fit report")
     finally:
         if new.exists():
             shutil.rmtree(new, ignore_errors=True)

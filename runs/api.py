@@ -31,7 +31,7 @@ from model.params import (FIRST_YEAR, LAST_YEAR, ParamError, levers_set, lookup,
 
 from . import scenario as scenarios
 from .errors import FewDraws, InputError, LeverNotInForce, check_folder, check_posterior
-from .folders import check_writable
+from .folders import prepare
 
 if TYPE_CHECKING:   # pandas loads with the runs, not to check their input
     import pandas as pd
@@ -69,6 +69,13 @@ def _user_errors(fn):
             raise InputError(str(err)) from None
 
     return wrapper
+
+
+def _folder(out, option: str = "--out") -> Path:
+    """``out`` as a path, or an :class:`InputError` for anything that is not one."""
+    if not isinstance(out, str | os.PathLike):
+        raise InputError(f"{option} {out!r}: allowed: a folder path (str or os.PathLike)")
+    return Path(out)
 
 
 def _check_until(until: int) -> None:
@@ -170,7 +177,7 @@ def run_result(scenario: ScenarioRef = "baseline", *, seed: int = 1, replicates:
     _check_count("--seed", seed, 0)
     workers = _workers(workers, default=1)
     if out is not None:
-        check_folder(Path(out))
+        prepare(_folder(out), "run")
     sc = _load(scenario)
     values = scenario_params(sc, params, start_year)
     vectors = _draws(draws, seed, posterior)
@@ -214,7 +221,7 @@ def comparison(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int
     _check_count("--seed", seed, 0)
     workers = _workers(workers)
     if out is not None:
-        check_writable(Path(out))
+        prepare(_folder(out), "comparison")
     pair = [_load(a), _load(b)]
     values = [scenario_params(sc, params, start_year) for sc in pair]
     names = (pair[0].name, pair[1].name)
@@ -294,14 +301,15 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
            criterion: str = "firms_per_100m_yuan", params: dict[str, Any] | None = None,
            out: str | Path = "out/report", format: str = "md", workers: int | None = None, scheduler: str | None = None,
            posterior: str | Path | None = None, progress: bool = False,
-           wait: bool = False):
+           wait: bool = False, repair: bool = False):
     """The policy report: the baseline, each measure alone (``measures``: names,
     :class:`Scenario` objects or a comma-separated string; default the six of the county
     report) and their package, from ``from_year`` to ``until``, paired on seeds ``seed ..
     seed+seeds-1`` and ``draws`` posterior draws (0: the calibrated point only);
     ``params`` set values in every scenario, as ``--set`` does. Writes
     ``out/report.md`` (``format="html"``: ``.html``), ``out/tables/`` (Parquet and CSV),
-    ``out/figures/`` and the runs (``out/runs/``, from which a killed report resumes).
+    ``out/figures/`` and the runs (``out/runs/``, from which a killed report resumes;
+    ``repair`` rebuilds it from the sound runs when their manifest is damaged).
     Returns :class:`runs.report.Report`: ``effects``, ``money``, ``ranking``,
     ``sensitivity``, ``interactions``, ``out_of_sample``, ``runs`` and ``summary``."""
     from .report_options import check
@@ -316,7 +324,7 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
     measures = check(measures, criterion, format, from_year, until)
     workers = _workers(workers)
     common = _params(params)
-    check_writable(Path(out))
+    prepare(_folder(out), "report", store="runs")
     vectors = _draws(draws, seed, posterior)
     from . import report as reports
 
@@ -328,4 +336,4 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
     plan = reports.plan(measures, list(range(seed, seed + seeds)), vectors, from_year, until,
                         criterion, common)
     return reports.make(plan, Path(out), format, workers=workers, scheduler=scheduler,
-                        progress=progress, wait=wait)
+                        progress=progress, wait=wait, repair=repair)

@@ -17,7 +17,7 @@ from model.params import PARAMS, POLICY_YEAR, ParamError, lookup, resolve
 
 from . import scenario as scenarios
 from .errors import InputError
-from .folders import check_writable, writing
+from .folders import output, prepare, writing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -409,10 +409,10 @@ def _cmd_calibrate(args) -> int:
     workers = _workers(args, default=1)
     if args.recover:
         out = Path(args.out or "out/recovery")
-        check_writable(out)
         if (out / "history.db").exists():
             raise InputError(f"--out {out}: holds an earlier recovery (history.db); "
                              "allowed: an empty or new folder")
+        prepare(out, "recovery")
         table = estimation.recover(out, budget=1200 if args.budget is None else args.budget,
                                    seeds=args.seeds or 2,
                                    population=args.population, workers=workers,
@@ -422,8 +422,10 @@ def _cmd_calibrate(args) -> int:
               "values inside their 90 % posterior interval")
         return 0
     out = Path(args.out) if args.out else estimation.CALIBRATION
+    prepare(out, "calibration")
+    if args.refine or args.report:
+        estimation.load_posterior(out / estimation.POSTERIOR_FILE.name)
     if args.refine:
-        check_writable(out)
         seeds = list(range(args.seed, args.seed + args.seeds)) if args.seeds else None
         point, d = estimation.refine_point(out, runs=800 if args.budget is None else args.budget,
                                            seeds=seeds,
@@ -435,13 +437,12 @@ def _cmd_calibrate(args) -> int:
     if args.report:
         from calibration.fit_report import write_report
 
-        check_writable(out / "report")
-        folder = write_report(out, out / "report", seeds=args.seeds or 20, draws=args.draws,
-                              workers=workers, scheduler=args.scheduler,
-                              progress=not args.quiet)
+        with output(out / "report", "fit report"):
+            folder = write_report(out, out / "report", seeds=args.seeds or 20,
+                                  draws=args.draws, workers=workers,
+                                  scheduler=args.scheduler, progress=not args.quiet)
         print(f"wrote {folder}")
         return 0
-    check_writable(out)
     if args.screen:
         args.seeds = 2 if args.seeds is None else args.seeds
         if args.seeds < 1:
@@ -483,7 +484,8 @@ def _cmd_report(args) -> int:
                      criterion=args.criterion, params=_parse_set(args.set), out=args.out,
                      format=args.format,
                      workers=args.workers, scheduler=args.scheduler,
-                     posterior=args.posterior, progress=not args.quiet, wait=args.wait)
+                     posterior=args.posterior, progress=not args.quiet, wait=args.wait,
+                     repair=args.repair)
     from .report import METRIC, fmt, pct
 
     m = METRIC[args.criterion]
@@ -686,6 +688,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--wait", action="store_true",
                     help="wait for another command writing to --out rather than refuse")
+    rp.add_argument("--repair", action="store_true",
+                    help="set a damaged runs manifest and damaged or foreign run files aside, "
+                         "then rebuild the report from the runs that are sound")
     rp.set_defaults(func=_cmd_report)
 
     params = sub.add_parser("params", help="list every parameter")

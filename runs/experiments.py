@@ -26,9 +26,9 @@ from . import provenance
 from .design import Design, points
 from .engine import Backend, RunTask, Session, run_all, run_tasks
 from .errors import InputError
-from .folders import FolderLock, check_writable, clean_leftovers, publish, staging, writing
+from .folders import manifest_of, output, publish, staging
 from .scenario import Scenario, load
-from .store import ResultStore, check_out, schema, write_manifest
+from .store import RESULTS, ResultStore, check_out, schema, write_manifest
 
 UNITS = {i.name: i.unit for i in INDICATORS}
 # Runs finished by an interrupted `run --out DIR`, kept in DIR until the run completes.
@@ -146,24 +146,25 @@ def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[i
         result.annual.to_parquet(new / "annual.parquet", index=False)
         result.annual.to_csv(new / "annual.csv", index=False)
         indicator_panels(quarterly).savefig(new / "indicators.png", dpi=130)
-        manifest = {
-            "scenario": scenario.name,
-            "scenario_file": scenario.source,
-            "description": scenario.description,
-            "parameters": resolve(params),
-            "levers": result.levers,
-            "seeds": seeds,
-            "draws": None if draws is None else len(draws),
-            "draw_parameters": draws,
-            "until": until,
-            "package_version": provenance.package_version(),
-            "versions": provenance.versions(),
-            "git_revision": provenance.git_revision(),
-            "seconds": round(seconds, 3),
-            "written": provenance.timestamp(),
-        }
+        manifest = manifest_of(
+            "run",
+            scenario=scenario.name,
+            scenario_file=scenario.source,
+            description=scenario.description,
+            parameters=resolve(params),
+            levers=result.levers,
+            seeds=seeds,
+            draws=None if draws is None else len(draws),
+            draw_parameters=draws,
+            until=until,
+            package_version=provenance.package_version(),
+            versions=provenance.versions(),
+            git_revision=provenance.git_revision(),
+            seconds=round(seconds, 3),
+            written=provenance.timestamp(),
+        )
         (new / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        publish(new, out)
+        publish(new, out, "run")
     finally:
         if new.exists():
             shutil.rmtree(new, ignore_errors=True)
@@ -182,9 +183,7 @@ def run_to_folder(scenario: Scenario, params: dict, seed: int, replicates: int, 
         return run_scenario(params, seed, replicates, until, workers=workers,
                             scheduler=scheduler, progress=progress, draws=draws)
     out = Path(out)
-    check_writable(out)
-    with FolderLock(out, wait=wait), writing(out):
-        clean_leftovers(out)
+    with output(out, "run", wait=wait):
         result = run_scenario(params, seed, replicates, until, checkpoints=out / CHECKPOINTS,
                               workers=workers, scheduler=scheduler, progress=progress,
                               draws=draws)
@@ -238,22 +237,20 @@ def write_comparison(out: Path, result, names: list[str], until: int, wait: bool
     from .plots import effects_forest, save
 
     attrs = result.effects.attrs
-    manifest = {"a": names[0], "b": names[1], "until": until, "seeds": attrs.get("seeds"),
-                "draws": attrs.get("draws"), "levers": result.levers,
-                "interval": {"confidence": 0.95,
-                             "holds": result.effects["interval_holds"].iloc[0]},
-                "package_version": provenance.package_version(),
-                "versions": provenance.versions(), "git_revision": provenance.git_revision(),
-                "written": provenance.timestamp()}
-    with FolderLock(out, wait=wait), writing(out):
-        clean_leftovers(out)
+    manifest = manifest_of(
+        "comparison", a=names[0], b=names[1], until=until, seeds=attrs.get("seeds"),
+        draws=attrs.get("draws"), levers=result.levers,
+        interval={"confidence": 0.95, "holds": result.effects["interval_holds"].iloc[0]},
+        package_version=provenance.package_version(), versions=provenance.versions(),
+        git_revision=provenance.git_revision(), written=provenance.timestamp())
+    with output(out, "comparison", wait=wait):
         new = staging(out)
         try:
             result.effects.to_csv(new / "effects.csv", index=False)
             result.runs.to_parquet(new / "runs.parquet", index=False)
             save(effects_forest(result.effects, *names, until), new / "effects")
             (new / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-            publish(new, out)
+            publish(new, out, "comparison")
         finally:
             shutil.rmtree(new, ignore_errors=True)
 
@@ -324,33 +321,34 @@ def run_sweep(design: Design, design_file: str, out: Path, workers: int,
         raise InputError(f"scenario {design.scenario!r}: {err}") from None
     digest = sweep_digest(design, scenario.params, draws)
     tasks = sweep_tasks(design, scenario.params, draws)
-    check_writable(out, need_bytes=16 * 2**20 + 4096 * len(tasks))
-    with FolderLock(out, wait=wait), writing(out):
-        clean_leftovers(out)
+    with output(out, "sweep", wait=wait, store=RESULTS,
+                need_bytes=16 * 2**20 + 4096 * len(tasks)):
         manifest = check_out(out, digest, repair)
         store = ResultStore(out, schema(design.names,
-                                        extra=["draw"] if draws is not None else []))
+                                        extra=["draw"] if draws is not None else []),
+                            identity=digest)
         hint = f"`xianghe sweep {design_file} --out {out} --repair`"
         for done in store.verify(repair=repair, hint=hint):
             print(f"{out}: {done}", file=sys.stderr)
         backend = Backend(workers, scheduler)
         try:
             out.mkdir(parents=True, exist_ok=True)
-            manifest = manifest or {
-                "design_file": design_file,
-                "design": design.to_dict(),
-                "sweep_digest": digest,
-                "scenario_params": scenario.params,
-                "levers_from": lever_start_years(design, scenario.params),
-                "points": len(points(design)),
-                "draws": None if draws is None else len(draws),
-                "draw_parameters": draws,
-                "runs": len(tasks),
-                "package_version": provenance.package_version(),
-                "versions": provenance.versions(),
-                "git_revision": provenance.git_revision(),
-                "sessions": [],
-            }
+            manifest = manifest or manifest_of(
+                "sweep",
+                design_file=design_file,
+                design=design.to_dict(),
+                sweep_digest=digest,
+                scenario_params=scenario.params,
+                levers_from=lever_start_years(design, scenario.params),
+                points=len(points(design)),
+                draws=None if draws is None else len(draws),
+                draw_parameters=draws,
+                runs=len(tasks),
+                package_version=provenance.package_version(),
+                versions=provenance.versions(),
+                git_revision=provenance.git_revision(),
+                sessions=[],
+            )
             write_manifest(out, manifest)
 
             def record(session: Session) -> None:

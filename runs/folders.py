@@ -1,19 +1,29 @@
-"""Output folders that survive concurrency, full disks and kills.
+"""Output folders: one rule for every command, and writes that survive concurrency, full
+disks and kills.
 
+* **One rule.** :func:`accept` lets a command write into a folder only if it is new, empty,
+  or holds the project's own output of the same kind (its manifest says so, or, for the
+  calibration's folders, the files it writes); anything else, the current folder and the
+  root among them, is refused with one line before anything is touched. It looks at the
+  folder's own entries only, never down the tree.
 * **One writer per folder.** :class:`FolderLock` takes an exclusive OS lock (``flock``) on
   a lock file beside the folder (``.NAME.lock``) for as long as a command writes there and
   removes the file as it lets go; a killed process releases the lock with its file
-  descriptors (its empty file stays, and the next writer takes it). A second writer is refused with
-  one line naming the process that holds the lock, or waits for it when asked.
+  descriptors (its empty file stays, and the next writer takes it). A second writer is
+  refused with one line naming the process that holds the lock, or waits for it when asked.
 * **Check before computing.** :func:`check_writable` creates and removes a file where the
   output will go and checks that the disk has room, before any simulation.
-* **Atomic replacement.** :func:`publish` moves a complete folder into place in one
-  ``renameat2(RENAME_EXCHANGE)`` (Linux): a kill at any moment leaves the old contents or
-  the new, never a mix. Where the exchange is not available it falls back to two renames.
-* **Leftovers.** :func:`clean_leftovers` removes what a killed session left beside the folder
-  (``.NAME.new-*``, ``.NAME.old-*``) and temporary files inside it; it runs under the lock.
+* **Atomic replacement that keeps the user's files.** :func:`publish` moves a complete
+  folder into place in one ``renameat2(RENAME_EXCHANGE)`` (Linux): a kill at any moment
+  leaves the old contents or the new, never a mix. Whatever the old folder held that the
+  project did not write (the manifest lists what it did) is hard-linked into the new one
+  first, so it is still there, the same file, after the exchange.
+* **Leftovers.** :func:`clean_leftovers` removes what a killed session left, only under
+  the project's own temporary names at the places it writes them: staging folders beside
+  the folder that carry the project's mark, and ``.part-*.tmp`` / ``.manifest.json.tmp``
+  in the folder and its stores. It runs under the lock, after the folder is accepted.
 * **One line for an OS error.** :func:`writing` turns an ``OSError`` (read-only disk, full
-  disk) into the project's input error naming the path and what to do.
+  disk, a name too long) into the project's input error naming the path and what to do.
 
 Nothing here imports more than the standard library.
 """
@@ -25,12 +35,15 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import json
 import os
 import shutil
 import socket
+import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, check_folder
@@ -40,6 +53,110 @@ from .errors import InputError, check_folder
 MIN_FREE_BYTES = 16 * 2**20
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
+MANIFEST = "manifest.json"
+# Inside a staging folder: the project made it (only such folders are ever removed).
+STAGING_MARK = ".xianghe-staging"
+# The temporary names the project writes, at the places it writes them (relative to the
+# output folder): the stores' part files and the manifests.
+TEMPORARY = (".manifest.json.tmp", ".xianghe-staging", "results/.part-*.tmp",
+             "runs/results/.part-*.tmp", ".checkpoints/*/results/.part-*.tmp")
+
+
+def _manifest(folder: Path, name: str = MANIFEST) -> dict | None:
+    """A folder's manifest as a dict; None where there is none or it is not JSON."""
+    try:
+        data = json.loads((Path(folder) / name).read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An output of the project: what it writes at the top of its folder and how a folder
+    that holds one is told (its manifest's ``kind``, or, for manifests older than that
+    field, their keys; for the calibration's folders, the files they hold)."""
+
+    name: str
+    files: tuple[str, ...]
+    command: str
+    signature: Callable[[dict], bool] = lambda m: False
+    marker_files: tuple[str, ...] = ()      # a folder holding one of these is this kind's
+    markers: tuple[str, ...] = (MANIFEST,)
+    marker_dirs: tuple[str, ...] = ()       # or this store of an interrupted command
+
+    def owns(self, folder: Path) -> bool:
+        for marker in self.markers:
+            m = _manifest(folder, marker)
+            if m is not None and (m.get("kind") == self.name or self.signature(m)):
+                return True
+        return (any((Path(folder) / f).is_file() for f in self.marker_files)
+                or any((Path(folder) / d).is_dir() for d in self.marker_dirs))
+
+    def written(self, folder: Path) -> set[str]:
+        """The names at the top of ``folder`` the project wrote there."""
+        listed = (_manifest(folder) or {}).get("files")
+        return {*self.files, *(listed if isinstance(listed, list) else ())}
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("run", ("quarterly.parquet", "quarterly.csv", "annual.parquet", "annual.csv",
+                 "indicators.png", MANIFEST, ".checkpoints"), "xianghe run --out",
+         lambda m: {"scenario", "parameters", "seeds"} <= m.keys(),
+         marker_dirs=(".checkpoints",)),
+    Kind("comparison", ("effects.csv", "effects.png", "effects.svg", "runs.parquet", MANIFEST),
+         "xianghe compare --out", lambda m: {"a", "b", "levers"} <= m.keys()),
+    Kind("sweep", ("results", "plots", "damaged", MANIFEST, f"{MANIFEST}.damaged"),
+         "xianghe sweep", lambda m: "design" in m),
+    Kind("report", ("report.md", "report.html", "figures", "tables", "runs", MANIFEST),
+         "xianghe report", lambda m: "measures" in m or "scenarios" in m,
+         markers=(MANIFEST, "runs/manifest.json")),
+    Kind("fit report", ("report.md", "fit.csv", "predictions.csv", "contraction.csv",
+                        "runs.parquet", "posterior-predictive.png", "posterior-predictive.svg",
+                        "prior-posterior.png", "prior-posterior.svg", MANIFEST),
+         "xianghe calibrate --report", marker_files=("fit.csv",)),
+    Kind("calibration", ("calibrated.toml", "posterior.parquet", "screening.csv", "report"),
+         "xianghe calibrate",
+         marker_files=("calibrated.toml", "posterior.parquet", "screening.csv", "targets.toml")),
+    Kind("recovery", ("history.db", "calibrated.toml", "posterior.parquet", "recovery.csv"),
+         "xianghe calibrate --recover"),
+)}
+
+
+def accept(folder: Path, kind: str, option: str = "--out", *, store: str | None = None) -> str:
+    """The one rule: ``folder`` may receive this ``kind`` of output only if it is new,
+    empty, or holds the project's own output of that kind; otherwise one line, before
+    anything is touched. With ``store`` (a subfolder such as ``results``), a folder whose
+    manifest is damaged but that holds that store is accepted too (``--repair``).
+    Returns "new", "empty" or "own"."""
+    text = os.fspath(folder)
+    if not text.strip():
+        raise InputError(f"{option} {text!r}: an empty name; allowed: a folder path")
+    folder = Path(folder)
+    k = KINDS[kind]
+    try:
+        here, resolved = Path.cwd().resolve(), folder.resolve()
+        if resolved == here or resolved in here.parents:
+            raise InputError(f"{option} {text}: the current folder or one above it; allowed: "
+                             "a new folder, or one this project wrote")
+        check_folder(folder, option)
+        if not folder.is_dir():
+            return "new"
+        entries = [e.name for e in os.scandir(folder)]
+        if not entries:
+            return "empty"
+        if k.owns(folder) or (store is not None and (folder / store).is_dir()):
+            return "own"
+    except OSError as err:
+        raise InputError(f"{option} {text[:80]}{'...' if len(text) > 80 else ''}: cannot be "
+                         f"used ({err.strerror or err}); allowed: a folder path this user "
+                         "may read and write") from None
+    other = next((o for o in KINDS.values() if o.name != kind and o.owns(folder)), None)
+    what = (f"holds the output of `{other.command}`" if other is not None else
+            f"is not empty ({', '.join(sorted(entries)[:3])}{', ...' if len(entries) > 3 else ''})"
+            f" and holds no output of `{k.command}`")
+    raise InputError(f"{option} {text}: {what}; allowed: a new or empty folder, or one "
+                     f"`{k.command}` wrote (nothing in it was touched)")
 
 
 def lock_path(folder: Path) -> Path:
@@ -133,6 +250,33 @@ def check_writable(folder: Path, need_bytes: int = MIN_FREE_BYTES,
                          "with room")
 
 
+def prepare(folder: Path, kind: str, option: str = "--out", *, store: str | None = None,
+            need_bytes: int = MIN_FREE_BYTES) -> str:
+    """Before any work: the folder passes the one rule (:func:`accept`) and can be written,
+    with room. Returns what :func:`accept` returned."""
+    state = accept(folder, kind, option, store=store)
+    check_writable(folder, need_bytes, option)
+    return state
+
+
+@contextlib.contextmanager
+def output(folder: Path, kind: str, *, wait: bool = False, option: str = "--out",
+           store: str | None = None, need_bytes: int = MIN_FREE_BYTES) -> Iterator[str]:
+    """The one way a command writes a folder: :func:`prepare`d, then locked, accepted again
+    under the lock (another command may have written it meanwhile), rid of the project's
+    own leftovers; an OS error inside is one line. Yields what :func:`accept` returned."""
+    prepare(folder, kind, option, store=store, need_bytes=need_bytes)
+    with FolderLock(folder, wait=wait, option=option), writing(folder, option):
+        state = accept(folder, kind, option, store=store)
+        clean_leftovers(folder)
+        yield state
+
+
+def manifest_of(kind: str, **fields) -> dict:
+    """A manifest that says which output it belongs to and what the project wrote."""
+    return {"kind": kind, "files": list(KINDS[kind].files), **fields}
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically; False where the system cannot."""
     libc_name = ctypes.util.find_library("c")
@@ -152,29 +296,73 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def staging(folder: Path) -> Path:
-    """A new, empty folder beside ``folder`` to build its replacement in."""
+    """A new folder beside ``folder`` to build its replacement in, carrying the project's
+    mark (so that only such folders are ever removed as leftovers)."""
     folder = Path(folder).absolute()
     folder.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    new = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    (new / STAGING_MARK).touch()
+    return new
 
 
-def publish(new: Path, folder: Path) -> None:
-    """Put the complete folder ``new`` in the place of ``folder``, all at once."""
+def _carry(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` (a file, a link or a folder, recursively) to ``dst``: the same
+    files, nothing copied or moved. An entry that cannot be linked (another disk, a
+    device) is an OSError, raised before the folder is replaced."""
+    mode = os.lstat(src).st_mode
+    if stat.S_ISLNK(mode):
+        os.symlink(os.readlink(src), dst)
+    elif stat.S_ISDIR(mode):
+        os.mkdir(dst, stat.S_IMODE(mode))
+        for entry in os.scandir(src):
+            _carry(Path(entry.path), dst / entry.name)
+    elif stat.S_ISREG(mode):
+        os.link(src, dst)
+    else:
+        raise OSError(errno.EPERM, "not a file or folder the project can carry over", str(src))
+
+
+def publish(new: Path, folder: Path, kind: str) -> None:
+    """Put the complete folder ``new`` in the place of ``folder``, all at once, keeping
+    every entry of ``folder`` the project did not write there (hard-linked into ``new``
+    before the exchange, so it exists at every moment)."""
     folder = Path(folder).absolute()
     if not folder.exists():
+        (new / STAGING_MARK).unlink()
         os.rename(new, folder)
         return
+    written = {*KINDS[kind].written(folder), STAGING_MARK}
+    for entry in os.scandir(folder):
+        if entry.name not in written and not (new / entry.name).exists():
+            try:
+                _carry(Path(entry.path), new / entry.name)
+            except OSError as err:
+                raise InputError(f"--out {folder}: cannot keep {entry.path} beside the new "
+                                 f"output ({err.strerror or err}); allowed: a folder whose "
+                                 "other files are on the same disk (nothing was "
+                                 "replaced)") from None
+    # The old contents leave with the project's mark, so that a kill before they are
+    # removed leaves a folder the next command knows to be its own.
+    (folder / STAGING_MARK).touch()
     if _exchange(new, folder):
-        shutil.rmtree(new, ignore_errors=True)   # now the old contents
+        (folder / STAGING_MARK).unlink()
+        shutil.rmtree(new, ignore_errors=True)   # now the old contents (their links)
         return
     old = folder.parent / f".{folder.name}.old-{os.getpid()}"
     os.rename(folder, old)
     os.rename(new, folder)
+    (folder / STAGING_MARK).unlink()
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _ours(path: Path) -> bool:
+    return (path / STAGING_MARK).is_file()
+
+
 def clean_leftovers(folder: Path) -> None:
-    """Remove what killed sessions left beside and inside ``folder`` (call under the lock).
+    """Remove what killed sessions left, under the project's own temporary names only:
+    its marked staging folders beside ``folder`` and its temporary files at the places it
+    writes them (:data:`TEMPORARY`); call it under the lock, after :func:`accept`.
 
     A replacement that was fully built but not moved in (``.NAME.old-*`` is there and the
     folder is not) is moved in first, so no finished result is lost.
@@ -182,14 +370,17 @@ def clean_leftovers(folder: Path) -> None:
     folder = Path(folder).absolute()
     if not folder.parent.is_dir():
         return
-    olds = sorted(folder.parent.glob(f".{folder.name}.old-*"))
-    news = sorted(folder.parent.glob(f".{folder.name}.new-*"))
+    olds = sorted(p for p in folder.parent.glob(f".{folder.name}.old-*") if _ours(p))
+    news = sorted(p for p in folder.parent.glob(f".{folder.name}.new-*") if _ours(p))
     if not folder.exists() and olds:
         # Killed between the two renames of the fallback: the new folder was complete.
-        os.rename(news[-1] if news else olds[-1], folder)
+        keep = news[-1] if news else olds[-1]
+        os.rename(keep, folder)
+        news, olds = [n for n in news if n != keep], [o for o in olds if o != keep]
     for leftover in [*olds, *news]:
         if leftover.exists():
             shutil.rmtree(leftover, ignore_errors=True)
     if folder.is_dir():
-        for tmp in folder.rglob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+        for pattern in TEMPORARY:
+            for tmp in folder.glob(pattern):
+                tmp.unlink(missing_ok=True)

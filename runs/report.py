@@ -51,7 +51,7 @@ from . import scenario as scenarios
 from .engine import Backend, RunTask, run_tasks
 from .errors import InputError
 from .experiments import with_draws
-from .folders import FolderLock, check_writable, clean_leftovers, publish, staging, writing
+from .folders import manifest_of, output, publish, staging
 from .store import ResultStore, schema, write_manifest
 
 from .report_options import BASELINE, CRITERIA, PACKAGE, check_measures
@@ -279,27 +279,51 @@ def plan(measures: list | None, seeds: list[int], draws: list[dict] | None, star
 
 # ---------------------------------------------------------------------------- running
 
+def runs_state(out: Path, digest: str | None = None) -> str:
+    """What ``out/runs`` holds: "none", "ours" (this report's runs, or any report's when
+    ``digest`` is None), "other" (another report's), "damaged" (runs stored, but their
+    manifest missing or unreadable)."""
+    store_dir = Path(out) / RUNS
+    path = store_dir / "manifest.json"
+    if not path.exists():
+        return "damaged" if (store_dir / "results").is_dir() else "none"
+    try:
+        stored = json.loads(path.read_text())
+        stored_digest = stored["digest"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "damaged"
+    return "ours" if digest is None or stored_digest == digest else "other"
+
+
+def check_runs(out: Path, digest: str, repair: bool) -> None:
+    """Refuse, with the line that says which, a folder holding another report's runs, or
+    damaged runs without ``repair``."""
+    state = runs_state(out, digest)
+    if state == "other":
+        raise InputError(f"--out {out}: holds the runs of another report (other measures, "
+                         "seeds, draws, years or model version); allowed: an empty folder, "
+                         "or the same arguments to resume that report")
+    if state == "damaged" and not repair:
+        raise InputError(f"--out {out}: its runs' manifest ({out / RUNS / 'manifest.json'}) "
+                         "is missing or damaged; allowed: --repair sets it aside and "
+                         "rebuilds the report from the runs that are sound")
+
+
 def run_plan(p: Plan, out: Path, *, workers: int, scheduler: str | None, progress: bool,
-             batch: int = 2) -> pd.DataFrame:
+             batch: int = 2, repair: bool = False) -> pd.DataFrame:
     """Run what ``out/runs`` does not hold yet; every run of the plan, one row a run and
-    year, with its scenario's name."""
+    year, with its scenario's name. With ``repair``, a damaged manifest of the runs is set
+    aside and written again, and parts that are not this report's are set aside."""
     store_dir = out / RUNS
     digest = p.digest()
+    check_runs(out, digest, repair)
     manifest_path = store_dir / "manifest.json"
-    if manifest_path.exists():
-        try:
-            stored = json.loads(manifest_path.read_text())
-        except (OSError, ValueError):
-            stored = {}
-        if stored.get("digest") != digest:
-            raise InputError(f"--out {out}: holds the runs of another report (other measures, "
-                             "seeds, draws, years or model version); allowed: an empty "
-                             "folder, or the same arguments to resume that report")
-    elif out.is_dir() and any(x for x in out.iterdir() if not x.name.startswith(".")):
-        raise InputError(f"--out {out}: is not empty and holds no report; allowed: an empty "
-                         "folder or one a report with the same arguments wrote")
+    if repair and manifest_path.exists() and runs_state(out, digest) == "damaged":
+        os.replace(manifest_path, store_dir / "manifest.json.damaged")
+        print(f"{store_dir}: set aside a damaged manifest as manifest.json.damaged",
+              file=sys.stderr)
     table_schema = schema([], extra=["draw"] if p.draws is not None else [])
-    store = ResultStore(store_dir, table_schema)
+    store = ResultStore(store_dir, table_schema, identity=digest)
     # A damaged part (a disk fault) is set aside and its runs computed again, and copies
     # of a run are removed: every run is seeded, so nothing a report shows can change.
     for done in store.verify(repair=True):
@@ -1301,7 +1325,7 @@ def write(rep: Report, p: Plan, out: Path, form: str, info: dict) -> Path:
         if (out / RUNS).is_dir():
             _link_runs(out / RUNS, new / RUNS)
         (new / "manifest.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
-        publish(new, out)
+        publish(new, out, "report")
     finally:
         if new.exists():
             shutil.rmtree(new, ignore_errors=True)
@@ -1309,28 +1333,28 @@ def write(rep: Report, p: Plan, out: Path, form: str, info: dict) -> Path:
 
 
 def make(p: Plan, out: Path, form: str, *, workers: int = 1, scheduler: str | None = None,
-         progress: bool = True, wait: bool = False) -> Report:
+         progress: bool = True, wait: bool = False, repair: bool = False) -> Report:
     """Run the plan into ``out`` (resuming), analyse its runs and write the report."""
     import time
 
     out = Path(out)
-    check_writable(out)
     started = time.perf_counter()
-    with FolderLock(out, wait=wait), writing(out):
-        clean_leftovers(out)
-        df = run_plan(p, out, workers=workers, scheduler=scheduler, progress=progress)
+    check_runs(out, p.digest(), repair)
+    with output(out, "report", wait=wait, store=RUNS):
+        df = run_plan(p, out, workers=workers, scheduler=scheduler, progress=progress,
+                      repair=repair)
         runs = tidy_runs(df, p.names)
         rep = analyse(runs, p)
         rep.summary = "\n\n".join(summary(rep, p))
-        info = {"report": f"report.{form}", "measures": p.measures, "package": p.package,
-                "seeds": p.seeds, "draws": None if p.draws is None else len(p.draws),
-                "from": p.start, "until": p.until, "criterion": p.criterion,
-                "levers": {name: levers_set(params) for name, params
-                           in zip(p.names, p.params, strict=True)},
-                "discount_rate": DISCOUNT_RATE, "scenario_files": p.sources,
-                "package_version": provenance.package_version(),
-                "versions": provenance.versions(), "git_revision": provenance.git_revision(),
-                "seconds": round(time.perf_counter() - started, 1),
-                "written": provenance.timestamp()}
+        info = manifest_of(
+            "report", report=f"report.{form}", measures=p.measures, package=p.package,
+            seeds=p.seeds, draws=None if p.draws is None else len(p.draws), **{"from": p.start},
+            until=p.until, criterion=p.criterion,
+            levers={name: levers_set(params) for name, params
+                    in zip(p.names, p.params, strict=True)},
+            discount_rate=DISCOUNT_RATE, scenario_files=p.sources,
+            package_version=provenance.package_version(), versions=provenance.versions(),
+            git_revision=provenance.git_revision(),
+            seconds=round(time.perf_counter() - started, 1), written=provenance.timestamp())
         rep.path = write(rep, p, out, form, info)
     return rep

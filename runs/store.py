@@ -64,12 +64,18 @@ def schema(design_params: Iterable[str], quarterly: bool = False,
     )
 
 
-class ResultStore:
-    """The Parquet dataset of an experiment: what is stored, and appending more."""
+IDENTITY = b"xianghe_identity"
 
-    def __init__(self, folder: Path, table_schema: pa.Schema):
+
+class ResultStore:
+    """The Parquet dataset of an experiment: what is stored, and appending more. With an
+    ``identity`` (the experiment's digest), every part file carries it in its metadata, and
+    a part that carries another is not this experiment's (set aside like a damaged one)."""
+
+    def __init__(self, folder: Path, table_schema: pa.Schema, identity: str | None = None):
         self.dir = Path(folder) / RESULTS
         self.schema = table_schema
+        self.identity = identity
 
     def parts(self) -> list[Path]:
         return sorted(self.dir.glob("part-*.parquet")) if self.dir.is_dir() else []
@@ -84,13 +90,17 @@ class ResultStore:
         twice: set[int] = set()
         for part in self.parts():
             try:
-                columns = pq.read_schema(part).names
+                part_schema = pq.read_schema(part)
                 ids = pq.read_table(part, columns=["run_id"]).column(0).to_pylist()
-                if columns != self.schema.names:
+                if part_schema.names != self.schema.names:
                     raise ValueError("not this experiment's columns")
+                owner = (part_schema.metadata or {}).get(IDENTITY)
+                if self.identity and owner is not None and owner.decode() != self.identity:
+                    raise ValueError("another experiment's runs")
             except Exception as err:  # noqa: BLE001 - whatever makes a part unreadable
                 if not repair:
-                    raise InputError(f"{part}: damaged ({type(err).__name__}); allowed: "
+                    why = str(err) if isinstance(err, ValueError) else type(err).__name__
+                    raise InputError(f"{part}: damaged ({why}); allowed: "
                                      f"{hint} sets it aside and computes its runs again") from None
                 aside = self.dir.parent / "damaged" / part.name
                 aside.parent.mkdir(exist_ok=True)
@@ -144,6 +154,9 @@ class ResultStore:
         import pyarrow.parquet as pq
 
         self.dir.mkdir(parents=True, exist_ok=True)
+        if self.identity:
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                                   IDENTITY: self.identity.encode()})
         name = f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         tmp = self.dir / f".{name}.tmp"
         try:
