@@ -31,3 +31,14 @@ def command(*args: str) -> list[str]:
 def xianghe(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(command(*args), capture_output=True, text=True, cwd=ROOT,
                           timeout=timeout)
+
+
+def one_line(run: subprocess.CompletedProcess, *needles: str) -> str:
+    """A refusal as the project promises it: exit status 2 and one line on stderr holding
+    each of ``needles``."""
+    assert run.returncode == 2, (run.returncode, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import GRID, ROOT, command
+from tests.helpers import one_line as _refused
 
 SMALL = ["--set", "talent_agents=3000", "--quiet"]
 
@@ -21,15 +22,6 @@ SMALL = ["--set", "talent_agents=3000", "--quiet"]
 def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(command(*args), capture_output=True, text=True, cwd=cwd,
                           timeout=600)
-
-
-def _refused(run: subprocess.CompletedProcess, *needles: str) -> str:
-    assert run.returncode == 2, (run.returncode, run.stderr)
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def _users_files(folder: Path) -> dict[Path, bytes]:

@@ -20,15 +20,9 @@ import pytest
 
 from runs.store import read_results
 from tests.helpers import GRID, ROOT, xianghe
+from tests.helpers import one_line as _one_line
 from tests.helpers import command as _command
 
-def _one_line(run: subprocess.CompletedProcess, *needles: str) -> str:
-    assert run.returncode == 2, (run.returncode, run.stderr)
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
