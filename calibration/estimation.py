@@ -403,8 +403,13 @@ def _check_db(db: str, resume: bool) -> tuple[str, int | None]:
         path = Path(url.removeprefix("sqlite:///"))
         if not resume:
             if path.exists() and path.stat().st_size:
-                raise InputError(f"--db {db}: already holds a calibration; allowed: --resume "
-                                 "to continue it, or a new file")
+                with path.open("rb") as f:
+                    sqlite = f.read(16) == b"SQLite format 3\x00"
+                raise InputError(
+                    f"--db {db}: already holds a calibration; allowed: --resume to continue "
+                    "it, or a new file" if sqlite else
+                    f"--db {db}: is a file that is not a pyabc history (not SQLite); allowed: "
+                    "a new file, or the --db of an earlier calibration with --resume")
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 probe = path.parent / f".{path.name}.probe"
@@ -502,8 +507,8 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
                 "set": base or {}}
 
     prior = pyabc.Distribution(**{n: _prior_rv_class()(chosen[n]) for n in names})
+    backend = Backend(workers, scheduler)      # an unreachable scheduler: one line, no bar
     bar = tqdm(total=budget, desc="calibrating", unit="particle", disable=not progress)
-    backend = Backend(workers, scheduler)
     if scheduler:
         sampler = pyabc.sampler.DaskDistributedSampler(dask_client=backend.client,
                                                        client_max_jobs=backend.slots)
@@ -897,8 +902,8 @@ def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | 
         new = _value(PARAMS[name], value)
         return None if new == x[name] else {**x, name: new}
 
+    backend = Backend(workers, scheduler)      # an unreachable scheduler: one line, no bar
     bar = tqdm(total=runs, desc="refining", unit="run", disable=not progress)
-    backend = Backend(workers, scheduler)
     try:
         best = dict(start)
         best_d = evaluate([best])[0]

@@ -3,17 +3,20 @@
     uv run python docs/regenerate.py                 # every source (about 30 minutes here)
     uv run python docs/regenerate.py report fit      # some sources
     uv run python docs/regenerate.py --list          # the sources and their commands
+    uv run python docs/regenerate.py --stale         # those whose results, code or inputs moved
     uv run python docs/regenerate.py --docs-only     # rewrite the quotes from what is stored
 
 A *source* runs documented commands (`xianghe ...`, a benchmark script), writes the files the
 docs show (`docs/report/`, `calibration/report/`, the PNGs in `docs/`) and stores the text
 the docs quote from them in `docs/figures/SOURCE.json`: the commands, when and where they
-ran, a fingerprint of the results the model gives now, and the quotes, ``{key: text}``.
+ran, a fingerprint of the results the model gives now and of the code and inputs its
+output rests on, and the quotes, ``{key: text}``.
 Then every quote marked in the README and docs/ as ``<!--q SOURCE.KEY-->text<!--/q-->`` is
 rewritten with the stored text (a quoted code block sits between the markers, on lines of
 their own). ``tests/test_docs.py`` fails when a marked quote differs from the stored text,
-when a source's fingerprint is not the model's (its results moved: regenerate it), and when
-the first experiment of the README, run again, prints something else.
+when a source's fingerprint is not what the project holds now (its results, code or inputs
+moved: regenerate it), and when the first experiment of the README, run again, prints
+something else.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "docs" / "figures"
 # The files whose content fixes what every command prints: the results of the stored
-# regression runs (regenerated whenever results move on purpose) and the calibration.
+# regression runs (regenerated whenever results move on purpose) and the calibration; each
+# source adds the code and inputs that shape its own output (Source.depends).
 FINGERPRINTED = ("tests/data/regression-baseline.json", "calibration/calibrated.toml",
                  "calibration/posterior.parquet")
+COMPARING = ("runs/cli.py", "runs/analysis.py", "runs/experiments.py", "runs/scenarios/*.toml")
 QUOTE = re.compile(r"<!--q ([\w-]+)\.(\w+)-->(.*?)<!--/q-->", re.DOTALL)
 DOCUMENTS = ("README.md", "docs/*.md")
 # The rows of a comparison the README's excerpts keep.
@@ -47,10 +52,15 @@ EXCERPT_ROWS = ("firms_relocated", "firms_operating", "relocated_tax_yuan",
                 "public_spending_yuan", "worker_surplus_yuan")
 
 
-def fingerprint() -> str:
+def fingerprint(depends: tuple[str, ...] = ()) -> str:
+    """What a source's quotes rest on: the model's results (:data:`FINGERPRINTED`) and the
+    files ``depends`` names (globs from the project's root), by content."""
     digest = hashlib.sha256()
-    for name in FINGERPRINTED:
-        digest.update((ROOT / name).read_bytes())
+    files = [ROOT / n for n in FINGERPRINTED]
+    files += sorted(p for pattern in depends for p in ROOT.glob(pattern))
+    for path in files:
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -104,6 +114,7 @@ class Source:
     name: str
     commands: tuple[str, ...]
     make: Callable[[Path], dict[str, str]]
+    depends: tuple[str, ...] = ()   # code and inputs its output rests on, beside the results
     results: bool = True     # its quotes are model results (fingerprinted), not timings
 
 
@@ -286,20 +297,29 @@ def benchmarks(tmp: Path) -> dict[str, str]:
 SOURCES = {s.name: s for s in (
     Source("first-experiment", (" ".join(("xianghe", *FIRST_EXPERIMENT)),
                                 "xianghe compare baseline subsidies --replicates 2 --draws 20"),
-           first_experiment),
+           first_experiment, COMPARING),
     Source("compare-package", ("xianghe compare baseline report-package --replicates 10 "
-                               "--out DIR",), compare_package),
+                               "--out DIR",), compare_package, (*COMPARING, "runs/plots.py")),
     Source("compare-draws", ("xianghe compare baseline permits --draws 20 --replicates 2 --json",
                              "xianghe compare baseline permits --replicates 40 --json"),
-           compare_draws),
-    Source("baseline", ("xianghe run --replicates 5 --until 2030 --out DIR",), baseline),
+           compare_draws, COMPARING),
+    Source("baseline", ("xianghe run --replicates 5 --until 2030 --out DIR",), baseline,
+           ("runs/experiments.py", "runs/plots.py")),
     Source("sweep", ("xianghe sweep runs/designs/subsidy-lanes-grid.toml --out DIR --workers 2",
-                     "xianghe plot DIR ..."), sweep),
+                     "xianghe plot DIR ..."), sweep,
+           ("runs/designs/subsidy-lanes-grid.toml", "runs/design.py", "runs/plots.py")),
     Source("morris", ("xianghe sweep runs/designs/levers-morris.toml --out DIR --workers 2",
-                      "xianghe sensitivity DIR --indicator firms_relocated"), morris),
-    Source("elasticities", ("xianghe elasticities --workers 2",), elasticities),
-    Source("report", ("xianghe report --out DIR",), report),
-    Source("fit", ("xianghe calibrate --report --workers 2",), fit),
+                      "xianghe sensitivity DIR --indicator firms_relocated"), morris,
+           ("runs/designs/levers-morris.toml", "runs/design.py", "runs/analysis.py",
+            "runs/plots.py")),
+    Source("elasticities", ("xianghe elasticities --workers 2",), elasticities,
+           ("runs/elasticities.py", "runs/scenarios/*.toml")),
+    Source("report", ("xianghe report --out DIR",), report,
+           ("runs/report.py", "runs/analysis.py", "runs/scenarios/*.toml",
+            "calibration/out_of_sample.toml", "calibration/targets.toml")),
+    Source("fit", ("xianghe calibrate --report --workers 2",), fit,
+           ("calibration/fit_report.py", "calibration/estimation.py",
+            "calibration/screening.csv", "calibration/targets.toml")),
     Source("benchmarks", ("python benchmarks/agent_step.py", "python benchmarks/sweep_throughput.py",
                           "python benchmarks/cli_latency.py"), benchmarks, results=False),
 )}
@@ -391,7 +411,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the sources and commands")
     parser.add_argument("--docs-only", action="store_true",
                         help="run nothing: rewrite the docs' quotes from what is stored")
+    parser.add_argument("--stale", action="store_true",
+                        help="only the sources whose results, code or inputs changed since "
+                             "they were made")
     args = parser.parse_args(argv)
+    if args.stale:
+        made = stored()
+        args.sources = [n for n, s in SOURCES.items() if s.results and (
+            n not in made or made[n]["fingerprint"] != fingerprint(s.depends))]
+        print(f"stale: {', '.join(args.sources) or 'none'}", file=sys.stderr)
+        if not args.sources:
+            args.docs_only = True
     if args.list:
         for s in SOURCES.values():
             print(f"{s.name:<18} " + "; ".join(s.commands))
@@ -410,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
             record = {"source": name, "commands": list(source.commands),
                       "measured": time.strftime("%Y-%m-%d"), "machine": machine(),
                       "seconds": round(time.perf_counter() - started, 1),
-                      "fingerprint": fingerprint() if source.results else None,
+                      "fingerprint": fingerprint(source.depends) if source.results else None,
                       "quotes": quotes}
             (FIGURES / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
             print(f"  {len(quotes)} quote(s), {record['seconds']} s", file=sys.stderr)

@@ -1158,6 +1158,12 @@ LEVERS: tuple[str, ...] = tuple(p.name for p in PARAMS.values() if p.start_year)
 FULL_SCALE_TALENT: int = PARAMS["talent_agents"].default
 
 
+def is_year(value: Any, low: int = FIRST_YEAR) -> bool:
+    """Whether ``value`` is a year the model can run: an integer (not a bool) in
+    [``low``, LAST_YEAR]."""
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= LAST_YEAR
+
+
 def levers_set(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The levers ``values`` sets away from their "as it was" defaults, each with the value
     and the first year it applies: ``{lever: {"value": v, "from": year}}``, in declared
@@ -1166,6 +1172,15 @@ def levers_set(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                     "from": int(values.get(PARAMS[lever].start_year, POLICY_YEAR))}
             for lever in LEVERS
             if lever in values and values[lever] != PARAMS[lever].default}
+
+
+def levers_by_year(levers: Mapping[str, Mapping[str, Any]]) -> dict[int, list[tuple[str, str]]]:
+    """:func:`levers_set`'s levers grouped by their first year, years in order:
+    ``{year: [(lever, value as the command line writes it), ...]}``."""
+    grouped: dict[int, list[tuple[str, str]]] = {}
+    for name, lever in levers.items():
+        grouped.setdefault(lever["from"], []).append((name, PARAMS[name].format(lever["value"])))
+    return dict(sorted(grouped.items()))
 
 
 def starting_in(values: Mapping[str, Any], year: int) -> dict[str, Any]:

@@ -70,9 +70,12 @@ def mean_interval(values: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
                              "interval_holds": SEEDS_ONLY})
     by_draw = values.groupby(level="draw")
     per_draw = by_draw.mean()
-    draws, seeds = per_draw.count(), by_draw.count().where(by_draw.count() > 0).min()
+    counts = by_draw.count()
+    # seeds a draw has a value for, on average; the seeds' variance from the draws with two
+    # or more (an event indicator may have fewer in some draws)
+    draws, seeds = per_draw.count(), counts.where(counts > 0).mean()
     between = per_draw.var(ddof=1).fillna(0.0)
-    within = by_draw.var(ddof=1).mean().where(seeds > 1, 0.0).fillna(0.0)
+    within = by_draw.var(ddof=1).mean().fillna(0.0)
     var_param = (between - within / seeds).clip(lower=0.0)
     se2 = between / draws
     t = pd.Series(stats.t.ppf(0.5 + confidence / 2, (draws - 1).clip(lower=1)),

@@ -24,13 +24,15 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from model.params import (FIRST_YEAR, LAST_YEAR, ParamError, levers_set, lookup, resolve,
-                          starting_in)
+from model.params import (FIRST_YEAR, LAST_YEAR, ParamError, is_year, levers_set, lookup,
+                          resolve, starting_in)
 
 from . import scenario as scenarios
-from .errors import FewDraws, InputError, LeverNotInForce, check_folder, check_posterior
+from .errors import (FewDraws, InputError, LeverNotInForce, check_count, check_posterior,
+                     check_runs)
 from .folders import prepare
 
 if TYPE_CHECKING:   # pandas loads with the runs, not to check their input
@@ -49,8 +51,19 @@ def scenario(name: str, params: dict[str, Any], *, extends: str | list[str] = "b
     starts from ``extends`` and its levers take effect from ``start_year``, e.g.
     ``api.scenario("fast-track", {"permit_devolution": True}, start_year=2022)``. Pass it
     wherever a scenario name is taken."""
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"scenario name {name!r}: allowed: a non-empty string")
+    _mapping("params", params)
+    if start_year is not None:
+        _check_year("start_year", start_year)
     return scenarios.define(name, params, extends=extends, start_year=start_year,
                             description=description)
+
+
+def _mapping(option: str, value) -> None:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise InputError(f"{option} {value!r}: allowed: a dict of parameter names to values "
+                         "(`xianghe params` lists the names)")
 
 
 def _load(ref: ScenarioRef) -> Scenario:
@@ -79,13 +92,11 @@ def _folder(out, option: str = "--out") -> Path:
 
 
 def _check_until(until: int) -> None:
-    if not isinstance(until, int) or not FIRST_YEAR <= until <= LAST_YEAR:
-        raise InputError(f"--until {until}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
+    _check_year("--until", until)
 
 
 def _check_count(option: str, value: int, least: int, why: str = "") -> None:
-    if not isinstance(value, int) or value < least:
-        raise InputError(f"{option} {value}: allowed: an integer of {least} or more{why}")
+    check_count(option, value, least, why)
 
 
 def _workers(workers: int | None, default: int | None = None) -> int:
@@ -97,15 +108,18 @@ def _workers(workers: int | None, default: int | None = None) -> int:
 
 def _params(overrides: dict[str, Any] | None) -> dict[str, Any]:
     """Parameter values from code (typed, or text as after ``--set``), each checked."""
+    if overrides is None:
+        return {}
+    _mapping("params", overrides)
     out = {}
-    for name, value in (overrides or {}).items():
+    for name, value in overrides.items():
         p = lookup(name)
         out[name] = p.parse(value) if isinstance(value, str) else p.check(value)
     return out
 
 
 def _check_year(option: str, year: int) -> None:
-    if isinstance(year, bool) or not isinstance(year, int) or not FIRST_YEAR <= year <= LAST_YEAR:
+    if not is_year(year):
         raise InputError(f"{option} {year}: allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
 
 
@@ -152,13 +166,16 @@ def _warn_late(values: list[dict[str, Any]], until: int) -> None:
 
 
 def _draws(draws: int | None, seed: int, posterior: str | Path | None):
-    """``draws`` posterior draws fixed by ``seed``; none for 0 (or None)."""
+    """``draws`` posterior draws fixed by ``seed``; none for 0 (or None), when a
+    ``posterior`` to draw from makes no sense."""
+    check_count("--draws", 0 if draws is None else draws, 0)
     if not draws:
-        if draws not in (0, None):
-            raise InputError(f"--draws {draws}: allowed: an integer of 1 or more")
+        if posterior is not None:
+            raise InputError(f"--posterior {posterior}: allowed only with --draws D (the "
+                             "sample the draws come from)")
         return None
-    if posterior:
-        check_posterior(Path(posterior))
+    if posterior is not None:
+        check_posterior(_folder(posterior, "--posterior"))
     from calibration.estimation import POSTERIOR_FILE, posterior_draws
 
     return posterior_draws(draws, seed, Path(posterior) if posterior else POSTERIOR_FILE)
@@ -175,6 +192,8 @@ def run_result(scenario: ScenarioRef = "baseline", *, seed: int = 1, replicates:
     _check_until(until)
     _check_count("--replicates", replicates, 1)
     _check_count("--seed", seed, 0)
+    _check_count("--draws", draws, 0)
+    check_runs("run", replicates * max(draws, 1), "--replicates x --draws")
     workers = _workers(workers, default=1)
     if out is not None:
         prepare(_folder(out), "run")
@@ -217,8 +236,13 @@ def comparison(a: ScenarioRef, b: ScenarioRef, *, seed: int = 1, replicates: int
     """Everything a comparison produced (:class:`runs.experiments.Comparison`: ``effects``,
     ``runs``, ``names`` and ``levers``); see :func:`compare`."""
     _check_until(until)
-    _check_count("--replicates", replicates, 2, " (a confidence interval needs two pairs)")
+    _check_count("--replicates", replicates, 2, "a confidence interval needs two pairs")
     _check_count("--seed", seed, 0)
+    _check_count("--draws", draws, 0)
+    if draws == 1:
+        raise InputError("--draws 1: allowed: 0 (seeds only) or an integer of 2 or more (an "
+                         "interval over draws needs two)")
+    check_runs("compare", 2 * replicates * max(draws, 1), "2 scenarios x --replicates x --draws")
     workers = _workers(workers)
     if out is not None:
         prepare(_folder(out), "comparison")
@@ -268,11 +292,15 @@ def sweep_session(design: str | Path, *, out: str | Path, workers: int | None = 
     """Run what is missing of ``design`` into ``out``; the session's record (runs ok and
     failed, runs a minute, executor, whether the sweep is complete); see :func:`sweep`.
     ``workers=None`` takes every core."""
-    from .design import load_design
+    from .design import count_points, load_design
     from .experiments import lever_start_years, run_sweep
 
-    spec = load_design(str(design))
+    spec = load_design(str(_folder(design, "design")))
     _check_count("--batch", batch, 1)
+    _check_count("--draws", draws, 0)
+    check_runs("sweep", count_points(spec) * spec.seeds * max(draws, 1),
+               "design points x seeds x --draws")
+    out = _folder(out)
     _warn(late_levers(lever_start_years(spec, scenarios.load(spec.scenario).params),
                       spec.until, "the design's start_year starts them earlier"))
     vectors = _draws(draws, spec.sampler_seed, posterior)
@@ -314,14 +342,18 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
     ``sensitivity``, ``interactions``, ``out_of_sample``, ``runs`` and ``summary``."""
     from .report_options import check
 
-    _check_count("--seeds", seeds, 2, " (an interval needs two seeds)")
+    _check_count("--seeds", seeds, 2, "an interval needs two seeds")
     _check_count("--seed", seed, 0)
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 0 or draws == 1:
+    _check_count("--draws", draws, 0)
+    if draws == 1:
         raise InputError(f"--draws {draws}: allowed: 0 (the calibrated point only) or an "
                          "integer of 2 or more (an interval over draws needs two)")
     if isinstance(measures, str):
         measures = [m.strip() for m in measures.split(",") if m.strip()]
     measures = check(measures, criterion, format, from_year, until)
+    scenarios_run = 1 + len(measures) + (len(measures) > 1)
+    check_runs("report", scenarios_run * seeds * max(draws, 1),
+               f"{scenarios_run} scenarios x --seeds x --draws")
     workers = _workers(workers)
     common = _params(params)
     prepare(_folder(out), "report", store="runs")

@@ -28,7 +28,7 @@ from model import XiangheModel  # noqa: E402
 from model.enterprises import PIPELINE, State  # noqa: E402
 from model.indicators import INDICATORS, KEY_CHARTS  # noqa: E402
 from model.params import (FULL_SCALE_TALENT, LEVERS, PARAMS, Integer, ParamError,  # noqa: E402
-                          Switch, levers_set, resolve)
+                          Switch, levers_by_year, levers_set, resolve)
 
 from .cli import PAGE_TITLE  # noqa: E402
 from .scenario import available, load  # noqa: E402
@@ -520,12 +520,9 @@ def levers_line(params: dict) -> str:
     levers = levers_set(params)
     if not levers:
         return "No lever set: the measures as they were up to 2020, continued."
-    by_year: dict[int, list[str]] = {}
-    for name, lv in levers.items():
-        by_year.setdefault(lv["from"], []).append(
-            f"{_label(name).split(' (')[0].lower()} {PARAMS[name].format(lv['value'])}")
-    return "Levers: " + "; ".join(f"from {year}, " + ", ".join(items)
-                                 for year, items in sorted(by_year.items())) + "."
+    return "Levers: " + "; ".join(
+        f"from {year}, " + ", ".join(f"{_label(n).split(' (')[0].lower()} {v}" for n, v in items)
+        for year, items in levers_by_year(levers).items()) + "."
 
 
 @solara.component

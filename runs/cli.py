@@ -13,10 +13,10 @@ import os
 import sys
 from pathlib import Path
 
-from model.params import PARAMS, POLICY_YEAR, ParamError, lookup, resolve
+from model.params import PARAMS, POLICY_YEAR, ParamError, levers_by_year, lookup, resolve
 
 from . import scenario as scenarios
-from .errors import InputError
+from .errors import InputError, check_count
 from .folders import output, prepare, writing
 
 
@@ -78,14 +78,10 @@ def _levers_text(levers: dict, until: int | None = None, indent: int = 4) -> str
 
     if not levers:
         return "none (the measures as they were up to 2020, continued)"
-    by_year: dict[int, list[str]] = {}
-    for name, lv in levers.items():
-        by_year.setdefault(lv["from"], []).append(
-            f"{name}={PARAMS[name].format(lv['value'])}")
     groups = []
-    for year, items in sorted(by_year.items()):
+    for year, items in levers_by_year(levers).items():
         late = " (after the run ends)" if until is not None and year > until else ""
-        groups.append(f"from {year}{late}: " + ", ".join(items))
+        groups.append(f"from {year}{late}: " + ", ".join(f"{n}={v}" for n, v in items))
     return textwrap.fill("; ".join(groups), width=100, subsequent_indent=" " * indent)
 
 
@@ -362,10 +358,8 @@ def _cmd_viz(args) -> int:
 
 
 def _cmd_elasticities(args) -> int:
-    if args.seeds < 1:
-        raise InputError(f"--seeds {args.seeds}: allowed: an integer of 1 or more")
-    if args.seed < 0:
-        raise InputError(f"--seed {args.seed}: allowed: an integer of 0 or more")
+    check_count("--seeds", args.seeds, 1)
+    check_count("--seed", args.seed, 0)
     from .elasticities import LITERATURE, MEASURES
 
     measures = tuple(args.measures.split(",")) if args.measures else MEASURES
@@ -404,6 +398,14 @@ def _cmd_elasticities(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
+    for option, value, least in (("--budget", args.budget, 1), ("--seeds", args.seeds, 1),
+                                 ("--population", args.population, 2),
+                                 ("--draws", args.draws, 2), ("--seed", args.seed, 0)):
+        if value is not None:
+            check_count(option, value, least)
+    if args.posterior is not None and not args.recover:
+        raise InputError(f"--posterior {args.posterior}: allowed only with --recover (the "
+                         "sample its true vector is drawn from)")
     from calibration import estimation
 
     workers = _workers(args, default=1)
@@ -445,8 +447,6 @@ def _cmd_calibrate(args) -> int:
         return 0
     if args.screen:
         args.seeds = 2 if args.seeds is None else args.seeds
-        if args.seeds < 1:
-            raise InputError(f"--seeds {args.seeds}: allowed: an integer of 1 or more")
         seeds = list(range(args.seed, args.seed + args.seeds))
         base = _parse_set(args.set)
         resolve(base)
@@ -486,7 +486,7 @@ def _cmd_report(args) -> int:
                      workers=args.workers, scheduler=args.scheduler,
                      posterior=args.posterior, progress=not args.quiet, wait=args.wait,
                      repair=args.repair)
-    from .report import METRIC, fmt, pct
+    from .report import METRIC, fmt, interval_text, pct
 
     m = METRIC[args.criterion]
     over = "draws" if args.draws else "seeds"
@@ -495,7 +495,7 @@ def _cmd_report(args) -> int:
         after = (f", above {r.next} in {pct(r.p_above_next)} of the {over}"
                  if isinstance(r.next, str) else "")
         print(f"  {r.rank}. {r.measure:<12} {fmt(r.value, m.divisor):>8} "
-              f"[{fmt(r.ci_low, m.divisor)}, {fmt(r.ci_high, m.divisor)}]{after}")
+              f"{interval_text(r.ci_low, r.ci_high, m.divisor)}{after}")
     print(f"wrote {rep.path}", file=sys.stderr)
     return 0
 

@@ -26,14 +26,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, Integer, Number, ParamError, lookup
+from model.params import (FIRST_YEAR, LAST_YEAR, PARAMS, Integer, Number, ParamError, is_year,
+                          lookup)
 
-from .errors import InputError
+from .errors import InputError, check_count, check_runs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -121,23 +123,21 @@ def load_design(path: str | Path) -> Design:
     if not isinstance(scenario, str):
         _fail(path, "scenario must be a string")
     samples = data.get("samples", 16)
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        _fail(path, f"samples {samples!r}; allowed: an integer of 1 or more")
     seeds = data.get("seeds", 1)
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        _fail(path, f"seeds {seeds!r}; allowed: an integer of 1 or more")
+    try:
+        check_count("samples", samples, 1)
+        check_count("seeds", seeds, 1)
+    except InputError as err:
+        _fail(path, str(err))
     sampler_seed = data.get("sampler_seed", 0)
     if isinstance(sampler_seed, bool) or not isinstance(sampler_seed, int) or sampler_seed < 0:
         _fail(path, f"sampler_seed {sampler_seed!r}; allowed: an integer of 0 or more")
     years = data.get("years", [2020])
-    if (not isinstance(years, list) or not years
-            or not all(isinstance(y, int) and not isinstance(y, bool)
-                       and FIRST_YEAR <= y <= LAST_YEAR for y in years)):
+    if not isinstance(years, list) or not years or not all(is_year(y) for y in years):
         _fail(path, f"years {years!r}; allowed: a non-empty list of years in "
                     f"[{FIRST_YEAR}, {LAST_YEAR}]")
     start_year = data.get("start_year")
-    if start_year is not None and (isinstance(start_year, bool) or not isinstance(start_year, int)
-                                   or not FIRST_YEAR <= start_year <= LAST_YEAR):
+    if start_year is not None and not is_year(start_year):
         _fail(path, f"start_year {start_year!r}; allowed: a year in [{FIRST_YEAR}, {LAST_YEAR}]")
     raw = data.get("params", {})
     if not isinstance(raw, dict) or not raw:
@@ -181,9 +181,21 @@ def load_design(path: str | Path) -> Design:
                     sampler_seed, start_year)
     if sampler in ("sobol", "morris") and len(params) < 2:
         _fail(path, f"the {sampler} sampler needs at least two parameters")
+    try:
+        check_runs("design points", count_points(design), f"the {sampler} design's points")
+    except InputError as err:
+        _fail(path, str(err))
     if sampler != "grid":
         _check_points(path, design)
     return design
+
+
+def count_points(design: Design) -> int:
+    """How many points :func:`points` will give, without drawing them."""
+    if design.sampler == "grid":
+        return math.prod(len(v) for v in design.params.values())
+    extra = {"lhs": 0, "sobol": 2, "morris": 1}[design.sampler]
+    return design.samples * (len(design.params) + extra) if extra else design.samples
 
 
 def _check_points(path, design: Design) -> None:

@@ -171,12 +171,15 @@ def elasticities(seed: int, seeds: int, common: dict, measures: tuple[str, ...] 
                leave=False)
     probes: dict[str, list[Probe]] = {name: [] for name in params}
     if workers > 1:
-        from .pool import WorkerPool
+        from .pool import release, shared
 
-        with WorkerPool(workers) as pool:
+        pool = shared(workers)
+        try:
             for probe in pool.map(_probe, tasks):
                 probes[probe.name].append(probe)
                 bar.update()
+        finally:
+            release(pool)
     else:
         for task in tasks:
             probe = _probe(task)

@@ -144,9 +144,9 @@ class Backend:
             self.slots = 1
             self.label = "this process"
         else:
-            from .pool import WorkerPool
+            from .pool import shared
 
-            self.executor = WorkerPool(workers)
+            self.executor = shared(workers)
             self.slots = workers
             self.label = f"{workers} local process(es)"
 
@@ -154,8 +154,12 @@ class Backend:
         if self.client is not None:
             self.executor.shutdown(wait=False)
             self.client.close()
-        else:
+        elif isinstance(self.executor, InlineExecutor):
             self.executor.shutdown(wait=True, cancel_futures=True)
+        else:
+            from .pool import release
+
+            release(self.executor)
 
 
 @dataclass

@@ -257,9 +257,10 @@ def write_comparison(out: Path, result, names: list[str], until: int, wait: bool
 
 def sweep_digest(design: Design, scenario_params: dict,
                  draws: list[dict] | None = None) -> str:
-    """Identity of what a sweep computes: the design, the scenario it starts from and the
-    posterior draws it runs on (none: the defaults)."""
-    identity = {"design": design.digest, "scenario": scenario_params}
+    """Identity of what a sweep computes: the design, every parameter of the scenario it
+    starts from (the defaults included, so a new calibration or default is another sweep,
+    never resumed into this one) and the posterior draws it runs on (none: the defaults)."""
+    identity = {"design": design.digest, "scenario": resolve(scenario_params)}
     if draws is not None:
         identity["draws"] = draws
     text = json.dumps(identity, sort_keys=True)
@@ -290,10 +291,12 @@ def lever_start_years(design: Design, scenario_params: dict) -> dict[str, int | 
     values = {**scenario_params, **design.starts()}
     out: dict[str, int | str] = {n: lv["from"] for n, lv in levers_set(values).items()}
     for name in design.params:
-        companion = PARAMS[name].start_year
-        if companion is not None:
-            out[name] = ("design" if companion in design.params
-                         else int(values.get(companion, POLICY_YEAR)))
+        if PARAMS[name].start_year is not None:
+            out[name] = int(values.get(PARAMS[name].start_year, POLICY_YEAR))
+    for name in design.params:          # a start year the design varies
+        lever = getattr(PARAMS[name], "lever", None)
+        if lever is not None:
+            out[lever] = "design"
     return out
 
 

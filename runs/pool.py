@@ -11,11 +11,15 @@ parent's ``sys.path``; each takes one task at a time over a pipe (pickled, as
 work the same from a script, stdin, ``python -c``, a notebook or the command line.
 
 A worker ignores Ctrl-C (the parent decides what an interrupt stops), writes anything
-printed to its stderr (its stdout is the pipe), and exits when its parent is gone.
+printed to its stderr (its stdout is the pipe), and exits when its parent is gone. A pool
+whose worker died is broken: what waits fails, and so does anything submitted after.
+:func:`shared` keeps a pool alive between experiments of one process, so that a script
+calling the API again and again starts its workers (and imports the model) once.
 """
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import json
 import os
@@ -44,7 +48,7 @@ def _send(stream: BinaryIO, obj) -> None:
     stream.flush()
 
 
-def _receive(stream: BinaryIO):
+def _receive(stream: BinaryIO) -> bytes:
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise EOFError
@@ -52,7 +56,7 @@ def _receive(stream: BinaryIO):
     data = stream.read(size)
     if len(data) < size:
         raise EOFError
-    return pickle.loads(data)
+    return data
 
 
 class WorkerPool(cf.Executor):
@@ -60,8 +64,12 @@ class WorkerPool(cf.Executor):
     interface: tasks run in the order submitted, on whichever worker is free."""
 
     def __init__(self, workers: int):
+        self.workers = workers
         self._tasks: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
+        self._broken: str | None = None
+        self._in_flight = 0
+        self._lock = threading.Lock()
         self._procs = [subprocess.Popen(
             [sys.executable, "-c", _BOOT, json.dumps(sys.path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -72,30 +80,50 @@ class WorkerPool(cf.Executor):
         for t in self._threads:
             t.start()
 
+    @property
+    def usable(self) -> bool:
+        """Open, every worker alive, nothing submitted still waiting or running."""
+        return not self._closed and self._broken is None and self._in_flight == 0
+
     def submit(self, fn, /, *args, **kwargs) -> cf.Future:
         if self._closed:
             raise RuntimeError("cannot submit to a pool that was shut down")
+        if self._broken is not None:
+            raise WorkerDied(self._broken)
         future: cf.Future = cf.Future()
+        with self._lock:
+            self._in_flight += 1
+        future.add_done_callback(self._finished)
         self._tasks.put((future, fn, args, kwargs))
         return future
 
+    def _finished(self, future: cf.Future) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
     def _dispatch(self, proc: subprocess.Popen) -> None:
-        """Hand tasks to one worker, one at a time, until the pool shuts down."""
+        """Hand tasks to one worker, one at a time, until the pool shuts down (then let
+        the worker end) or the worker dies (then the pool is broken)."""
         while True:
             item = self._tasks.get()
             if item is None:
+                try:
+                    proc.stdin.close()      # the worker reads the end and exits
+                    proc.wait(timeout=30)
+                except (OSError, subprocess.TimeoutExpired):
+                    proc.kill()
                 return
             future, fn, args, kwargs = item
             if not future.set_running_or_notify_cancel():
                 continue
             try:
                 _send(proc.stdin, (fn, args, kwargs))
-                ok, value = _receive(proc.stdout)
+                ok, value = pickle.loads(_receive(proc.stdout))
             except (OSError, EOFError, ValueError):
                 code = proc.poll()
-                future.set_exception(WorkerDied(
-                    f"a worker process (pid {proc.pid}) ended while running a task"
-                    + ("" if code is None else f" (exit status {code})")))
+                self._broken = (f"a worker process (pid {proc.pid}) ended while running a "
+                                "task" + ("" if code is None else f" (exit status {code})"))
+                future.set_exception(WorkerDied(self._broken))
                 self._fail_waiting()
                 return
             except BaseException as err:  # noqa: BLE001 - a result that would not unpickle
@@ -118,9 +146,12 @@ class WorkerPool(cf.Executor):
                 return
             future = item[0]
             if future.set_running_or_notify_cancel():
-                future.set_exception(WorkerDied("a worker process of this pool ended"))
+                future.set_exception(WorkerDied(self._broken or "a worker process ended"))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """End the pool: queued tasks still run (``cancel_futures``: they are cancelled,
+        and a task still running is stopped with its worker); with ``wait``, return when
+        the workers have ended."""
         if self._closed:
             return
         self._closed = True
@@ -132,7 +163,6 @@ class WorkerPool(cf.Executor):
                     break
                 if item is not None:
                     item[0].cancel()
-            # a task still running is not waited for: its worker stops with it
             for proc in self._procs:
                 proc.kill()
         for _ in self._threads:
@@ -140,17 +170,49 @@ class WorkerPool(cf.Executor):
         if wait:
             for t in self._threads:
                 t.join()
-        for proc in self._procs:
-            for stream in (proc.stdin, proc.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            try:
-                proc.wait(timeout=10 if wait else 0.1)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+
+
+_SHARED: dict[int, WorkerPool] = {}
+_LEASED: set[int] = set()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(workers: int) -> WorkerPool:
+    """A pool of ``workers`` for one experiment, to :func:`release` when it is done: the
+    pool the last experiment of this process left, if it is :attr:`WorkerPool.usable` and
+    no other experiment holds it, else a new one."""
+    with _SHARED_LOCK:
+        pool = _SHARED.get(workers)
+        if pool is not None and id(pool) not in _LEASED and pool.usable:
+            _LEASED.add(id(pool))
+            return pool
+        pool = WorkerPool(workers)
+        if workers not in _SHARED or id(_SHARED[workers]) not in _LEASED:
+            if workers in _SHARED:
+                _SHARED[workers].shutdown(wait=False, cancel_futures=True)
+            _SHARED[workers] = pool
+        _LEASED.add(id(pool))
+        return pool
+
+
+def release(pool: WorkerPool) -> None:
+    """An experiment is done with ``pool``: kept for the next if it is the one kept and
+    nothing of it still runs (an interrupted experiment leaves tasks behind: then its
+    workers are stopped), else ended."""
+    with _SHARED_LOCK:
+        _LEASED.discard(id(pool))
+        keep = _SHARED.get(pool.workers) is pool and pool.usable
+        if not keep and _SHARED.get(pool.workers) is pool:
+            del _SHARED[pool.workers]
+    if not keep:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@atexit.register
+def _end_shared() -> None:
+    for pool in list(_SHARED.values()):
+        pool.shutdown(wait=True)
+    _SHARED.clear()
 
 
 def serve() -> None:
@@ -173,10 +235,11 @@ def serve() -> None:
 
     while True:
         try:
-            fn, args, kwargs = _receive(tasks)
+            data = _receive(tasks)
         except EOFError:
             return
         try:
+            fn, args, kwargs = pickle.loads(data)
             reply = (True, fn(*args, **kwargs))
         except Exception as err:  # noqa: BLE001 - handed back to whoever waits on it
             reply = (False, err)

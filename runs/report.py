@@ -48,6 +48,7 @@ from model.params import PARAMS, levers_set, resolve, starting_in
 
 from . import provenance
 from . import scenario as scenarios
+from .analysis import SEEDS_ONLY
 from .engine import Backend, RunTask, run_tasks
 from .errors import InputError
 from .experiments import with_draws
@@ -243,7 +244,10 @@ class Plan:
         return tasks
 
     def digest(self) -> str:
-        identity = {"scenarios": dict(zip(self.names, self.params, strict=True)),
+        """Identity of the runs: every parameter of every scenario (defaults included, so a
+        new calibration or default is another report), the seeds, draws and years."""
+        identity = {"scenarios": {name: resolve(params) for name, params
+                                  in zip(self.names, self.params, strict=True)},
                     "seeds": self.seeds, "draws": self.draws, "years": self.years,
                     "version": provenance.package_version()}
         text = json.dumps(identity, sort_keys=True, default=str)
@@ -454,16 +458,23 @@ def spread(values: np.ndarray) -> tuple[float, float]:
             float(np.percentile(values, 100 - tail, method="inverted_cdf")))
 
 
+def spread_words(n: int, per: str) -> str:
+    """What :func:`spread` gives for ``n`` values, in words."""
+    central = n * (1 - CONFIDENCE) / 2 > 1   # below that, inverted-cdf percentiles are the ends
+    return (f"central 95 % of its {n} per-{per} values" if central
+            else f"range of its {n} per-{per} values")
+
+
 def bracket_words(p: Plan) -> dict[str, str]:
     """What the brackets of a report hold, in words: ``interval`` (a mean's 95 % interval,
-    as the effects') and ``spread`` (the spread of a ratio's per-draw values)."""
-    n, per = (len(p.draws), "draw") if p.draws else (len(p.seeds), "seed")
+    as the effects') and ``spread`` (the spread of a ratio's per-draw values, whose number
+    each row of the tables says: a ratio is undefined where its denominator is not
+    positive)."""
+    per = "draw" if p.draws else "seed"
     holds = "seeds and parameters" if p.draws else "seeds only"
-    tail = 100 * (1 - CONFIDENCE) / 2
-    central = n * tail / 100 > 1    # below that, the inverted-cdf percentiles are the ends
     return {"interval": f"95 % interval ({holds})",
-            "spread": (f"central 95 % of the {n} per-{per} values" if central
-                       else f"range of the {n} per-{per} values")}
+            "spread": f"spread of its per-{per} values: their range, or their central "
+                      "95 % above 40 values"}
 
 
 def money_table(quantities: dict[str, pd.DataFrame], p: Plan) -> pd.DataFrame:
@@ -477,6 +488,7 @@ def money_table(quantities: dict[str, pd.DataFrame], p: Plan) -> pd.DataFrame:
 
     words = bracket_words(p)
     keys = ["draw", "seed"] if p.draws else ["seed"]
+    unit = "draw" if p.draws else "seed"
     rows = []
     for name, params in zip(p.names[1:], p.params[1:], strict=True):
         q = quantities[name]
@@ -493,12 +505,15 @@ def money_table(quantities: dict[str, pd.DataFrame], p: Plan) -> pd.DataFrame:
         for m in METRICS:
             if m.additive:
                 r = intervals.loc[m.name]
-                value, low, high, kind = r["effect"], r["ci_low"], r["ci_high"], "interval"
+                value, low, high = r["effect"], r["ci_low"], r["ci_high"]
+                bracket = words["interval"]
             else:
-                (low, high), value, kind = spread(m.value(per)), m.value(mean), "spread"
+                values = np.asarray(m.value(per), dtype=float)
+                (low, high), value = spread(values), m.value(mean)
+                bracket = spread_words(int((~np.isnan(values)).sum()), unit)
             rows.append({"measure": name, "metric": m.name, "value": float(value),
                          "ci_low": float(low), "ci_high": float(high),
-                         "bracket": words[kind],
+                         "bracket": bracket,
                          "unit": "yuan" if m.unit == "m yuan" else m.unit,
                          "cost_basis": basis})
     return pd.DataFrame(rows)
@@ -728,10 +743,15 @@ def _label(indicator: str) -> tuple[str, str, float]:
 NOT_DEFINED = "n/a"
 
 
-def _interval_text(lo, hi, divisor: float = 1.0) -> str:
-    """A bracket, or why there is none (a single draw or seed gives no interval)."""
+# A figure or a spread needs two values: a ratio undefined in all draws but one, an
+# effect measured in one pair only.
+NO_SPREAD = "(no spread: fewer than two values)"
+
+
+def interval_text(lo, hi, divisor: float = 1.0) -> str:
+    """A bracket as the report prints it, or :data:`NO_SPREAD` where there is none."""
     if lo is None or hi is None or lo != lo or hi != hi:
-        return "none (one draw)"
+        return NO_SPREAD
     return interval(lo, hi, divisor)
 
 
@@ -741,14 +761,14 @@ def effects_view(effects: pd.DataFrame, year: int) -> pd.DataFrame:
     it holds the parameters too."""
     rows = []
     at = effects[effects["year"] == year]
-    over_draws = (at["interval_holds"] != "seeds").any()
+    over_draws = (at["interval_holds"] != SEEDS_ONLY).any()
     holds = "seeds and parameters" if over_draws else "seeds only"
     for r in at.itertuples():
         label, unit, div = _label(r.indicator)
         row = {"measure": r.measure, "indicator": label, "unit": unit,
                "baseline": fmt(r.a, div), "with measure": fmt(r.b, div),
                "effect": fmt(r.effect, div),
-               f"95 % interval ({holds})": _interval_text(r.ci_low, r.ci_high, div)}
+               f"95 % interval ({holds})": interval_text(r.ci_low, r.ci_high, div)}
         if over_draws:
             no_spread = r.share_param != r.share_param
             row["share from parameters"] = "none: no spread" if no_spread else pct(r.share_param)
@@ -757,32 +777,27 @@ def effects_view(effects: pd.DataFrame, year: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-ONE_DEFINES = "(no spread: one {per} defines it)"
-
-
-def _money_cell(value, low, high, divisor: float, per: str) -> str:
+def _money_cell(value, low, high, divisor: float) -> str:
     if value != value:
         return NOT_DEFINED
-    if low != low or high != high:
-        return f"{fmt(value, divisor)} {ONE_DEFINES.format(per=per)}"
-    return f"{fmt(value, divisor)} {interval(low, high, divisor)}"
+    return f"{fmt(value, divisor)} {interval_text(low, high, divisor)}"
 
 
-def money_view(money: pd.DataFrame, per: str) -> pd.DataFrame:
+def money_view(money: pd.DataFrame, words: dict[str, str]) -> pd.DataFrame:
     """Figures as rows, measures as columns; a column says what each row's brackets hold
-    (``per``: "draw" or "seed", what a ratio's spread is over)."""
+    (``words``: :func:`bracket_words`)."""
     rows = []
     for name, group in money.groupby("measure", sort=False):
         row = {"measure": name}
         for r in group.itertuples():
             m = METRIC[r.metric]
             row[f"{m.label} ({m.unit})"] = _money_cell(r.value, r.ci_low, r.ci_high,
-                                                      m.divisor, per)
+                                                      m.divisor)
         row["cost rests on"] = group["cost_basis"].iloc[0]
         rows.append(row)
     out = pd.DataFrame(rows).set_index("measure").T.reset_index(names="figure")
-    brackets = money.drop_duplicates("metric").set_index("metric")["bracket"]
-    out.insert(1, "[brackets]", [brackets[m.name] for m in METRICS] + [""])
+    out.insert(1, "[brackets]", [words["interval" if m.additive else "spread"]
+                                 for m in METRICS] + [""])
     return out
 
 
@@ -791,9 +806,9 @@ def money_notes(money: pd.DataFrame, per: str) -> str | None:
     undefined = money[money["value"].isna()]
     notes = []
     if (money["value"].notna() & money["ci_low"].isna()).any():
-        notes.append(f"{ONE_DEFINES.format(per=per)}: a ratio whose denominator is positive "
-                     f"in only one {per} (in the others the measure adds no firm, job, "
-                     "landing or signing, or costs nothing) has no spread to show.")
+        notes.append(f"{NO_SPREAD}: a ratio whose denominator is positive in only one {per} "
+                     "(in the others the measure adds no firm, job, landing or signing, or "
+                     "costs nothing) has no spread to show.")
     if len(undefined):
         why = {"cost_per_extra_firm_yuan": "the measure adds no firm producing",
                "cost_per_extra_job_yuan": "it adds no job",
@@ -811,12 +826,12 @@ def money_notes(money: pd.DataFrame, per: str) -> str | None:
     return " ".join(notes) or None
 
 
-def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
+def ranking_view(ranking: pd.DataFrame, words: dict[str, str]) -> pd.DataFrame:
     m = METRIC[ranking["criterion"].iloc[0]]      # a report has one measure at least
     return pd.DataFrame({
         "rank": ranking["rank"], "measure": ranking["measure"],
         f"{m.label} ({m.unit})": [fmt(v, m.divisor) for v in ranking["value"]],
-        ranking["bracket"].iloc[0]: [_interval_text(a, b, m.divisor) for a, b in
+        words["spread"]: [interval_text(a, b, m.divisor) for a, b in
                                      zip(ranking["ci_low"], ranking["ci_high"], strict=True)],
         "P(ranks above the next)": [pct(v) if isinstance(n, str) else "(last)"
                                     for v, n in zip(ranking["p_above_next"], ranking["next"],
@@ -844,7 +859,7 @@ def interactions_view(inter: pd.DataFrame, holds: str) -> pd.DataFrame:
         rows.append({"indicator": label, "unit": unit, "package": fmt(r.package, div),
                      "sum of the parts": fmt(r.sum_of_parts, div),
                      "interaction": fmt(r.interaction, div),
-                     f"95 % interval ({holds})": _interval_text(r.ci_low, r.ci_high, div)})
+                     f"95 % interval ({holds})": interval_text(r.ci_low, r.ci_high, div)})
     return pd.DataFrame(rows)
 
 
@@ -892,7 +907,6 @@ TARGET_WORDS = {"firms_relocated": "firms relocated", "firms_operating": "firms 
                 "checkpoint_peak_delay_min": "checkpoint delay at peak",
                 "development_intensity": "development intensity",
                 "firms_signed": "projects signed with Xianghe",
-                "area_projects_signed": "projects signed in the four counties",
                 "industrial_land_price_yuan_m2": "the industrial land price"}
 # Fewer posterior draws than this leave a statement about the parameters' uncertainty (a
 # rank held in 90 % of the draws, an RBD-FAST index) unsupported: the summary says so.
@@ -961,7 +975,7 @@ def summary(rep: Report, p: Plan) -> list[str]:
         findings.append(
             f"No measure on its own changes the number of firms producing in Xianghe by "
             f"{until} beyond its {holds}: the largest effect, of **{best['measure']}**, is "
-            f"{fmt(best['effect'], div)} {_interval_text(best['ci_low'], best['ci_high'], div)}"
+            f"{fmt(best['effect'], div)} {interval_text(best['ci_low'], best['ci_high'], div)}"
             f" firms against {fmt(best['a'], div)} in the baseline.")
     if p.package:
         pk = _row(e, PACKAGE, "firms_operating", until)
@@ -972,10 +986,10 @@ def summary(rep: Report, p: Plan) -> list[str]:
                       f"All {WORDS.get(len(p.measures), len(p.measures))} measures")
         findings.append(
             f"{everything} together (the package) add {fmt(pk['effect'], div)} "
-            f"{_interval_text(pk['ci_low'], pk['ci_high'], div)} firms producing by {until}, "
+            f"{interval_text(pk['ci_low'], pk['ci_high'], div)} firms producing by {until}, "
             f"{together} the sum of their effects alone ({fmt(inter['sum_of_parts'], div)}; "
             f"the difference is {fmt(inter['interaction'], div)} "
-            f"{_interval_text(inter['ci_low'], inter['ci_high'], div)})"
+            f"{interval_text(inter['ci_low'], inter['ci_high'], div)})"
             + (": the measures reinforce one another." if together == "more than" else "."))
     rk = rep.ranking
     if len(rk) > 1:
@@ -984,7 +998,7 @@ def summary(rep: Report, p: Plan) -> list[str]:
         sure = top["p_above_next"]
         first = (f"Per 100 m yuan of public money ({m.label}), **{top['measure']}** ranks "
                  f"first ({fmt(top['value'], m.divisor)} "
-                 f"{_interval_text(top['ci_low'], top['ci_high'], m.divisor)}, "
+                 f"{interval_text(top['ci_low'], top['ci_high'], m.divisor)}, "
                  f"{top['bracket']})")
         if not p.draws:
             findings.append(
@@ -1119,10 +1133,10 @@ def _figures(rep: Report, p: Plan, folder: Path) -> list[tuple[str, str]]:
         ax.set_yticks(range(len(finite)), finite["measure"])
         ax.invert_yaxis()
         ax.axvline(0, color="0.3", lw=0.8)
-        ax.set_xlabel(f"{m.label} ({m.unit}); bar: {rk['bracket'].iloc[0]}")
+        ax.set_xlabel(f"{m.label} ({m.unit}); bar: {bracket_words(p)['spread']}")
         ax.set_title("Measures ranked by the criterion")
         save(fig, folder / "ranking")
-        out.append(("ranking", f"The ranking, with the {rk['bracket'].iloc[0]}"))
+        out.append(("ranking", f"The ranking, with the {bracket_words(p)['spread']}"))
     return out
 
 
@@ -1236,9 +1250,11 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
               "most the extra signings). All three lie in [0, 1]. The `[brackets]` column "
               f"says what each row's brackets hold: for a cost or a gain, its {words['interval']}, "
               "the same as the effects'; for a ratio, the spread of its values over the "
-              f"{'draws (each the mean of its seeds)' if p.draws else 'seeds'} "
-              f"({words['spread']}). The last row says which unit costs are assumptions."),
-        ("table", money_view(rep.money, "draw" if p.draws else "seed")),
+              f"{f'{len(p.draws)} draws (each the mean of its seeds)' if p.draws else f'{len(p.seeds)} seeds'}"
+              " where it is defined (its denominator positive): their range, or their "
+              "central 95 % above 40 values (`tables/money.csv` gives each row's count). "
+              "The last row says which unit costs are assumptions."),
+        ("table", money_view(rep.money, words)),
     ]
     notes = money_notes(rep.money, "draw" if p.draws else "seed")
     if notes:
@@ -1253,7 +1269,7 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
               "draws) in which the measure does better on the criterion than the one "
               "ranked below it." + ranking_note + " The criterion is `--criterion` (one of "
               + ", ".join(CRITERIA) + ")."),
-        ("table", ranking_view(rep.ranking)),
+        ("table", ranking_view(rep.ranking, words)),
     ]
     if "ranking" in fig:
         blocks.append(("img", "figures/ranking.png", fig["ranking"]))

@@ -3,7 +3,7 @@ bad input is answered at once (the report itself loads the simulation stack)."""
 
 from __future__ import annotations
 
-from model.params import FIRST_YEAR, LAST_YEAR
+from model.params import FIRST_YEAR, LAST_YEAR, is_year
 
 from . import scenario as scenarios
 from .errors import InputError
@@ -17,9 +17,9 @@ BASELINE, PACKAGE = "baseline", "package"
 
 
 def check_years(start: int, until: int) -> None:
-    if isinstance(until, bool) or not isinstance(until, int) or not FIRST_YEAR < until <= LAST_YEAR:
+    if not is_year(until, FIRST_YEAR + 1):
         raise InputError(f"--until {until}: allowed: a year in [{FIRST_YEAR + 1}, {LAST_YEAR}]")
-    if isinstance(start, bool) or not isinstance(start, int) or not FIRST_YEAR < start <= until:
+    if not is_year(start, FIRST_YEAR + 1) or start > until:
         raise InputError(f"--from {start}: allowed: a year in [{FIRST_YEAR + 1}, {until}] "
                          "(--until)")
 

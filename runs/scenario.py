@@ -2,7 +2,7 @@
 [params] table.
 
 A scenario is given by the name of a file in ``runs/scenarios/`` (without ``.toml``) or by
-a path to a TOML file. ``extends`` names one scenario, or a list of them applied in order
+a path to a TOML file (in ``extends``, relative to the folder of the file that extends it). ``extends`` names one scenario, or a list of them applied in order
 (a later one overrides an earlier one where both set a parameter), whose parameters it
 starts from; its own ``[params]`` come last. ``start_year`` is the first year of every
 lever the file itself sets, unless the file sets that lever's own start year. A scenario
@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, ParamError, lookup, resolve
+from model.params import FIRST_YEAR, LAST_YEAR, PARAMS, ParamError, is_year, lookup, resolve
 
 from .errors import InputError
 
@@ -43,8 +43,12 @@ def available() -> list[Path]:
     return sorted(SCENARIO_DIR.glob("*.toml"))
 
 
-def _path(ref: str) -> Path:
+def _path(ref: str, base: Path | None = None) -> Path:
+    """The file a scenario reference names: a path (relative to ``base``, the folder of
+    the file that extends it, if given) or a name in ``runs/scenarios/``."""
     candidate = Path(ref)
+    if base is not None and not candidate.is_absolute():
+        candidate = base / candidate
     if candidate.suffix == ".toml" or candidate.exists():
         if not candidate.is_file():
             raise InputError(f"scenario file {ref!r} does not exist")
@@ -95,8 +99,7 @@ def _own_values(where: str, data: dict) -> dict:
             raise InputError(f"{where}: {err}") from None
     if "start_year" in data:
         start = data["start_year"]
-        if (isinstance(start, bool) or not isinstance(start, int)
-                or not FIRST_YEAR <= start <= LAST_YEAR):
+        if not is_year(start):
             raise InputError(f"{where}: start_year {start!r}; allowed: a year "
                              f"in [{FIRST_YEAR}, {LAST_YEAR}]")
         for name in list(values):
@@ -115,7 +118,7 @@ def _values(path: Path, ref: str, stack: tuple[Path, ...]) -> tuple[dict, dict]:
     data = _read(path)
     values: dict = {}
     for parent in data["extends"]:
-        values.update(_values(_path(parent), ref, (*stack, resolved))[1])
+        values.update(_values(_path(parent, path.parent), ref, (*stack, resolved))[1])
     values.update(_own_values(f"scenario file {path}", data))
     return data, values
 

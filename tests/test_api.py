@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -208,6 +209,55 @@ def test_a_worker_that_dies_fails_its_task_with_a_line_not_a_hang():
             pool.submit(divmod, 1, 0).result(timeout=60)
         with pytest.raises(WorkerDied, match="ended while running a task"):
             pool.submit(_kill_self).result(timeout=60)
+        with pytest.raises(WorkerDied):                 # a broken pool takes nothing more
+            pool.submit(abs, -1).result(timeout=60)
+
+
+def test_a_task_the_worker_cannot_load_comes_back_as_an_error_and_the_pool_goes_on():
+    from runs.pool import WorkerPool
+
+    with WorkerPool(1) as pool:
+        with pytest.raises((AttributeError, ModuleNotFoundError, ImportError)):
+            pool.submit(_Unloadable()).result(timeout=60)
+        assert pool.submit(abs, -4).result(timeout=60) == 4
+
+
+def test_shutdown_without_waiting_still_runs_what_was_queued():
+    from runs.pool import WorkerPool
+
+    pool = WorkerPool(1)
+    futures = [pool.submit(abs, -i) for i in range(5)]
+    pool.shutdown(wait=False)
+    assert [f.result(timeout=60) for f in futures] == [0, 1, 2, 3, 4]
+
+
+def test_an_experiments_pool_is_kept_for_the_next_unless_it_was_interrupted():
+    from runs.pool import release, shared
+
+    first = shared(2)
+    release(first)
+    again = shared(2)
+    assert again is first and again.submit(abs, -1).result(timeout=60) == 1
+    other = shared(2)                   # while one experiment holds it, another gets its own
+    assert other is not again
+    release(other)
+    release(again)
+    interrupted = shared(2)
+    interrupted.submit(time.sleep, 30)
+    release(interrupted)                # a task still running: its workers are stopped
+    assert shared(2) is not interrupted
+
+
+class _Unloadable:
+    """Pickles by a reference the worker cannot resolve."""
+
+    def __reduce__(self):
+        import importlib
+
+        return (importlib.import_module, ("no_such_module_anywhere",))
+
+    def __call__(self):
+        return None
 
 
 def _kill_self():

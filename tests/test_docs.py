@@ -84,12 +84,13 @@ def test_every_quoted_figure_is_what_its_command_produced():
 
 def test_the_quoted_results_are_the_models_results_now():
     """A quote of a result is stale once the model's results move (the regression baseline
-    regenerated, a new calibration): its source is fingerprinted with them."""
-    now = regenerate.fingerprint()
+    regenerated, a new calibration) or the code and inputs its command's output rests on
+    change: its source is fingerprinted with them."""
     for name, record in regenerate.stored().items():
-        if regenerate.SOURCES[name].results:
-            assert record["fingerprint"] == now, (f"{name}: made on other results; "
-                                                  + REGENERATE.format(name))
+        source = regenerate.SOURCES[name]
+        if source.results:
+            assert record["fingerprint"] == regenerate.fingerprint(source.depends), (
+                f"{name}: made on other results, code or inputs; " + REGENERATE.format(name))
 
 
 def test_the_quote_check_fails_on_a_changed_figure():

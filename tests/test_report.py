@@ -132,7 +132,7 @@ def test_every_money_figure_comes_from_the_stored_runs(small):
                          np.sign(firms_draw) * np.inf)
         assert got.loc["firms_per_100m_yuan", "ci_low"] == pytest.approx(ratio.min())
         assert got.loc["firms_per_100m_yuan", "ci_high"] == pytest.approx(ratio.max())
-        assert got.loc["firms_per_100m_yuan", "bracket"] == "range of the 3 per-draw values"
+        assert got.loc["firms_per_100m_yuan", "bracket"] == "range of its 3 per-draw values"
         for share in ("additionality", "deadweight", "diversion"):
             values = got.loc[share, ["value", "ci_low", "ci_high"]].dropna()
             assert ((values >= 0) & (values <= 1)).all(), (measure, share, values)
