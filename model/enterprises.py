@@ -23,7 +23,20 @@ employment location choice: a stay/move decision, then a location logit):
 3. **Pipeline.** Choosing a destination signs a project: signed -> land acquired (or blocked
    after waiting too long for land) -> permits -> construction -> producing. Projects fail
    at a rate that rises with environmental thresholds for polluting sectors; producing
-   polluting firms leave again at a rate that rises with the same thresholds.
+   polluting firms leave again at a rate that rises with the same thresholds. Every
+   receiving county's land is accounted (``land``).
+
+Besides the Beijing firms the catalogue pushes, **new investment projects** arrive each
+quarter (:meth:`Firms.arrive`): new lines and subsidiaries of Beijing firms, firms from
+elsewhere in China that want to be near Beijing, and spin-offs of pilot and incubation
+platforms, drawn as the firms are (sector, size, land, investment, ties). A new project
+chooses once, when it arrives, among the receiving counties and elsewhere (it has no
+Beijing site to stay in), by the same location logit (the choice of new plants: Carlton
+1983; Figueiredo, Guimaraes & Woodward 2002), without Beijing staff to keep (it hires where
+it settles), then goes through the same pipeline. The focus county's measures act on it as
+on a relocating firm; the neighbours run their own measures, as they were or, with
+``neighbours_match``, Xianghe's after a lag; under ``regional_coordination`` the four offer
+Xianghe's attraction measures and subsidy together.
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ from enum import IntEnum
 import numpy as np
 
 from .choice import draw, hazard_probability, logit_probabilities, logsum
+from .land import share_quota
 from .params import FIRST_YEAR, View, view
 from .world import World, skill_shares
 
@@ -107,6 +121,21 @@ class LocationParams(View):
     ftz_extension: bool
     incubator_fund_yuan: float
     incubator_full_yuan: float
+    neighbour_firm_asc: float
+    regional_coordination: bool
+    coordination_area_bonus: float
+
+
+@view
+class ArrivalParams(View):
+    """What the arrival of new investment projects reads."""
+
+    new_projects_per_year: float
+    new_projects_growth: float
+    new_project_beijing_share: float
+    new_project_platform_share: float
+    new_project_size: float
+    elsewhere_ties_share: float
 
 
 @view
@@ -140,6 +169,16 @@ class State(IntEnum):
     LEFT_AGAIN = 5
     FAILED = 6
     BLOCKED = 7
+    PROSPECT = 8      # a new project looking for a site this quarter
+
+
+class Origin(IntEnum):
+    """Where a project comes from."""
+
+    RELOCATION = 0    # a Beijing firm the catalogue pushes (the exposed pool)
+    BEIJING = 1       # a new line or subsidiary of a Beijing firm
+    ELSEWHERE = 2     # a firm from elsewhere in China that wants to be near Beijing
+    PLATFORM = 3      # a spin-off of a pilot or incubation platform
 
 
 PIPELINE = (State.SIGNED, State.PERMITS, State.BUILDING)
@@ -209,12 +248,15 @@ class Staffing:
 
 @dataclass(frozen=True)
 class Setting:
-    """What a firm choosing a location weighs besides itself, in one quarter."""
+    """What a firm choosing a location weighs besides itself, in one quarter: the focus
+    county's measures (``lp``), its neighbours' (``neighbours``: the measures they run,
+    in the same declaration), land prices, services and labour."""
 
     lp: LocationParams
     land_price: np.ndarray   # (R,) yuan/m2
     services: np.ndarray     # (R, 3) public-service indices
     staffing: Staffing
+    neighbours: LocationParams | None = None
 
 
 @dataclass
@@ -237,38 +279,57 @@ class Firms:
     stage_end_month: np.ndarray
     wait_quarters: np.ndarray
     subsidy_yuan: np.ndarray   # subsidy paid to the project at signing (per real firm)
+    origin: np.ndarray         # Origin: a relocating Beijing firm, or a new project
 
     @classmethod
     def create(cls, n: int, weight: float, world: World, fp: FirmPopulationParams,
                rng: np.random.Generator) -> Firms:
-        """Draw ``n`` firm agents."""
-        sector = rng.choice(len(world.sector_names), size=n, p=world.sector_share)
-        size = rng.lognormal(0.0, fp.firm_size_sigma, n)
-        revenue = fp.firm_revenue_median_yuan * world.sector_revenue[sector] * size
-        staff = (fp.firm_staff_median * size**fp.staff_size_elasticity
-                 * rng.lognormal(0.0, fp.staff_sigma, n))
-        land = staff * fp.land_need_m2_per_staff * world.sector_land[sector]
-        investment = land * fp.investment_yuan_per_m2 * rng.lognormal(0.0, fp.investment_sigma, n)
-        sigma = fp.mobility_sigma
-        land_share = land * world.land_price_yuan_m2[world.region("beijing")] / revenue
-        return cls(
-            weight=weight,
-            sector=sector,
-            staff=staff,
-            revenue=revenue,
-            land_m2=land,
-            investment=investment,
-            ties=rng.beta(fp.ties_beta_shape, fp.ties_beta_shape, n),
-            mobility=rng.lognormal(-0.5 * sigma**2, sigma, n),
-            rank=rng.random(n),
-            land_ratio=land_share / np.median(land_share),
-            state=np.zeros(n, dtype=np.int8),
-            region=np.full(n, -1, dtype=np.int8),
-            sign_month=np.zeros(n),
-            stage_end_month=np.zeros(n),
-            wait_quarters=np.zeros(n, dtype=np.int16),
-            subsidy_yuan=np.zeros(n),
-        )
+        """Draw ``n`` firm agents of the exposed Beijing pool."""
+        return cls(weight=weight, **_draw(n, world, fp, rng, np.full(n, Origin.RELOCATION)))
+
+    @classmethod
+    def arrive(cls, weight: float, world: World, fp: FirmPopulationParams,
+               ap: ArrivalParams, years: float, rng: np.random.Generator) -> Firms:
+        """The new investment projects arriving in one quarter (``years`` since 2014Q1),
+        as agents of ``weight`` real projects each: a Poisson number at the declared rate
+        and trend (see :meth:`prospects`)."""
+        rate = ap.new_projects_per_year * (1.0 + ap.new_projects_growth) ** years / 4.0
+        return cls.prospects(int(rng.poisson(rate / weight)), weight, world, fp, ap, rng)
+
+    @classmethod
+    def prospects(cls, n: int, weight: float, world: World, fp: FirmPopulationParams,
+                  ap: ArrivalParams, rng: np.random.Generator) -> Firms:
+        """``n`` new projects looking for a site, split by origin at the declared shares;
+        spin-offs are in the incubator sectors."""
+        share_elsewhere = max(0.0, 1.0 - ap.new_project_beijing_share
+                              - ap.new_project_platform_share)
+        p = np.array([ap.new_project_beijing_share, share_elsewhere,
+                      ap.new_project_platform_share])
+        origin = rng.choice([Origin.BEIJING, Origin.ELSEWHERE, Origin.PLATFORM], size=n,
+                            p=p / p.sum())
+        arrays = _draw(n, world, fp, rng, origin, ap)
+        arrays["state"][:] = State.PROSPECT
+        return cls(weight=weight, **arrays)
+
+    def append(self, other: Firms) -> None:
+        """Add ``other``'s agents (of the same weight) after these."""
+        for f in dataclasses.fields(self):
+            if f.name != "weight":
+                setattr(self, f.name, np.concatenate([getattr(self, f.name),
+                                                      getattr(other, f.name)]))
+
+    def drop_settled_elsewhere(self, first_new: int, keep_regions: np.ndarray) -> None:
+        """Forget the new projects (agents from ``first_new`` on) that signed outside
+        ``keep_regions``: nothing is measured of them, and keeping them would make each
+        quarter cost more than the last. The exposed firms keep their places (workers
+        name their employer by it)."""
+        gone = ~np.isin(self.region[first_new:], keep_regions) & (
+            self.state[first_new:] != State.PROSPECT)
+        if gone.any():
+            keep = np.concatenate([np.arange(first_new), first_new + np.flatnonzero(~gone)])
+            for f in dataclasses.fields(self):
+                if f.name != "weight":
+                    setattr(self, f.name, getattr(self, f.name)[keep])
 
     def subset(self, index: np.ndarray) -> Firms:
         """The firms ``index`` (copies of their arrays)."""
@@ -295,12 +356,57 @@ class Firms:
         """
         wage_bill = world.wage_yuan @ skill_mix
         annuity = capital_recovery_factor(lp.cost_of_capital, lp.subsidy_horizon_years)
+        keeps_staff = (self.origin == Origin.RELOCATION)[:, None]   # new projects hire
         cost = (
             self.land_m2[:, None] * land_price[None, :] * lp.cost_of_capital
-            + self.staff[:, None] * (wage_bill + staff_cost_yuan)[None, :]
+            + self.staff[:, None] * (wage_bill[None, :] + staff_cost_yuan[None, :] * keeps_staff)
             - self.investment[:, None] * subsidy_rate[None, :] * annuity
         )
         return cost / self.revenue[:, None]
+
+
+def _draw(n: int, world: World, fp: FirmPopulationParams, rng: np.random.Generator,
+          origin: np.ndarray, ap: ArrivalParams | None = None) -> dict[str, np.ndarray]:
+    """The arrays of ``n`` agents drawn as the exposed firms are (sector, size, staff, land,
+    investment, ties, mobility, rank); new projects (``ap``) are scaled by
+    ``new_project_size``, a spin-off is in an incubator sector, and a project from
+    elsewhere has the ties of ``elsewhere_ties_share``."""
+    sector = rng.choice(len(world.sector_names), size=n, p=world.sector_share)
+    size = rng.lognormal(0.0, fp.firm_size_sigma, n)
+    if ap is not None:
+        incubator = np.flatnonzero(world.sector_incubator)
+        shares = world.sector_share[incubator] / world.sector_share[incubator].sum()
+        sector = np.where(origin == Origin.PLATFORM, rng.choice(incubator, size=n, p=shares),
+                          sector)
+        size = size * ap.new_project_size
+    revenue = fp.firm_revenue_median_yuan * world.sector_revenue[sector] * size
+    staff = (fp.firm_staff_median * size**fp.staff_size_elasticity
+             * rng.lognormal(0.0, fp.staff_sigma, n))
+    land = staff * fp.land_need_m2_per_staff * world.sector_land[sector]
+    investment = land * fp.investment_yuan_per_m2 * rng.lognormal(0.0, fp.investment_sigma, n)
+    ties = rng.beta(fp.ties_beta_shape, fp.ties_beta_shape, n)
+    if ap is not None:
+        ties = np.where(origin == Origin.ELSEWHERE, ties * ap.elsewhere_ties_share, ties)
+    sigma = fp.mobility_sigma
+    land_share = land * world.land_price_yuan_m2[world.region("beijing")] / revenue
+    return dict(
+        sector=sector,
+        staff=staff,
+        revenue=revenue,
+        land_m2=land,
+        investment=investment,
+        ties=ties,
+        mobility=rng.lognormal(-0.5 * sigma**2, sigma, n),
+        rank=rng.random(n),
+        land_ratio=land_share / np.median(land_share) if n else land_share,
+        state=np.zeros(n, dtype=np.int8),
+        region=np.full(n, -1, dtype=np.int8),
+        sign_month=np.zeros(n),
+        stage_end_month=np.zeros(n),
+        wait_quarters=np.zeros(n, dtype=np.int16),
+        subsidy_yuan=np.zeros(n),
+        origin=np.asarray(origin, dtype=np.int8),
+    )
 
 
 def sector_bonus(world: World, lp: LocationParams) -> np.ndarray:
@@ -316,22 +422,33 @@ def sector_bonus(world: World, lp: LocationParams) -> np.ndarray:
     )
 
 
-def permit_months(world: World, lp: LocationParams) -> np.ndarray:
-    """Months from land to permits in each region, with the focus county's reforms."""
-    months = world.permit_months * lp.permit_months_scale
-    if lp.permit_devolution:
-        months[world.focus] = min(months[world.focus], lp.devolution_permit_months)
-    if lp.commitment_system:
-        months[world.focus] *= 1.0 - lp.commitment_overlap_share
+def measures(world: World, setting: Setting) -> list[tuple[np.ndarray, LocationParams]]:
+    """Which regions run which measures this quarter: the focus county its own, its
+    neighbours theirs (none, as they were, unless the setting says otherwise)."""
+    runs = [(np.array([world.focus]), setting.lp)]
+    if setting.neighbours is not None:
+        runs.append((world.neighbours, setting.neighbours))
+    return runs
+
+
+def permit_months(world: World, setting: Setting) -> np.ndarray:
+    """Months from land to permits in each region, with the reforms each county runs."""
+    months = world.permit_months * setting.lp.permit_months_scale
+    for regions, lp in measures(world, setting):
+        if lp.permit_devolution:
+            months[regions] = np.minimum(months[regions], lp.devolution_permit_months)
+        if lp.commitment_system:
+            months[regions] *= 1.0 - lp.commitment_overlap_share
     return months
 
 
 def cost_shares(firms: Firms, world: World, setting: Setting) -> np.ndarray:
-    """Each firm's yearly location cost in each region over its revenue, net of the focus
-    county's subsidy, (n, R) (see :meth:`Firms.location_cost_share`)."""
+    """Each firm's yearly location cost in each region over its revenue, net of the
+    subsidy each county offers, (n, R) (see :meth:`Firms.location_cost_share`)."""
     lp = setting.lp
     subsidy = np.zeros(len(world.region_names))
-    subsidy[world.focus] = lp.investment_subsidy_rate
+    for regions, measure in measures(world, setting):
+        subsidy[regions] = measure.investment_subsidy_rate
     skill_mix = skill_shares(lp.staff_high_skill_share, lp.skilled_share)
     return firms.location_cost_share(world, setting.land_price, subsidy, skill_mix,
                                      setting.staffing.cost_yuan, lp)
@@ -339,7 +456,8 @@ def cost_shares(firms: Firms, world: World, setting: Setting) -> np.ndarray:
 
 def location_utilities(firms: Firms, world: World, setting: Setting, restricted: np.ndarray,
                        origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Utilities of staying (column 0) and of each destination region, and availability.
+    """Utilities of staying (column 0) and of each destination region, and availability
+    (a new project has no site to stay in).
 
     Returns:
         utilities (n, 1 + D), availability (n, 1 + D), destination region indices (D,).
@@ -347,12 +465,17 @@ def location_utilities(firms: Firms, world: World, setting: Setting, restricted:
     lp, staffing = setting.lp, setting.staffing
     destinations = np.flatnonzero(world.firm_destination)
     focus = world.focus
+    runs = measures(world, setting)
     access = staffing.access.copy()
-    if lp.vocational_recognition:
-        access[focus] *= lp.vocational_access_gain
+    for regions, measure in runs:
+        if measure.vocational_recognition:
+            access[regions] *= measure.vocational_access_gain
     asc = world.firm_asc.copy()
     asc[focus] = lp.xianghe_firm_asc
-    months = permit_months(world, lp)
+    asc[world.neighbours] += lp.xianghe_firm_asc + lp.neighbour_firm_asc
+    if lp.regional_coordination:
+        asc[world.area] += lp.coordination_area_bonus
+    months = permit_months(world, setting)
     cost = cost_shares(firms, world, setting)
     distance = world.distance_km[origin]
     region_terms = (
@@ -366,13 +489,15 @@ def location_utilities(firms: Firms, world: World, setting: Setting, restricted:
         - lp.beta_cost * cost
         - lp.beta_ties_km * firms.ties[:, None] * distance[None, :]
     )
-    v[:, focus] += sector_bonus(world, lp)[firms.sector]
+    for regions, measure in runs:
+        v[:, regions] += sector_bonus(world, measure)[firms.sector][:, None]
     stay = (
         lp.stay_asc - lp.restricted_stay_penalty * restricted
         - lp.beta_cost * cost[:, origin] + region_terms[origin] - world.firm_asc[origin]
     )
     utilities = np.column_stack([stay, v[:, destinations]])
     available = np.ones_like(utilities, dtype=bool)
+    available[:, 0] = firms.state != State.PROSPECT
     available[:, 1:] = ~(world.in_beijing[destinations][None, :] & restricted[:, None])
     return utilities, available, destinations
 
@@ -392,6 +517,14 @@ class QuarterDraws:
     def draw(cls, n: int, rng: np.random.Generator) -> QuarterDraws:
         u = rng.random((5, n))
         return cls(u[0], u[1], u[2], u[3], u[4], rng.standard_normal((n, 2)))
+
+    @classmethod
+    def drawn(cls, sizes: tuple[int, ...], rngs: tuple[np.random.Generator, ...]) -> QuarterDraws:
+        """Draws for consecutive groups of agents, each group from its own stream: the
+        exposed firms' numbers do not depend on how many new projects there are."""
+        parts = [cls.draw(n, rng) for n, rng in zip(sizes, rngs, strict=True)]
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts])
+                     for f in dataclasses.fields(cls)))
 
 
 @dataclass
@@ -425,20 +558,20 @@ def _stage_months(mean_months: np.ndarray | float, normals: np.ndarray,
 
 
 def advance_quarter(firms: Firms, world: World, hp: HazardParams, pp: PipelineParams,
-                    when: Quarter, land, setting: Setting, setting_2014: Setting,
+                    when: Quarter, lands: dict, setting: Setting, setting_2014: Setting,
                     draws: QuarterDraws) -> FirmQuarter:
-    """One quarter of relocation decisions and project progress, for all firms at once.
+    """One quarter of relocation decisions, new projects' choices and project progress,
+    for all firms at once (``lands``: the receiving counties' land accounts, by region).
 
     ``setting_2014`` is what firms weighed in 2014Q1, against which their surplus counts.
     """
-    lp = setting.lp
     signed, subsidy, surplus = _consider_and_sign(firms, world, hp, when, setting,
                                                   setting_2014, draws)
     threshold = environmental_threshold(when.year, pp.env_threshold_growth,
                                         pp.env_threshold_max)
     going = np.isin(firms.state, GAVE_UP, invert=True)
     _fail(firms, world, pp, threshold, signed, draws)
-    _grant_land(firms, world, pp, lp, when, land, draws)
+    _grant_land(firms, world, pp, setting, when, lands, draws)
     clawed_back = _claw_back(firms, pp, going) if pp.subsidy_clawback else 0.0
     started, months_to_production = _advance_stages(firms, world, pp, when, draws)
     leaving = _leave_again(firms, world, pp, threshold, started, draws)
@@ -469,8 +602,9 @@ def _consider_and_sign(firms: Firms, world: World, hp: HazardParams, when: Quart
     share, since = catalogue(when.year, world.catalogue_years, edition_shares(hp, world))
     restricted = firms.restricted(world, share)
     rate = move_rate(firms.mobility, restricted, firms.land_ratio, since, hp)
-    considering = np.flatnonzero((firms.state == State.IN_BEIJING)
-                                 & (draws.hazard < hazard_probability(rate)))
+    considering = np.flatnonzero(((firms.state == State.IN_BEIJING)
+                                  & (draws.hazard < hazard_probability(rate)))
+                                 | (firms.state == State.PROSPECT))
     if considering.size == 0:
         return considering, 0.0, 0.0
     choosers, beijing = firms.subset(considering), world.region("beijing")
@@ -490,6 +624,17 @@ def _consider_and_sign(firms: Firms, world: World, hp: HazardParams, when: Quart
     rate = setting.lp.investment_subsidy_rate
     firms.subsidy_yuan[in_focus] = firms.investment[in_focus] * rate
     return signed, float(firms.subsidy_yuan[in_focus].sum()), surplus
+
+
+def choice_probabilities(firms: Firms, world: World, hp: HazardParams, year: float,
+                         setting: Setting) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities with which ``firms``, deciding in ``year``, stay (column 0; none
+    for a new project) or choose each destination region, (n, 1 + D), and the
+    destinations (D,): the choice step of :func:`advance_quarter` without the draw."""
+    share, _ = catalogue(year, world.catalogue_years, edition_shares(hp, world))
+    v, available, destinations = location_utilities(
+        firms, world, setting, firms.restricted(world, share), world.region("beijing"))
+    return logit_probabilities(v, available), destinations
 
 
 def surplus_yuan(gain: np.ndarray, revenue: np.ndarray, lp: LocationParams) -> float:
@@ -516,34 +661,54 @@ def _fail(firms: Firms, world: World, pp: PipelineParams, threshold: float,
     firms.state[failing] = State.FAILED
 
 
-def _grant_land(firms: Firms, world: World, pp: PipelineParams, lp: LocationParams,
-                when: Quarter, land, draws: QuarterDraws) -> None:
-    """Step 3: signed projects wait for land; only the focus county's land is accounted.
-    Those granted land start on their permits; those waiting too long are blocked."""
+def _grant_land(firms: Firms, world: World, pp: PipelineParams, setting: Setting,
+                when: Quarter, lands: dict, draws: QuarterDraws) -> None:
+    """Step 3: signed projects wait for land in every receiving county (``lands``: their
+    accounts, by region; land elsewhere is not accounted). Those granted land start on
+    their permits; those waiting too long are blocked. The focus county's provincial quota
+    and repurposed halls are its own; under regional coordination the counties share
+    their quota, so a project waiting where land is short gets what another cannot use."""
     s = firms.state
-    focus = world.focus
     waiting = np.flatnonzero(s == State.SIGNED)
-    elsewhere = waiting[firms.region[waiting] != focus]
-    queue = waiting[firms.region[waiting] == focus]
-    queue = queue[np.argsort(firms.sign_month[queue], kind="stable")]
+    accounted = np.isin(firms.region[waiting], list(lands))
     granted_at = np.full(len(s), np.nan)
-    granted_at[elsewhere] = firms.sign_month[elsewhere]
-    provincial = (np.full(queue.size, pp.provincial_land_quota, dtype=bool)
-                  & (firms.investment[queue] >= pp.major_project_yuan))
-    small = ((firms.land_m2[queue] <= pp.hall_max_project_m2)
-             & (world.sector_pollution[firms.sector[queue]] == 0))
-    # An agent standing for several firms needs the land of all of them.
-    granted = land.allocate(firms.land_m2[queue] * firms.weight, provincial, small)
-    granted_at[queue[granted]] = np.maximum(firms.sign_month[queue[granted]], when.month)
+    granted_at[waiting[~accounted]] = firms.sign_month[waiting[~accounted]]
+    queues = {}
+    for region in lands:
+        queue = waiting[firms.region[waiting] == region]
+        queues[region] = queue[np.argsort(firms.sign_month[queue], kind="stable")]
+    still = _allocate(firms, world, pp, when, lands, queues, granted_at)
+    if setting.lp.regional_coordination and still.size:
+        share_quota(lands)
+        still = _allocate(firms, world, pp, when, lands,
+                          {r: q[np.isnan(granted_at[q])] for r, q in queues.items()},
+                          granted_at)
     got_land = np.flatnonzero(~np.isnan(granted_at))
     s[got_land] = State.PERMITS
-    months = permit_months(world, lp)[firms.region[got_land]]
+    months = permit_months(world, setting)[firms.region[got_land]]
     firms.stage_end_month[got_land] = granted_at[got_land] + _stage_months(
         months, draws.duration[got_land, 0], pp.stage_duration_sigma)
-    still = queue[~granted]
     firms.wait_quarters[still] += 1
     blocked = still[firms.wait_quarters[still] >= pp.land_wait_max_quarters]
     s[blocked] = State.BLOCKED
+
+
+def _allocate(firms: Firms, world: World, pp: PipelineParams, when: Quarter, lands: dict,
+              queues: dict, granted_at: np.ndarray) -> np.ndarray:
+    """Each county grants land to its queue (in signing order); return who still waits."""
+    still = []
+    for region, queue in queues.items():
+        focus = region == world.focus
+        provincial = (np.full(queue.size, pp.provincial_land_quota and focus, dtype=bool)
+                      & (firms.investment[queue] >= pp.major_project_yuan))
+        small = ((firms.land_m2[queue] <= pp.hall_max_project_m2)
+                 & (world.sector_pollution[firms.sector[queue]] == 0) & focus)
+        # An agent standing for several firms needs the land of all of them.
+        granted = lands[region].allocate(firms.land_m2[queue] * firms.weight, provincial,
+                                         small)
+        granted_at[queue[granted]] = np.maximum(firms.sign_month[queue[granted]], when.month)
+        still.append(queue[~granted])
+    return np.concatenate(still) if still else np.empty(0, dtype=np.intp)
 
 
 def _advance_stages(firms: Firms, world: World, pp: PipelineParams, when: Quarter,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .enterprises import GAVE_UP, MOVED, PIPELINE, FirmQuarter, State
+from .enterprises import GAVE_UP, MOVED, PIPELINE, FirmQuarter, Origin, State
 from .talent import TalentQuarter
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from .commuting import Flows
 
-Aggregation = Literal["flow", "stock", "mean", "special"]
+Aggregation = Literal["flow", "stock", "mean", "special", "ratio"]
 # The states of a project that got land in the focus county.
 LANDED = (State.PERMITS, State.BUILDING, State.PRODUCING, State.LEFT_AGAIN)
 Measure = Callable[[Any], float]
@@ -42,10 +42,21 @@ class QuarterOutcome:
     firms: FirmQuarter
     talent: TalentQuarter
     flows: Flows
-    land_price_yuan_m2: float
+    land_price_yuan_m2: np.ndarray   # (R,) the industrial land price each region asks
     spending_yuan: float
     signed_in_focus: np.ndarray   # firms that signed with the focus county this quarter
     worker_surplus_yuan: float    # workers' surplus against 2014 conditions, yuan/year
+
+
+# The receiving counties beside the focus county, as the indicators name them.
+NEIGHBOURS = (("tongzhou", "Tongzhou"), ("sanhe", "Sanhe"), ("dachang", "Dachang"))
+# A ratio indicator: numerator and denominator, flows of the same period.
+SHARE_OF_AREA = ("firms_signed", "area_projects_signed")
+
+
+def ratio_of(values: dict, parts: tuple[str, str]) -> float:
+    num, den = (values[p] for p in parts)
+    return num / den if den > 0 else float("nan")
 
 
 @dataclass(frozen=True)
@@ -61,19 +72,39 @@ class Indicator:
 
 
 def _in_focus(m, *states: State) -> float:
-    """Real firms whose project is in the focus county and in one of ``states``."""
+    """Real projects (of any origin) in the focus county in one of ``states``."""
     f = m.firms
     return float(((f.region == m.world.focus) & np.isin(f.state, states)).sum() * f.weight)
 
 
-def _producing_in_focus(m) -> np.ndarray:
+def _relocated(m, *states: State) -> float:
+    """Real relocated Beijing firms in the focus county in one of ``states``."""
     f = m.firms
-    return (f.region == m.world.focus) & (f.state == State.PRODUCING)
+    return float(((f.region == m.world.focus) & np.isin(f.state, states)
+                  & (f.origin == Origin.RELOCATION)).sum() * f.weight)
 
 
-def _revenue(m) -> float:
+def _producing_in_focus(m, relocated: bool = True) -> np.ndarray:
+    """Relocated firms (or, with ``relocated`` False, new projects) producing in the focus
+    county."""
     f = m.firms
-    return float(f.revenue[_producing_in_focus(m)].sum() * f.weight / 4.0)
+    return ((f.region == m.world.focus) & (f.state == State.PRODUCING)
+            & ((f.origin == Origin.RELOCATION) == relocated))
+
+
+def _signed(m, regions, new: bool | None = None) -> float:
+    """Real projects signed this quarter with any of ``regions`` (``new``: only new
+    projects, or only relocations)."""
+    f, signed = m.firms, m.last.firms.signed
+    keep = np.isin(f.region[signed], regions)
+    if new is not None:
+        keep &= (f.origin[signed] != Origin.RELOCATION) == new
+    return float(keep.sum() * f.weight)
+
+
+def _revenue(m, relocated: bool = True) -> float:
+    f = m.firms
+    return float(f.revenue[_producing_in_focus(m, relocated)].sum() * f.weight / 4.0)
 
 
 def _mean_signed_investment(m) -> float:
@@ -93,9 +124,11 @@ def _relocated_workers(m) -> float:
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("firms_relocated", "firms", "stock",
-              "Beijing enterprises whose project got land in Xianghe since 2014Q1 (in the "
-              "pipeline after land, producing, or left again), cumulative",
-              lambda m: _in_focus(m, *LANDED),
+              "relocated Beijing enterprises (of the exposed pool, not new projects) whose "
+              "project got land in Xianghe since 2014Q1 (in the pipeline after land, "
+              "producing, or left again), cumulative: the firms that came, as the county "
+              "counts them",
+              lambda m: _relocated(m, *LANDED),
               count=True),
     Indicator("projects_failed", "projects", "stock",
               "projects signed with Xianghe that never got land or gave up before "
@@ -107,11 +140,11 @@ INDICATORS: tuple[Indicator, ...] = (
               lambda m: _in_focus(m, State.SIGNED),
               count=True),
     Indicator("firms_operating", "firms", "stock", "of those, producing in Xianghe",
-              lambda m: _in_focus(m, State.PRODUCING),
+              lambda m: _relocated(m, State.PRODUCING),
               count=True),
     Indicator("firms_left_again", "firms", "stock",
               "relocated firms that later left Xianghe, cumulative",
-              lambda m: _in_focus(m, State.LEFT_AGAIN),
+              lambda m: _relocated(m, State.LEFT_AGAIN),
               count=True),
     Indicator("land_blocked_projects", "projects", "stock",
               "projects that could not land in Xianghe for lack of land, cumulative",
@@ -168,7 +201,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("development_intensity", "share", "stock", "construction land over county area",
               lambda m: m.land.intensity),
     Indicator("industrial_land_price_yuan_m2", "yuan/m2", "stock",
-              "price of industrial land in Xianghe", lambda m: m.last.land_price_yuan_m2),
+              "price of industrial land in Xianghe: its asking price, set against Sanhe's "
+              "and Dachang's, times its scarcity premium",
+              lambda m: float(m.last.land_price_yuan_m2[m.world.focus])),
     Indicator("public_spending_yuan", "yuan/year", "flow",
               "public money spent on the measures (subsidies, funds, buses, lanes, ...), net "
               "of subsidies clawed back from projects that gave up",
@@ -181,10 +216,68 @@ INDICATORS: tuple[Indicator, ...] = (
               "relocating firms' surplus from their location choices (logsum in yuan), "
               "against 2014 conditions: summed over the firms that chose in the period",
               lambda m: m.last.firms.surplus_yuan),
-    # Beyond the contract.
-    Indicator("firms_signed", "firms/year", "flow", "projects signed with Xianghe",
+    Indicator("firms_signed", "projects/year", "flow",
+              "projects signed with Xianghe: relocating Beijing firms and new investment "
+              "projects",
               lambda m: float(m.last.signed_in_focus.size * m.firms.weight),
               count=True),
+    Indicator("new_projects_signed", "projects/year", "flow",
+              "of those, new investment projects (new lines and subsidiaries of Beijing "
+              "firms, firms from elsewhere, platform spin-offs)",
+              lambda m: _signed(m, [m.world.focus], new=True), count=True),
+    Indicator("relocations_signed", "projects/year", "flow",
+              "of those, relocating Beijing firms",
+              lambda m: _signed(m, [m.world.focus], new=False), count=True),
+    Indicator("area_projects_signed", "projects/year", "flow",
+              "projects signed in the year with Tongzhou, Sanhe, Dachang and Xianghe together",
+              lambda m: _signed(m, np.flatnonzero(m.world.area)), count=True),
+    Indicator("neighbours_projects_signed", "projects/year", "flow",
+              "projects signed in the year with Tongzhou, Sanhe and Dachang",
+              lambda m: _signed(m, m.world.neighbours), count=True),
+    *[Indicator(f"projects_signed_{name}", "projects/year", "flow",
+                f"projects signed in the year with {label} (relocations and new projects)",
+                lambda m, n=name: _signed(m, [m.world.region(n)]), count=True)
+      for name, label in NEIGHBOURS],
+    Indicator("xianghe_share_of_area_signings", "share", "ratio",
+              "Xianghe's share of the projects signed with the four counties: firms_signed "
+              "over area_projects_signed of the same period (over seeds, the ratio of their "
+              "sums); null in a period with none",
+              lambda m: ratio_of(m.quarter_values, SHARE_OF_AREA)),
+    Indicator("new_projects_operating", "projects", "stock",
+              "new investment projects producing in Xianghe at the end of the period",
+              lambda m: float(_producing_in_focus(m, relocated=False).sum() * m.firms.weight),
+              count=True),
+    Indicator("new_project_jobs", "people", "stock",
+              "jobs at the new investment projects producing in Xianghe",
+              lambda m: float(m.firms.staff[_producing_in_focus(m, relocated=False)].sum()
+                              * m.firms.weight)),
+    Indicator("projects_landed", "projects", "stock",
+              "projects of either origin (relocating Beijing firms, new projects) that got "
+              "land in Xianghe since 2014Q1, cumulative",
+              lambda m: _in_focus(m, *LANDED), count=True),
+    Indicator("projects_operating", "projects", "stock",
+              "projects of either origin producing in Xianghe: firms_operating plus "
+              "new_projects_operating",
+              lambda m: _in_focus(m, State.PRODUCING), count=True),
+    Indicator("project_tax_yuan", "yuan/year", "flow",
+              "tax paid by the projects of either origin producing in Xianghe: "
+              "relocated_tax_yuan and the new projects' (the same share of revenue)",
+              lambda m: ((_revenue(m) + _revenue(m, relocated=False))
+                         * m.params["tax_share_of_revenue"])),
+    Indicator("project_jobs", "people", "stock",
+              "jobs at the projects of either origin producing in Xianghe",
+              lambda m: float(m.firms.staff[(m.firms.region == m.world.focus)
+                                            & (m.firms.state == State.PRODUCING)].sum()
+                              * m.firms.weight)),
+    *[Indicator(f"industrial_land_price_{name}_yuan_m2", "yuan/m2", "stock",
+                f"price of industrial land in {label}",
+                lambda m, n=name: float(m.last.land_price_yuan_m2[m.world.region(n)]))
+      for name, label in NEIGHBOURS],
+    *[Indicator(f"development_intensity_{name}", "share", "stock",
+                f"construction land over the area of {label}",
+                lambda m, n=name: m.lands[m.world.region(n)].intensity)
+      for name, label in NEIGHBOURS],
+    # Beyond the contract.
     Indicator("firms_left_beijing", "firms", "stock",
               "exposed Beijing firms that moved anywhere (failed and blocked projects not "
               "counted), cumulative",
@@ -222,6 +315,10 @@ def same_across_cpus(name: str, a: float | None, b: float | None) -> bool:
         return a == b
     return abs(a - b) <= CROSS_CPU_RTOL * max(abs(a), abs(b), 1.0)
 EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production")
+# Ratio indicators, with the flows they divide (null where the denominator is 0).
+RATIOS: dict[str, tuple[str, str]] = {"xianghe_share_of_area_signings": SHARE_OF_AREA}
+# Indicators that may have nothing to measure in a period (null in JSON, empty in tables).
+NULLABLE = (*EVENTS, *RATIOS)
 # Indicators that may be negative: gains or losses against 2014 conditions, and public
 # spending, which is net of the subsidies clawed back from projects that gave up (with
 # `subsidy_clawback` on, a quarter of few signings and many failures gets money back).
@@ -249,6 +346,14 @@ KEY_CHARTS: tuple[Chart, ...] = (
           ("firms_relocated", "firms_operating", "projects_failed")),
     Chart("Revenue, tax (bn yuan/quarter)", ("relocated_revenue_yuan", "relocated_tax_yuan"),
           1e9),
+    Chart("Projects signed with Xianghe per quarter: relocations, new projects",
+          ("relocations_signed", "new_projects_signed")),
+    Chart("Projects signed per quarter: Xianghe, Tongzhou, Sanhe, Dachang",
+          ("firms_signed", "projects_signed_tongzhou", "projects_signed_sanhe",
+           "projects_signed_dachang")),
+    Chart("Industrial land price (yuan/m2): Xianghe, Tongzhou, Sanhe, Dachang",
+          ("industrial_land_price_yuan_m2", "industrial_land_price_tongzhou_yuan_m2",
+           "industrial_land_price_sanhe_yuan_m2", "industrial_land_price_dachang_yuan_m2")),
     Chart("Merchants on the market platforms", ("market_merchants",)),
     Chart("Workers who moved from Beijing", ("relocated_workers_employed",)),
     Chart("High-skill moves: to Beijing, to Xianghe (per quarter)",
@@ -266,10 +371,12 @@ KEY_INDICATORS: tuple[str, ...] = tuple(n for c in KEY_CHARTS for n in c.names)
 
 
 def measure(model) -> dict[str, float]:
-    """Every indicator and helper column for the quarter just run."""
-    values = {i.name: i.measure(model) for i in INDICATORS}
+    """Every indicator and helper column for the quarter just run (ratios after the flows
+    they divide)."""
+    values = {i.name: i.measure(model) for i in INDICATORS if i.aggregation != "ratio"}
+    values.update({name: ratio_of(values, parts) for name, parts in RATIOS.items()})
     values.update({name: m(model) for name, m in HELPERS.items()})
-    return values
+    return {name: values[name] for name in (*NAMES, *HELPERS)}
 
 
 def annual(quarters: pd.DataFrame, production_months: dict[int, np.ndarray]) -> pd.DataFrame:
@@ -288,6 +395,8 @@ def annual(quarters: pd.DataFrame, production_months: dict[int, np.ndarray]) -> 
                 row[ind.name] = float(q[ind.name].iloc[-1])
             elif ind.aggregation == "mean":
                 row[ind.name] = float(q[ind.name].mean())
+        for name, parts in RATIOS.items():
+            row[name] = ratio_of(row, parts)
         events = {"signed_projects": float(q[SIGNED_COUNT].sum()),
                   "signed_investment_yuan": float(q[SIGNED_INVESTMENT].sum()),
                   "production_months": [float(x) for x in

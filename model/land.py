@@ -1,30 +1,37 @@
-"""Construction land in the focus county: the cap, the quota, idle land and the land price.
+"""Construction land in the receiving counties: the cap, the quota, idle land and the price.
 
-Mechanism: construction land grows with housing for new residents, with infrastructure and
-local firms, and with relocated projects, and may never exceed the cap of the coordinated
-development plan (30.9 % of the county, report). The county receives a yearly quota; until
-the territorial spatial plan is approved only part of it can be used and the rest is held
-back, to be released when the plan is approved. Housing and infrastructure take quota
-first, or, while projects wait too, their share of it in proportion to what each waits for;
-what they cannot have waits for later quota. Projects wait in signing order for what is left
-(head-of-line: a big project at the front holds back smaller ones behind it). Major
-projects put into the provincial key projects land on provincial quota, still under the
-cap. The space-optimisation fund returns idle land held by firms to use, as projects need
-it; repurposed exhibition halls take small clean projects. Both are already construction
-land, so they need neither quota nor room under the cap.
+Every receiving county (Tongzhou, Xianghe, Sanhe, Dachang) keeps land accounts: its
+construction land may never exceed the cap of its plan; it receives a yearly quota; signed
+projects wait for land in signing order (head-of-line: a big project at the front holds back
+smaller ones behind it) and are blocked when they wait too long. The focus county's
+accounts are fuller (its measures act on them): until the territorial spatial plan is
+approved only part of its quota can be used and the rest is held back; housing for new
+residents and infrastructure take quota first, or, while projects wait too, their share of
+it in proportion to what each waits for; major projects put into the provincial key
+projects land on provincial quota, still under the cap; the space-optimisation fund returns
+idle land held by firms to use, and repurposed exhibition halls take small clean projects,
+both already construction land and so needing neither quota nor room under the cap. Under
+regional coordination the four share their quota: what a county cannot use goes to those
+whose projects wait.
 
-The price of industrial land has two parts. Its long-run level rises as the room left under
-the cap shrinks: ``price_2014 * (room_2014 / room) ** elasticity``, the room counted no
-lower than a declared floor. The county, which sells the land, moves it with the market:
-each quarter a premium on that level grows with the excess demand for ready land,
+The price of industrial land is the counties' policy, not a scarcity rent alone: counties
+competing for investment keep it low and set it against what their neighbours offer (Hu &
+Xu 2021, 改革; Land Use Policy 2020, 104704; the Xianghe and Sanhe auctions stayed at
+600-900 yuan/m2 from 2020 to 2026 while land grew scarcer, docs/evidence.md). A county asks
+
+    asking = anchor ** (1 - competition) * (geometric mean of its neighbours' prices) ** competition
+
+where the anchor is the price it would ask alone and the neighbours are the other receiving
+counties on its side of the Beijing boundary, at last quarter's prices. Only where land
+really binds does the price rise above that: a scarcity premium, never below 1, grows each
+quarter with the excess demand for ready land,
 
     premium *= exp(adjustment * (waiting - ready) / (waiting + ready + released))
 
 where ``waiting`` is the land needed by projects still waiting at the end of last quarter,
 ``ready`` the land ready for them now (usable quota within the cap, redeveloped idle land)
-and ``released`` this quarter's new quota: projects queuing for land raise the price, land
-no project wants lowers it, never below a declared floor. So extra supply lowers the price
-firms weigh, and demand raises it, as well as the cap.
+and ``released`` this quarter's new quota; it falls back towards 1 while land is ready and
+no project waits. The price a firm weighs is ``asking * premium``.
 """
 
 from __future__ import annotations
@@ -56,21 +63,20 @@ class LandParams(View):
     residents_per_worker: float
     housing_land_m2_per_resident: float
     background_land_km2: float
-    land_price_elasticity: float
-    land_room_floor_share: float
     land_price_adjustment: float
-    land_price_floor_share: float
+    land_price_competition: float
+    regional_coordination: bool
 
 
 @dataclass
 class Land:
-    """Land accounts of the focus county, in m2."""
+    """Land accounts of one receiving county, in m2, and the price it asks."""
 
     area_m2: float
     cap_m2: float
     used_m2: float
-    room_2014_m2: float
-    price_2014: float
+    anchor: float                   # yuan/m2 it asks when land is not short and alone
+    quota_m2: float = 0.0           # yearly quota (a neighbour's; the focus county's is a parameter)
     quota_pool_m2: float = 0.0
     quota_held_m2: float = 0.0      # quota held back until the spatial plan is approved
     idle_left_m2: float = 0.0       # idle land not yet redeveloped
@@ -80,17 +86,18 @@ class Land:
     residents: float = 0.0          # residents housed so far (housing land is never given back)
     residents_2014: float = 0.0
     other_backlog_m2: float = 0.0   # land housing and infrastructure still wait for
-    premium: float = 1.0            # market premium on the long-run price
+    asking: float = 0.0             # the price it asks before scarcity (set each quarter)
+    premium: float = 1.0            # scarcity premium on the asking price, at least 1
     waiting_m2: float = 0.0         # land needed by projects still waiting after allocation
 
     @classmethod
-    def create(cls, area_km2: float, cap_share: float, used_km2: float, price: float,
-               idle_km2: float, residents: float = 0.0) -> Land:
+    def create(cls, area_km2: float, cap_share: float, used_km2: float, anchor: float,
+               idle_km2: float = 0.0, residents: float = 0.0, quota_km2: float = 0.0) -> Land:
         cap = area_km2 * cap_share * M2_PER_KM2
         used = min(used_km2 * M2_PER_KM2, cap)
-        return cls(area_km2 * M2_PER_KM2, cap, used, max(cap - used, 1.0), price,
+        return cls(area_km2 * M2_PER_KM2, cap, used, anchor, quota_km2 * M2_PER_KM2,
                    idle_left_m2=idle_km2 * M2_PER_KM2, residents=residents,
-                   residents_2014=residents)
+                   residents_2014=residents, asking=anchor)
 
     @property
     def room_m2(self) -> float:
@@ -107,23 +114,26 @@ class Land:
         redeveloped idle land."""
         return max(0.0, min(self.quota_pool_m2, self.room_m2)) + self.idle_ready_m2
 
-    def long_run_price(self, lp: LandParams) -> float:
-        """The price's level from the scarcity of room under the cap, yuan/m2."""
-        room = max(self.room_m2, lp.land_room_floor_share * self.room_2014_m2)
-        return self.price_2014 * (self.room_2014_m2 / room) ** lp.land_price_elasticity
+    @property
+    def price(self) -> float:
+        """Industrial land price, yuan/m2: the asking price times the scarcity premium."""
+        return self.asking * self.premium
 
-    def price(self, lp: LandParams) -> float:
-        """Industrial land price, yuan/m2: the long-run level times the market premium."""
-        return self.long_run_price(lp) * self.premium
-
-    def adjust_price(self, lp: LandParams, released_m2: float) -> None:
-        """Move the market premium with last quarter's queue against the land ready now."""
+    def adjust_premium(self, lp: LandParams, released_m2: float) -> None:
+        """Move the scarcity premium with last quarter's queue against the land ready now;
+        never below 1: land that no project wants does not go below the asking price."""
         waiting, ready = self.waiting_m2, self.ready_m2
         total = waiting + ready + released_m2
         if total > 0.0:
             self.premium *= math.exp(lp.land_price_adjustment * (waiting - ready) / total)
-        floor = lp.land_price_floor_share * self.price_2014 / self.long_run_price(lp)
-        self.premium = max(self.premium, floor)
+        self.premium = max(self.premium, 1.0)
+
+    def advance_neighbour_quarter(self, lp: LandParams) -> None:
+        """A neighbour's quarter: its quota arrives (all of it usable), and its premium
+        moves with its queue."""
+        released = self.quota_m2 / QUARTERS_PER_YEAR
+        self.quota_pool_m2 += released
+        self.adjust_premium(lp, released)
 
     def advance_quarter(self, lp: LandParams, quarter: int, extra_workers_at_home: float,
                         hall_space_m2: float, halls_m2: float) -> float:
@@ -150,7 +160,7 @@ class Land:
         self.residents = max(residents, self.residents)
         self.other_backlog_m2 += housing + lp.background_land_km2 * M2_PER_KM2 / QUARTERS_PER_YEAR
         self.take_for_other_uses()
-        self.adjust_price(lp, quota)
+        self.adjust_premium(lp, quota)
         return spent
 
     def supply(self, quota_m2: float, release_share: float, plan_approved: bool,
@@ -219,3 +229,34 @@ class Land:
         self.quota_pool_m2 -= taken - from_idle
         self.waiting_m2 = float(need_m2[~granted].sum())
         return granted
+
+
+def set_asking_prices(lands: dict[int, Land], side: np.ndarray, competition: float) -> None:
+    """Each county sets its asking price against its neighbours' prices of last quarter
+    (the other receiving counties on its side of the Beijing boundary; alone, its anchor)."""
+    prices = {r: land.price for r, land in lands.items()}
+    for r, land in lands.items():
+        peers = [math.log(prices[n]) for n in lands if n != r and side[n] == side[r]]
+        if not peers:
+            land.asking = land.anchor
+            continue
+        land.asking = math.exp((1.0 - competition) * math.log(land.anchor)
+                               + competition * sum(peers) / len(peers))
+
+
+def share_quota(lands: dict[int, Land]) -> None:
+    """Regional coordination's shared quota: the usable quota of counties where no project
+    waits goes to those where projects wait, up to what they wait for and their room."""
+    spare = {r: max(0.0, min(l.quota_pool_m2, l.room_m2)) for r, l in lands.items()
+             if l.waiting_m2 <= 0.0}
+    short = {r: l for r, l in lands.items() if l.waiting_m2 > 0.0}
+    for r, land in short.items():
+        need = min(land.waiting_m2 - land.ready_m2, land.room_m2 - land.quota_pool_m2)
+        for giver in spare:
+            if need <= 0.0:
+                break
+            moved = min(spare[giver], need)
+            spare[giver] -= moved
+            lands[giver].quota_pool_m2 -= moved
+            land.quota_pool_m2 += moved
+            need -= moved

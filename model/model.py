@@ -5,11 +5,13 @@ functions" out, seen from Xianghe County (Hebei), calibrated to the county's 202
 It runs in quarters from 2014Q1. Each quarter, in this order:
 
 1. the measures in force are looked up (module ``policy``);
-2. public services improve (``services``) and the county receives land quota, redevelops
-   idle land, builds housing for its new residents and moves the land price with the
+2. public services improve (``services``); every receiving county receives land quota
+   (the focus county also redevelops idle land and builds housing for its new residents),
+   sets its asking price against its neighbours' and moves its scarcity premium with its
    queue (``land``);
-3. Beijing firms consider moving, choose a location (weighing what their staff would cost
-   them there) and move their projects through the pipeline (``enterprises``);
+3. new investment projects arrive; Beijing firms consider moving; both choose a location
+   (a relocating firm weighing what its Beijing staff would cost it there) and move their
+   projects through the pipeline (``enterprises``);
 4. wholesale markets closing in Beijing relocate their merchants (``merchants``);
 5. firms that started producing bring their jobs; their staff follow, commute or leave,
    then a share of all workers re-chooses home and job as the job premia move to fill the
@@ -25,6 +27,7 @@ the scale.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mesa
@@ -34,11 +37,12 @@ from mesa.datacollection import DataCollector
 
 from . import commuting, enterprises, merchants, services, talent
 from .commuting import CommutingParams, Expectations, Flows
-from .enterprises import (FirmPopulationParams, Firms, HazardParams, LocationParams,
-                          PipelineParams, Quarter, QuarterDraws, Setting, Staffing)
+from .enterprises import (ArrivalParams, FirmPopulationParams, Firms, HazardParams,
+                          LocationParams, PipelineParams, Quarter, QuarterDraws, Setting,
+                          Staffing)
 from .indicators import HELPERS, NAMES, SIGNED_COUNT, SIGNED_INVESTMENT, QuarterOutcome, annual
 from .indicators import measure as measure_indicators
-from .land import Land, LandParams
+from .land import Land, LandParams, set_asking_prices
 from .merchants import MerchantParams, Merchants
 from .params import FIRST_YEAR, FULL_SCALE_TALENT, resolve
 from .policy import SpendingParams, in_force, running_cost_quarter
@@ -73,14 +77,30 @@ class Views:
     land: LandParams
     spending: SpendingParams
     staff: StaffParams
+    arrivals: ArrivalParams
+    neighbours: LocationParams | None = None   # the measures the neighbours run, if any
 
     @classmethod
-    def of(cls, values: dict) -> Views:
+    def of(cls, values: dict, neighbours: LocationParams | None = None) -> Views:
         return cls(HazardParams.of(values), LocationParams.of(values),
                    PipelineParams.of(values), MerchantParams.of(values),
                    TalentParams.of(values), CommutingParams.of(values),
                    HouseholdWeights.of(values), ServiceParams.of(values),
-                   LandParams.of(values), SpendingParams.of(values), StaffParams.of(values))
+                   LandParams.of(values), SpendingParams.of(values), StaffParams.of(values),
+                   ArrivalParams.of(values), neighbours)
+
+
+def neighbours_measures(params: dict, year: int) -> LocationParams | None:
+    """The measures Xianghe's neighbours run in ``year``: under regional coordination the
+    four counties' common offer (Xianghe's); with ``neighbours_match``, what Xianghe ran
+    ``neighbours_match_lag_years`` earlier; else none beyond what they ran in 2014."""
+    now = in_force(params, year)
+    if now["regional_coordination"]:
+        return LocationParams.of(now)
+    if now["neighbours_match"]:
+        return LocationParams.of(in_force(params, math.floor(
+            year - params["neighbours_match_lag_years"])))
+    return None
 
 
 class XiangheModel(mesa.Model):
@@ -97,25 +117,34 @@ class XiangheModel(mesa.Model):
         super().__init__(rng=seed)
         self.params = values
         self.world = w = load_world()
-        self._rng_firms, self._rng_merchants, self._rng_talent, init = self.rng.spawn(4)
+        (self._rng_firms, self._rng_merchants, self._rng_talent, init,
+         self._rng_arrivals, self._rng_projects) = self.rng.spawn(6)
 
         firm_weight = max(1.0, FULL_SCALE_TALENT / values["talent_agents"])
         n_firms = max(1, int(round(values["firm_pool"] / firm_weight)))
+        self.firm_population = FirmPopulationParams.of(values)
         self.firms = Firms.create(n_firms, values["firm_pool"] / n_firms, w,
-                                  FirmPopulationParams.of(values), init)
+                                  self.firm_population, init)
+        self.n_exposed = n_firms     # agents after these are new investment projects
         self.merchants = Merchants.create(w, firm_weight)
         self.talent = Talent.create(values["talent_agents"], w, PopulationParams.of(values),
                                     self.firms.staff * self.firms.weight, init)
         self.places = Places.of(w)
         self.markets = talent.Markets.of(self.talent, self.places)
         self.services = w.services.copy()
-        self.land = Land.create(w.area_km2, w.intensity_cap,
-                                values["construction_land_2014_km2"],
-                                w.land_price_yuan_m2[w.focus],
-                                values["idle_industrial_land_km2"], w.residents_2014)
+        self.lands = {int(r): Land.create(w.county_area_km2[r], w.county_cap_share[r],
+                                          w.county_land_2014_km2[r], w.land_price_yuan_m2[r],
+                                          quota_km2=w.county_quota_km2[r])
+                      for r in np.flatnonzero(w.area) if r != w.focus}
+        self.lands[w.focus] = self.land = Land.create(
+            w.area_km2, w.intensity_cap, values["construction_land_2014_km2"],
+            values["xianghe_land_price_yuan_m2"], values["idle_industrial_land_km2"],
+            w.residents_2014)
+        set_asking_prices(self.lands, w.side, values["land_price_competition"])
 
         self.year = FIRST_YEAR       # calendar year of the quarter simulated next
-        self._views_in_force = (FIRST_YEAR, Views.of(in_force(values, FIRST_YEAR)))
+        self._views_in_force = (FIRST_YEAR, Views.of(in_force(values, FIRST_YEAR),
+                                                     neighbours_measures(values, FIRST_YEAR)))
         self.commuters = Expectations()
         self.production_months: dict[int, list[np.ndarray]] = {}
         self.last: QuarterOutcome | None = None
@@ -146,14 +175,22 @@ class XiangheModel(mesa.Model):
 
         spending = running_cost_quarter(v.spending)
         spending += services.advance_quarter(self.services, w.focus, v.services, not frozen)
+        set_asking_prices(self.lands, w.side, v.land.land_price_competition)
         spending += self.land.advance_quarter(
             v.land, trend_quarter, self._workers_at_home() - self.workers_home_2014,
             w.hall_firm_space_m2, w.idle_halls_m2)
+        for region, land in self.lands.items():
+            if region != w.focus:
+                land.advance_neighbour_quarter(v.land)
         cond = self._conditions(v, when.year)
         setting = self._setting(v, cond)
-        fq = enterprises.advance_quarter(
-            self.firms, w, v.hazard, v.pipeline, when, self.land, setting, self._setting_2014,
-            QuarterDraws.draw(self.firms.state.size, self._rng_firms))
+        self.firms.drop_settled_elsewhere(self.n_exposed, np.flatnonzero(w.area))
+        self.firms.append(Firms.arrive(self.firms.weight, w, self.firm_population, v.arrivals,
+                                       trend_quarter / 4.0, self._rng_arrivals))
+        draws = QuarterDraws.drawn((self.n_exposed, self.firms.state.size - self.n_exposed),
+                                   (self._rng_firms, self._rng_projects))
+        fq = enterprises.advance_quarter(self.firms, w, v.hazard, v.pipeline, when, self.lands,
+                                         setting, self._setting_2014, draws)
         spending += fq.subsidy_yuan
         self.production_months.setdefault(self.year, []).append(fq.months_to_production)
 
@@ -163,7 +200,7 @@ class XiangheModel(mesa.Model):
         flows = self._commute(cond, v.commuting)
 
         signed = fq.signed[self.firms.region[fq.signed] == w.focus]
-        self.last = QuarterOutcome(fq, tq, flows, float(setting.land_price[w.focus]), spending,
+        self.last = QuarterOutcome(fq, tq, flows, setting.land_price.copy(), spending,
                                    signed, self._worker_surplus(v, cond))
         self.quarter_values = measure_indicators(self)
         self.datacollector.collect(self)
@@ -178,7 +215,8 @@ class XiangheModel(mesa.Model):
         year, views = self._views_in_force
         if year != self._driver_year():
             year = self._driver_year()
-            views = Views.of(in_force(self.params, year))
+            views = Views.of(in_force(self.params, year),
+                             neighbours_measures(self.params, year))
             self._views_in_force = (year, views)
         return views
 
@@ -205,8 +243,10 @@ class XiangheModel(mesa.Model):
     def _setting(self, v: Views, cond: talent.Conditions) -> Setting:
         """What firms choosing a location weigh this quarter."""
         land_price = self.world.land_price_yuan_m2.copy()
-        land_price[self.world.focus] = self.land.price(v.land)
-        return Setting(v.location, land_price, self.services.copy(), self._staffing(v, cond))
+        for region, land in self.lands.items():
+            land_price[region] = land.price
+        return Setting(v.location, land_price, self.services.copy(), self._staffing(v, cond),
+                       v.neighbours)
 
     def _worker_surplus(self, v: Views, cond: talent.Conditions) -> float:
         """Workers' surplus from their home, job and commute choices against 2014."""
@@ -217,11 +257,18 @@ class XiangheModel(mesa.Model):
     def _staffing(self, v: Views, cond: talent.Conditions) -> Staffing:
         """What firms expect of each region's labour: the cost of their Beijing staff, and
         skilled workers within reach relative to 2014 (scaling the regions' data)."""
-        access = self.world.worker_access.copy()
+        w = self.world
+        access = w.worker_access.copy()
         now, then = talent.labour_market_access(self.talent, cond, v.talent), self._access_2014
-        access[self.places.regions] *= np.divide(now, then, out=np.ones_like(now),
-                                                 where=then > 0)
-        return Staffing(talent.staff_cost(cond, v.talent, v.staff, self.world), access)
+        growth = np.ones(w.side.size)
+        growth[self.places.regions] = np.divide(now, then, out=np.ones_like(now),
+                                                where=then > 0)
+        cost = talent.staff_cost(cond, v.talent, v.staff, w)
+        # A region whose workers are not modelled finds the labour of the one it names.
+        like = np.flatnonzero(w.labour_like >= 0)
+        growth[like] = growth[w.labour_like[like]]
+        cost[like] = cost[w.labour_like[like]]
+        return Staffing(cost, access * growth)
 
     def _move_talent(self, v: Views, cond: talent.Conditions, fq: enterprises.FirmQuarter,
                      quarter: int):

@@ -587,6 +587,99 @@ _DECLARED: list[Param] = [
                source=ASSUMED_FIXED),
     ),
     *_group(
+        "new investment",
+        Number(name="new_projects_per_year", default=600.0, unit="projects/year",
+               low=0.0, high=20_000.0, role=UNCERTAINTY, prior="loguniform(150, 2500)",
+               meaning="new investment projects a year, in 2014, that weigh a site in the four "
+                       "receiving counties against one elsewhere in China (new production "
+                       "lines and subsidiaries of Beijing firms, firms from elsewhere that want "
+                       "to be near Beijing, spin-offs of pilot and incubation platforms); most "
+                       "choose elsewhere; 0: none arrive",
+               source="Beijing firms set up about 41,000 branches and subsidiaries in Tianjin "
+                      "and Hebei in 2014-22, about 4,500 a year, most of them offices (People's "
+                      "Daily, 5 Dec 2022); the four counties signed 85 projects at the 2019 and "
+                      "2020 fairs and 39 at the May 2021 fair (Chinanews 14 May 2021), a lower "
+                      "bound of their signings. How many projects weigh the area is not "
+                      "published: prior 150-2,500 a year, fitted to the signings"),
+        Number(name="new_projects_growth", default=0.0, unit="1/year",
+               low=-0.5, high=0.5, role=UNCERTAINTY, prior="uniform(-0.05, 0.08)",
+               meaning="yearly growth of the arrival of new investment projects",
+               source="the fairs' signings: 85 in 2019-2020 together, 39 at one fair in 2021 "
+                      "(Chinanews 14 May 2021); assumption (prior -5 to +8 % a year)"),
+        Number(name="new_project_beijing_share", default=0.65, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.5, 0.8)",
+               meaning="share of the new projects that are new lines or subsidiaries of "
+                       "Beijing firms (ties to Beijing as the Beijing firms'; the rest come "
+                       "from elsewhere in China or from platforms)",
+               source="Sanhe's 19 parks in 2020: 734 technology firms, over 60 % from Beijing; "
+                      "Wuqing: 23 of 30 signed projects from Beijing; 38,000 of the 41,000 "
+                      "branches were subsidiaries (People's Daily 5 Dec 2022; prior 0.5-0.8)"),
+        Number(name="new_project_platform_share", default=0.05, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0, 0.1)",
+               meaning="share of the new projects that are spin-offs of pilot and incubation "
+                       "platforms (small, in the incubator sectors, tied to Beijing)",
+               source="county report 2021: pilot-scale and incubation stages of cross-region "
+                      "chains; the share is an assumption (prior 0-0.1)"),
+        Number(name="new_project_size", default=1.5, unit="factor",
+               low=0.01, high=100.0, role=UNCERTAINTY, prior="lognormal(0.5, 3)",
+               meaning="size of a new project against a relocating Beijing firm of its sector "
+                       "(its revenue, staff, land and investment)",
+               source="the fairs' projects averaged 0.65 bn yuan of intended investment in "
+                      "2019-2020 and 0.63 bn in 2021 (Chinanews 14 May 2021), about the "
+                      "report's 0.5 bn for Xianghe's 11 (prior 0.5-3, median about 1.2)"),
+        Number(name="elsewhere_ties_share", default=0.3, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.1, 0.6)",
+               meaning="strength of a project from elsewhere in China's ties to Beijing "
+                       "partners, as a share of a Beijing firm's",
+               source="assumption: firms that want to be near Beijing have partners there, "
+                      "fewer than its own firms (prior 0.1-0.6)"),
+    ),
+    *_group(
+        "neighbours",
+        Number(name="neighbour_firm_asc", default=0.0, unit="utility",
+               low=-20.0, high=20.0, role=UNCERTAINTY, prior="uniform(-2, 2)",
+               meaning="constant of Tongzhou, Sanhe and Dachang in the location logit, "
+                       "added to Xianghe's (beyond their land, labour, services, distance and "
+                       "the catalogue, which bars restricted firms from Tongzhou)",
+               source="Xianghe signed 11 of the 39 projects of the May 2021 fair (Chinanews 14 "
+                      "May 2021); assumption, fitted by calibration (prior -2 to 2)"),
+        Switch(name="neighbours_match", default=False, unit="on/off",
+               role=LEVER,
+               meaning="Tongzhou, Sanhe and Dachang copy each measure of Xianghe that moves "
+                       "firms (subsidy, targeting and attraction modes, incubator fund, "
+                       "free-trade pilots, permit reforms, vocational recognition) after "
+                       "neighbours_match_lag_years",
+               source="Head, Ries & Swenson 1999, Reg. Sci. Urban Econ. 29(2): states' "
+                      "promotion efforts largely cancel out; a scenario, not a measure of "
+                      "Xianghe's"),
+        Number(name="neighbours_match_lag_years", default=1.0, unit="years",
+               low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(0.5, 3)",
+               meaning="years after Xianghe starts a measure that its neighbours, matching, "
+                       "start it",
+               source="assumption: a budget cycle or two (prior 0.5-3 years)"),
+        Switch(name="regional_coordination", default=False, unit="on/off",
+               role=LEVER,
+               meaning="the four receiving counties attract projects jointly (Xianghe's "
+                       "attraction measures and subsidy offered by all four, and an area-wide "
+                       "promotion against elsewhere), share their land quota, and run no "
+                       "subsidy race between them",
+               source="county report 2021: from going it alone to regional coordination with "
+                      "Tongzhou, Sanhe and Dachang: joint attraction, cross-region chains, "
+                      "shared planning of land"),
+        Number(name="coordination_area_bonus", default=0.2, unit="utility",
+               low=0.0, high=10.0, role=UNCERTAINTY, prior="uniform(0, 0.5)",
+               meaning="utility the four counties' joint promotion adds to each of them "
+                       "against elsewhere, for projects choosing a site",
+               source="assumption: joint fairs and a common offer; no published effect "
+                      "(prior 0-0.5, up to a mode's bonus)"),
+        Number(name="coordination_cost_yuan", default=1.0e7, unit="yuan/year",
+               low=0.0, high=1e10, role=UNCERTAINTY, prior="loguniform(2e6, 3e7)",
+               meaning="Xianghe's yearly public cost of regional coordination (joint "
+                       "promotion, planning and administration)",
+               source="assumption: no published figure; the measure's public cost is "
+                      "flagged as assumed"),
+    ),
+    *_group(
         "pipeline",
         Number(name="construction_months", default=12.0, unit="months",
                low=1.0, high=60.0, role=UNCERTAINTY, prior="uniform(9, 24)",
@@ -911,14 +1004,6 @@ _DECLARED: list[Param] = [
                low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(0.3, 1.2)",
                meaning="construction land taken a year by infrastructure and local firms",
                source=ASSUMED),
-        Number(name="land_price_elasticity", default=0.3, unit="elasticity",
-               low=0.0, high=5.0, role=UNCERTAINTY, prior="uniform(0, 0.8)",
-               meaning="elasticity of the industrial land price's long-run level to the "
-                       "scarcity of land left under the cap",
-               source="starting prices of industrial parcels in Sanhe (2020) and Xianghe "
-                      "(2026) stayed at 750-820 yuan/m2 while the room under the cap shrank "
-                      "(docs/evidence.md): industrial land is priced administratively and "
-                      "rationed by quota, so a small elasticity (prior 0-0.8)"),
         Number(name="idle_industrial_land_km2", default=3.0, unit="km2",
                low=0.0, high=50.0, role=UNCERTAINTY, prior="uniform(1, 6)",
                meaning="idle land held by firms that the space-optimisation fund can redevelop",
@@ -965,25 +1050,31 @@ _DECLARED: list[Param] = [
                meaning="redeveloped idle land the space fund keeps ready for projects; it spends "
                        "nothing beyond",
                source=ASSUMED_FIXED),
-        Number(name="land_price_adjustment", default=0.02, unit="1/quarter",
-               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0, 0.1)",
-               meaning="how fast the county moves the industrial land price with the excess "
-                       "demand for ready land: the log change in a quarter when projects "
-                       "wait and no land is ready (or the reverse)",
-               source="assumption: at most about 8 % a year, as the flat auction prices of "
-                      "2020-2026 suggest (docs/evidence.md; prior 0-0.1)"),
-        Number(name="land_price_floor_share", default=0.5, unit="share",
-               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0.3, 0.8)",
-               meaning="lowest industrial land price the county asks, as a share of 2014's",
-               source="assumption: Xianghe and Sanhe industrial parcels started at 750-820 "
-                      "yuan/m2 in 2020-2026 auctions (docs/evidence.md), about 0.8 of the "
-                      "2014 price, and sales at a discount to attract investment are common "
-                      "(prior 0.3-0.8)"),
-        Number(name="land_room_floor_share", default=0.01, unit="share",
-               low=1e-4, high=1.0, role=CONSTANT,
-               meaning="smallest room under the cap, as a share of 2014's, that the land price "
-                       "responds to (the price stops rising there)",
-               source=ASSUMED_FIXED),
+        Number(name="land_price_adjustment", default=0.01, unit="1/quarter",
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0, 0.03)",
+               meaning="how fast a county's scarcity premium on industrial land grows with the "
+                       "excess demand for ready land: the log change in a quarter when "
+                       "projects wait and no land is ready (falling back to no premium when "
+                       "land is ready and none waits)",
+               source="assumption: counties ration scarce industrial land by quota rather "
+                      "than price it up; the auction prices of Xianghe and Sanhe stayed at "
+                      "750-820 yuan/m2 from 2020 to 2026 (docs/evidence.md), so at most about "
+                      "12 % a year under full excess demand (prior 0-0.03)"),
+        Number(name="xianghe_land_price_yuan_m2", default=800.0, unit="yuan/m2",
+               low=50.0, high=10_000.0, role=UNCERTAINTY, prior="uniform(500, 1000)",
+               meaning="the industrial land price Xianghe would ask alone when land is not "
+                       "short (its anchor; it then sets its price against its neighbours')",
+               source="Xianghe and Sanhe industrial auctions 600-900 yuan/m2 in 2020 (Sanhe, "
+                      "Feb 2020: 817; Xianghe 2026: 754-762 starting prices), Langfang's "
+                      "southern counties 150-360 in 2014 (docs/evidence.md; prior 500-1000)"),
+        Number(name="land_price_competition", default=0.3, unit="share",
+               low=0.0, high=1.0, role=UNCERTAINTY, prior="uniform(0, 0.6)",
+               meaning="weight a county's asking price for industrial land puts on its "
+                       "neighbours' prices (the other receiving counties on its side of the "
+                       "Beijing boundary) rather than its own anchor",
+               source="counties competing to supply land keep industrial land prices down "
+                      "and follow each other (Hu & Xu 2021, 改革; Land Use Policy 2020, "
+                      "104704); the weight is an assumption (prior 0-0.6)"),
     ),
     *_group(
         "public services",

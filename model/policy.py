@@ -54,6 +54,8 @@ class SpendingParams(View):
     provincial_quota_cost_yuan: float
     fast_spatial_plan: bool
     spatial_plan_cost_yuan: float
+    regional_coordination: bool
+    coordination_cost_yuan: float
 
 
 def running_cost_quarter(sp: SpendingParams) -> float:
@@ -71,5 +73,6 @@ def running_cost_quarter(sp: SpendingParams) -> float:
                       + sp.vocational_recognition * sp.vocational_recognition_cost_yuan
                       + sp.talent_housing_eligibility * sp.talent_housing_cost_yuan
                       + sp.provincial_land_quota * sp.provincial_quota_cost_yuan
-                      + sp.fast_spatial_plan * sp.spatial_plan_cost_yuan)
+                      + sp.fast_spatial_plan * sp.spatial_plan_cost_yuan
+                      + sp.regional_coordination * sp.coordination_cost_yuan)
     return (yearly + administration) / QUARTERS_PER_YEAR

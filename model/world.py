@@ -38,6 +38,12 @@ class World:
     worker_access: np.ndarray
     home_asc: np.ndarray
     focus: int                       # index of the county the levers act on
+    area: np.ndarray                 # bool (R,): the receiving counties competing for projects
+    labour_like: np.ndarray          # (R,) the talent region whose labour a firm finds, -1: own
+    county_area_km2: np.ndarray      # (R,) land of the receiving counties (NaN elsewhere)
+    county_cap_share: np.ndarray
+    county_land_2014_km2: np.ndarray
+    county_quota_km2: np.ndarray
     area_km2: float
     intensity_cap: float
     purchase_restriction_year: float
@@ -75,6 +81,11 @@ class World:
         """Index of a region by name."""
         return self.region_names.index(name)
 
+    @property
+    def neighbours(self) -> np.ndarray:
+        """The receiving counties other than the focus county, by index."""
+        return np.flatnonzero(self.area & (np.arange(self.area.size) != self.focus))
+
 
 def skill_shares(high: float, skilled: float) -> np.ndarray:
     """Shares of high-skill, skilled and general workers (the rest), summing to one."""
@@ -101,6 +112,12 @@ def _regions(regions: list[dict], markets: list[dict]) -> dict:
     def col(key):
         return _column(regions, key)
 
+    def land(key):
+        return np.array([r.get(key, np.nan) if r.get("area") else np.nan for r in regions],
+                        dtype=float)
+
+    names = [r["name"] for r in regions]
+
     return dict(
         region_names=tuple(r["name"] for r in regions),
         region_labels=tuple(r["label"] for r in regions),
@@ -118,6 +135,13 @@ def _regions(regions: list[dict], markets: list[dict]) -> dict:
         worker_access=col("worker_access"),
         home_asc=col("home_asc"),
         focus=focus[0],
+        area=np.array([bool(r.get("area")) for r in regions]),
+        labour_like=np.array([names.index(r["labour_like"]) if "labour_like" in r else -1
+                              for r in regions]),
+        county_area_km2=land("area_km2"),
+        county_cap_share=land("intensity_cap"),
+        county_land_2014_km2=land("construction_land_2014_km2"),
+        county_quota_km2=land("land_quota_km2"),
         area_km2=float(f["area_km2"]),
         intensity_cap=float(f["intensity_cap"]),
         purchase_restriction_year=float(f["purchase_restriction_year"]),

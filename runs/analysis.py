@@ -16,6 +16,11 @@ SEEDS_ONLY = "seeds"
 SEEDS_AND_PARAMETERS = "seeds and parameters"
 
 
+# Quantities of a comparison, not of a run: the projects B diverts from Xianghe's
+# neighbours is what their signings lose against A (none on either side alone).
+DIVERTED = {"projects_diverted_from_neighbours": ("neighbours_projects_signed", -1.0)}
+
+
 def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
                    columns: list[str] | None = None) -> pd.DataFrame:
     """Effect of B against A on each indicator, paired by seed (common random numbers) and,
@@ -27,7 +32,9 @@ def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
         columns: the indicators to compare (default: every indicator of the model).
 
     Returns:
-        One row per indicator: mean of A and of B, mean difference B - A, its standard
+        One row per indicator (and ``projects_diverted_from_neighbours``: what the
+        neighbours' signings lose, B against A, with no A or B of its own): mean of A and
+        of B, mean difference B - A, its standard
         error, the interval, ``pairs`` (the run pairs used) and ``interval_holds``. Only
         pairs where both sides have a value count, in the means too, so the effect is
         always B - A of the means shown: an event indicator (the investment of the
@@ -47,7 +54,11 @@ def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
     b = b.set_index(keys).sort_index()[columns]
     both = a.notna() & b.notna()
     a, b = a.where(both), b.where(both)
-    out = mean_interval(b - a, confidence)
+    diff = b - a
+    for name, (source, sign) in DIVERTED.items():
+        if source in diff:      # a quantity of the pair, with no value on either side
+            diff[name] = sign * diff[source]
+    out = mean_interval(diff, confidence)
     out.insert(0, "b", b.mean())
     out.insert(0, "a", a.mean())
     return out.rename_axis("indicator").reset_index()

@@ -36,12 +36,13 @@ from .scenario import available, load  # noqa: E402
 # The report's grouping of the measures, in the order the page shows them.
 GROUPS = (("targeting", "Targeting and attraction modes"), ("permits", "Permit devolution"),
           ("land", "Land"), ("subsidies", "Policy innovation: subsidies and funds"),
-          ("talent", "Talent and public services"), ("commuting", "Commuting"))
+          ("talent", "Talent and public services"), ("commuting", "Commuting"),
+          ("neighbours", "Regional coordination; the neighbours"))
 START_YEARS = (2014, 2040)
 PAGE_TALENT_AGENTS = FULL_SCALE_TALENT
 TARGET_YEAR = 2020
 # Read once: the charts are rebuilt every step.
-TARGETS = {t.indicator: t for t in load_targets() if t.year == TARGET_YEAR}
+TARGETS = {t.indicator: t for t in load_targets() if t.years == (TARGET_YEAR,)}
 
 
 def _label(name: str) -> str:
@@ -183,19 +184,23 @@ def MeasuresPanel(controls: Controls):
                         LeverControl(controls, lever)
 
 
-def _jitter(n: int, radius: float, seed: int = 7) -> np.ndarray:
-    """Fixed positions inside a disc, so a firm keeps its place from step to step."""
-    rng = np.random.default_rng(seed)
-    r = radius * np.sqrt(rng.random(n))
-    a = 2 * np.pi * rng.random(n)
+def _positions(rank: np.ndarray, radius: float) -> np.ndarray:
+    """A place inside a disc for each firm, from its own fixed uniform draw (its rank
+    against the catalogue), so a firm keeps its place from step to step however many
+    new projects arrive or are forgotten around it."""
+    r = radius * np.sqrt((rank * 7919.0) % 1.0)
+    a = 2 * np.pi * rank
     return np.column_stack([r * np.cos(a), r * np.sin(a)])
 
 
 STATE_STYLE = {State.SIGNED: ("signed", "o", False), State.PERMITS: ("permits", "s", False),
                State.BUILDING: ("building", "s", True), State.PRODUCING: ("producing", "o", True),
                State.LEFT_AGAIN: ("left again", "X", True)}
-MAP_RADII = {"beijing": 14.0, "tongzhou": 8.0, "xianghe": 11.0}
-MAP_COLOURS = {"beijing": "#d9e4f0", "tongzhou": "#dbeedb", "xianghe": "#f6e3c8"}
+MAP_RADII = {"beijing": 14.0, "tongzhou": 8.0, "xianghe": 11.0, "sanhe": 2.5, "dachang": 2.0}
+MAP_COLOURS = {"beijing": "#d9e4f0", "tongzhou": "#dbeedb", "xianghe": "#f6e3c8",
+               "sanhe": "#f3d9c0", "dachang": "#f3d9c0"}
+# The neighbours whose projects the map counts beside their disc.
+MAP_COUNTED = ("tongzhou", "sanhe", "dachang")
 BORDER_X = 33.0
 CAR, BUS = "#c0392b", "#2b6a99"
 
@@ -220,8 +225,9 @@ class RegionMap:
                     ha="center", fontsize=9, weight="bold")
         ax.axvline(BORDER_X, color="0.5", ls="--", lw=1)
         ax.text(BORDER_X + 0.5, 22, "Beijing | Hebei", fontsize=7, color="0.4")
-        self.positions = _jitter(model.firms.state.size, MAP_RADII["xianghe"] - 1)
-        self.positions += self.centres["xianghe"]
+        self.counts = {n: ax.text(self.centres[n][0] + MAP_RADII[n] + 0.8, self.centres[n][1],
+                                  "", fontsize=7, va="center", color="0.3")
+                       for n in MAP_COUNTED}
         self.palette = matplotlib.colormaps["tab10"]
         self.scatter = {state: ax.scatter([], [], s=18, marker=marker, label=label,
                                           linewidths=1)
@@ -254,13 +260,14 @@ class RegionMap:
         self.title = ax.set_title("", fontsize=9)
 
     def update(self, model: XiangheApp) -> Figure:
-        f, focus = model.firms, model.world.focus
+        f, focus, w = model.firms, model.world.focus, model.world
         mine = f.region == focus
+        positions = _positions(f.rank, MAP_RADII["xianghe"] - 1) + self.centres["xianghe"]
         for state, (_, _, filled) in STATE_STYLE.items():
             sel = np.flatnonzero(mine & (f.state == state))
             colours = self.palette(f.sector[sel] % 10)
             dots = self.scatter[state]
-            dots.set_offsets(self.positions[sel] if sel.size else np.empty((0, 2)))
+            dots.set_offsets(positions[sel] if sel.size else np.empty((0, 2)))
             dots.set_facecolors(colours if filled else "none")
             dots.set_edgecolors(colours)
         still = int((f.state == State.IN_BEIJING).sum() * f.weight)
@@ -278,8 +285,11 @@ class RegionMap:
         self.bus_line.set_label(f"by bus {commuters - car:,.0f}/day")
         self.ax.legend(loc="lower left", fontsize=7, ncols=2, frameon=False,
                        title="Xianghe firms (colour: sector) and commuters", title_fontsize=7)
+        for name, text in self.counts.items():
+            signed = (f.region == w.region(name)).sum() * f.weight
+            text.set_text(f"{signed:,.0f} projects")
         pipeline = int((mine & np.isin(f.state, PIPELINE)).sum() * f.weight)
-        self.title.set_text(f"{model.quarter_label}: {mine.sum() * f.weight:,.0f} firms "
+        self.title.set_text(f"{model.quarter_label}: {mine.sum() * f.weight:,.0f} projects "
                             f"committed to Xianghe, {pipeline:,} in the pipeline")
         return self.fig
 
@@ -354,7 +364,7 @@ def indicator_charts_option(model: XiangheApp) -> dict:
     return option
 
 
-PALETTE = ["#2b6a99", "#e67e22", "#27ae60"]
+PALETTE = ["#2b6a99", "#e67e22", "#27ae60", "#8e44ad"]
 TARGET_RED = "#c0392b"
 TARGET_LABEL = "2020 target and band"
 CHART_NOTE = ("Red diamonds: the 2020 target and its band (legend: click a name to hide its "

@@ -369,16 +369,24 @@ def _cmd_elasticities(args) -> int:
     common = _parse_set(args.set)
     resolve(common)
     workers = _workers(args, default=1)
-    from .elasticities import elasticities
+    from .elasticities import NEW_PLANTS, PROBE, elasticities, new_project_elasticities
 
     table = elasticities(args.seed, args.seeds, common, measures, workers=workers,
                          progress=not args.quiet)
+    new = new_project_elasticities(args.seed, args.seeds, common)
     if args.json:
         print(json.dumps({"seeds": list(range(args.seed, args.seed + args.seeds)),
                           "literature": {k: {"low": r.low, "high": r.high, "source": r.source}
                                          for k, r in LITERATURE.items()},
                           "measures": table.replace({float("nan"): None})
-                          .to_dict(orient="records")}))
+                          .to_dict(orient="records"),
+                          "new_projects": {
+                              "year": PROBE,
+                              "literature": {k: {"low": r.low, "high": r.high,
+                                                 "source": r.source}
+                                             for k, r in NEW_PLANTS.items()},
+                              "elasticities": new.replace({float("nan"): None})
+                              .to_dict(orient="records")}}))
         return 0
     print(f"Each measure from 2022 against the baseline, seeds {args.seed}.."
           f"{args.seed + args.seeds - 1}, to 2030 (ranges from the literature in brackets):")
@@ -393,6 +401,16 @@ def _cmd_elasticities(args) -> int:
               f"{_human(r.cost_per_firm_yuan):>10} {_human(r.cost_per_job_yuan):>24} "
               f"{_human(r.worker_surplus_gain_yuan):>12}")
     for key, r in LITERATURE.items():
+        print(f"  {key}: {r.source}")
+    print(f"\nNew investment projects' location elasticities at the baseline in {PROBE}: the "
+          "number choosing a county against its own cost (seeds as above):")
+    print(f"  {'county':<10} {'factor':<7} {'elasticity':>10}  {'range':<16} "
+          f"{'in range':<8} {'share choosing it':>17}")
+    for r in new.itertuples():
+        print(f"  {r.county:<10} {r.factor:<7} {r.elasticity:>10.2f}  "
+              f"{f'[{r.low:.2f}, {r.high:.2f}]':<16} {'yes' if r.in_range else 'no':<8} "
+              f"{r.share_choosing:>17.1%}")
+    for key, r in NEW_PLANTS.items():
         print(f"  {key}: {r.source}")
     return 0
 

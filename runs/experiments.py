@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from model import INDICATORS, NAMES
-from model.indicators import EVENT_COLUMNS, pooled
+from model.indicators import EVENT_COLUMNS, RATIOS, pooled, ratio_of
 from model.params import FIRST_YEAR, levers_set, resolve
 
 from . import provenance
@@ -30,7 +30,7 @@ from .folders import manifest_of, output, publish, staging
 from .scenario import Scenario, load
 from .store import RESULTS, ResultStore, check_out, schema, write_manifest
 
-UNITS = {i.name: i.unit for i in INDICATORS}
+UNITS = {i.name: i.unit for i in INDICATORS} | {"projects_diverted_from_neighbours": "projects/year"}
 # Runs finished by an interrupted `run --out DIR`, kept in DIR until the run completes.
 CHECKPOINTS = ".checkpoints"
 
@@ -54,6 +54,8 @@ class RunResult:
         mean = {n: float(rows[n].mean()) for n in NAMES}
         events = self.events[self.events["year"] == year].to_dict(orient="records")
         mean.update(pooled(events))
+        # A ratio over the seeds is the ratio of the pooled flows, not a mean of ratios.
+        mean.update({name: ratio_of(mean, parts) for name, parts in RATIOS.items()})
         return mean, per_seed
 
 
@@ -136,7 +138,7 @@ def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[i
     """Replace the contents of ``out`` with the tidy tables, the plot and manifest.json,
     all at once: they are written to a folder beside it, manifest last, and exchanged
     with it in one rename."""
-    from .plots import indicator_panels
+    from .plots import indicator_panels, new_stage_panels
 
     new = staging(out)
     try:
@@ -146,6 +148,7 @@ def write_run_outputs(out: Path, scenario: Scenario, params: dict, seeds: list[i
         result.annual.to_parquet(new / "annual.parquet", index=False)
         result.annual.to_csv(new / "annual.csv", index=False)
         indicator_panels(quarterly).savefig(new / "indicators.png", dpi=130)
+        new_stage_panels(result.annual).savefig(new / "new-stage.png", dpi=130)
         manifest = manifest_of(
             "run",
             scenario=scenario.name,

@@ -101,7 +101,8 @@ class Kind:
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("run", ("quarterly.parquet", "quarterly.csv", "annual.parquet", "annual.csv",
-                 "indicators.png", MANIFEST, ".checkpoints"), "xianghe run --out",
+                 "indicators.png", "new-stage.png", MANIFEST, ".checkpoints"),
+         "xianghe run --out",
          lambda m: {"scenario", "parameters", "seeds"} <= m.keys(),
          marker_dirs=(".checkpoints",)),
     Kind("comparison", ("effects.csv", "effects.png", "effects.svg", "runs.parquet", MANIFEST),

@@ -17,7 +17,7 @@ from model import INDICATORS  # noqa: E402
 from model.indicators import KEY_CHARTS  # noqa: E402
 
 FLOWS = {i.name for i in INDICATORS if i.aggregation == "flow"}
-PALETTE = ("#2b6a99", "#e67e22", "#27ae60")
+PALETTE = ("#2b6a99", "#e67e22", "#27ae60", "#8e44ad")
 
 
 def indicator_panels(quarterly: pd.DataFrame) -> plt.Figure:
@@ -59,6 +59,55 @@ def indicator_panels(quarterly: pd.DataFrame) -> plt.Figure:
     fig.suptitle("Xianghe relocation model: key indicators by quarter "
                  f"({df['seed'].nunique()} seeds, band: 95% of seeds; "
                  "red: calibration target and its band)")
+    return fig
+
+
+# The new stage, year by year: where the projects come from, where they go, and what land
+# costs in each receiving county.
+STAGE_PANELS = (
+    ("Projects signed with Xianghe a year, by origin",
+     {"relocations_signed": "relocating Beijing firms", "new_projects_signed": "new projects"},
+     "projects/year"),
+    ("Projects signed a year, by county",
+     {"firms_signed": "Xianghe", "projects_signed_tongzhou": "Tongzhou",
+      "projects_signed_sanhe": "Sanhe", "projects_signed_dachang": "Dachang"},
+     "projects/year"),
+    ("Industrial land price at the end of the year",
+     {"industrial_land_price_yuan_m2": "Xianghe",
+      "industrial_land_price_tongzhou_yuan_m2": "Tongzhou",
+      "industrial_land_price_sanhe_yuan_m2": "Sanhe",
+      "industrial_land_price_dachang_yuan_m2": "Dachang"},
+     "yuan/m2 (log scale)"),
+)
+
+
+def new_stage_panels(annual: pd.DataFrame) -> plt.Figure:
+    """Signings a year by origin and by county, and the four counties' land prices: the
+    mean over seeds with a band holding 95 % of the seeds, and the calibration targets of
+    Xianghe's and the area's signings and Xianghe's land price."""
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    targets = {(t.indicator, t.years): t for t in load_targets()}
+    for ax, (title, series, unit) in zip(axes, STAGE_PANELS, strict=True):
+        long = annual.melt(id_vars=["seed", "year"], value_vars=list(series),
+                           var_name="series").replace({"series": series})
+        sns.lineplot(data=long, x="year", y="value", hue="series", ax=ax,
+                     errorbar=("pi", 95), hue_order=list(series.values()),
+                     palette=list(PALETTE[:len(series)]), marker="o", markersize=3)
+        for name in series:
+            for (indicator, years), t in targets.items():
+                if indicator == name and len(years) == 1:
+                    ax.errorbar(years[0], t.value, yerr=[[t.value - t.low], [t.high - t.value]],
+                                color="#c0392b", fmt="D", markersize=4, capsize=3)
+        if "land" in title:
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("")
+        ax.set_ylabel(unit)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+        ax.legend(title=None, fontsize="x-small")
+    fig.suptitle(f"The new stage: {annual['seed'].nunique()} seeds, band: 95 % of seeds; "
+                 "red: calibration target of that year and its band")
     return fig
 
 

@@ -18,7 +18,7 @@ runs alone it computes
   ranks above the next, and which uncertain parameters move that comparison (RBD-FAST
   given-data indices from SALib, and rank correlations);
 - the **package against the sum of its parts**;
-- the **out-of-sample** table: 2020-2021 figures that were no calibration target beside
+- the **out-of-sample** table: figures of 2020-2024 that were no calibration target beside
   what was published (``calibration/out_of_sample.toml``);
 - a **summary** an official can read, every number of which is a cell of a table below it.
 
@@ -70,20 +70,23 @@ DISCOUNT_SOURCE = ("NDRC & Ministry of Construction 2006, Methods and Parameters
                    "rate 8 %")
 
 # The indicators of the report, as an official reads them: label, unit shown, divisor.
-# Indicators the report derives from the model's: commuters, and the firms that left
-# Beijing for a destination other than Xianghe (those that moved anywhere less those in
-# Xianghe's pipeline, producing there or gone from it again).
+# An indicator the report derives from the model's: the commuters.
 DERIVED: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "cross_border_commuters": lambda d: d["cross_border_daily_persons"] * d["commuter_share"],
-    "firms_elsewhere": lambda d: (d["firms_left_beijing"] - d["pipeline_projects"]
-                                  - d["firms_operating"] - d["firms_left_again"]),
 }
 HEADLINE: dict[str, tuple[str, str, float]] = {
-    "firms_relocated": ("firms relocated (cumulative)", "firms", 1.0),
-    "firms_operating": ("firms producing", "firms", 1.0),
+    "projects_operating": ("projects producing (relocated firms and new projects)",
+                           "projects", 1.0),
+    "firms_relocated": ("relocated Beijing firms (cumulative)", "firms", 1.0),
+    "firms_operating": ("relocated Beijing firms producing", "firms", 1.0),
+    "new_projects_operating": ("new investment projects producing", "projects", 1.0),
+    "firms_signed": ("projects signed with Xianghe in the year", "projects/year", 1.0),
+    "area_projects_signed": ("projects signed with the four counties in the year",
+                             "projects/year", 1.0),
     "projects_failed": ("projects failed (cumulative)", "projects", 1.0),
     "relocated_revenue_yuan": ("revenue of the relocated firms", "m yuan/year", 1e6),
     "relocated_tax_yuan": ("tax paid by the relocated firms", "m yuan/year", 1e6),
+    "project_tax_yuan": ("tax paid by the projects producing", "m yuan/year", 1e6),
     "relocated_workers_employed": ("people who moved from Beijing, employed in Xianghe",
                                    "people", 1.0),
     "high_skill_to_beijing": ("high-skill workers leaving for a Beijing job", "people/year",
@@ -96,8 +99,10 @@ HEADLINE: dict[str, tuple[str, str, float]] = {
     "firm_surplus_yuan": ("firms' surplus", "m yuan/year", 1e6),
 }
 COLUMNS = [*NAMES, *DERIVED]
-UNITS = {i.name: i.unit for i in INDICATORS} | {"cross_border_commuters": "people/day",
-                                                 "firms_elsewhere": "firms"}
+# What the summary's findings and the paths figure lead with: everything producing in
+# Xianghe, whichever the origin, since after 2021 most of what is signed is new investment.
+HEADLINE_OUTCOME = "projects_operating"
+UNITS = {i.name: i.unit for i in INDICATORS} | {"cross_border_commuters": "people/day"}
 
 # The unit costs each lever's public money depends on (model/policy.py and the submodels
 # that spend): the money table says which of them are assumptions.
@@ -122,6 +127,8 @@ LEVER_COSTS: dict[str, tuple[str, ...]] = {
     "checkpoint_lanes": ("lane_cost_yuan",),
     "bus_lines": ("bus_line_cost_yuan",),
     "entry_permits_per_year": (),
+    "regional_coordination": ("coordination_cost_yuan",),
+    "neighbours_match": (),     # the neighbours' money, not Xianghe's
 }
 
 
@@ -161,7 +168,7 @@ def _per_100m(num, cost):
 
 
 def _additionality(q):
-    """Of the firms that got land in Xianghe under the measure, the share that would not
+    """Of the projects that got land in Xianghe under the measure, the share that would not
     have without it: the extra landings (none where the measure lands fewer) over the
     landings under the measure. In [0, 1]; undefined where nothing landed."""
     extra = np.maximum(np.asarray(q["landed_b"], dtype=float)
@@ -170,11 +177,12 @@ def _additionality(q):
 
 
 def _diversion(q):
-    """Of the extra firms signing with Xianghe, the share that would have moved elsewhere
-    without the measure: the fall in moves elsewhere, at most the extra signings and at
-    least none, over the extra signings. In [0, 1]; undefined without extra signings."""
+    """Of the extra projects signing with Xianghe, the share its neighbours (Tongzhou,
+    Sanhe, Dachang) would have signed without the measure: the fall in their signings, at
+    most the extra signings and at least none, over the extra signings. In [0, 1];
+    undefined without extra signings."""
     signed = np.asarray(q["d_signed"], dtype=float)
-    diverted = np.clip(-np.asarray(q["d_elsewhere"], dtype=float), 0.0,
+    diverted = np.clip(-np.asarray(q["d_neighbours"], dtype=float), 0.0,
                        np.maximum(signed, 0.0))
     return _ratio(diverted, signed)
 
@@ -182,22 +190,24 @@ def _diversion(q):
 METRICS: tuple[Metric, ...] = (
     Metric("public_cost_yuan", "public cost, discounted", "m yuan", 1e6,
            lambda q: q["cost"], higher_is_better=False, additive=True),
-    Metric("extra_firms_producing", "extra firms producing at the end", "firms", 1.0,
+    Metric("extra_firms_producing", "extra projects producing at the end (relocated firms "
+           "and new projects)", "projects", 1.0,
            lambda q: q["d_operating"], additive=True),
-    Metric("extra_jobs", "extra jobs at relocated firms at the end", "jobs", 1.0,
+    Metric("extra_jobs", "extra jobs at the projects producing at the end", "jobs", 1.0,
            lambda q: q["d_jobs"], additive=True),
-    Metric("cost_per_extra_firm_yuan", "cost per extra firm producing", "m yuan", 1e6,
+    Metric("cost_per_extra_firm_yuan", "cost per extra project producing", "m yuan", 1e6,
            lambda q: _ratio(q["cost"], q["d_operating"]), higher_is_better=False),
     Metric("cost_per_extra_job_yuan", "cost per extra job", "yuan", 1.0,
            lambda q: _ratio(q["cost"], q["d_jobs"]), higher_is_better=False),
-    Metric("additionality", "additionality: share of the firms landing under the measure "
-           "that came because of it", "share", 1.0, _additionality),
+    Metric("additionality", "additionality: share of the projects landing under the "
+           "measure that came because of it", "share", 1.0, _additionality),
     Metric("deadweight", "deadweight: share that would have come without it", "share", 1.0,
            lambda q: 1.0 - _additionality(q), higher_is_better=False),
-    Metric("diversion", "diversion: share of the extra firms signing with Xianghe that "
-           "would have moved elsewhere", "share", 1.0, _diversion,
+    Metric("diversion", "diversion: share of the extra projects signing with Xianghe that "
+           "its neighbours lose", "share", 1.0, _diversion,
            higher_is_better=False),
-    Metric("tax_gained_yuan", "tax gained from relocated firms, discounted", "m yuan", 1e6,
+    Metric("tax_gained_yuan", "tax gained from the projects producing, discounted", "m yuan",
+           1e6,
            lambda q: q["tax"], additive=True),
     Metric("net_fiscal_yuan", "net fiscal effect (tax gained - cost)", "m yuan", 1e6,
            lambda q: q["tax"] - q["cost"], additive=True),
@@ -205,7 +215,7 @@ METRICS: tuple[Metric, ...] = (
            "m yuan", 1e6, lambda q: q["welfare"], additive=True),
     Metric("welfare_per_yuan", "surplus gained per yuan of public cost", "yuan/yuan", 1.0,
            lambda q: _ratio(q["welfare"], q["cost"])),
-    Metric("firms_per_100m_yuan", "extra firms producing per 100 m yuan", "firms", 1.0,
+    Metric("firms_per_100m_yuan", "extra projects producing per 100 m yuan", "projects", 1.0,
            lambda q: _per_100m(q["d_operating"], q["cost"])),
     Metric("jobs_per_100m_yuan", "extra jobs per 100 m yuan", "jobs", 1.0,
            lambda q: _per_100m(q["d_jobs"], q["cost"])),
@@ -420,15 +430,16 @@ def paired_quantities(runs: pd.DataFrame, name: str, start: int, until: int) -> 
 
     q = pd.DataFrame({
         "cost": discounted("public_spending_yuan"),
-        "tax": discounted("relocated_tax_yuan"),
+        "tax": discounted("project_tax_yuan"),
         "welfare": discounted("worker_surplus_yuan") + discounted("firm_surplus_yuan"),
-        "d_operating": wide(name, "firms_operating")[until]
-        - wide(BASELINE, "firms_operating")[until],
-        "d_jobs": wide(name, "relocated_firm_jobs")[until]
-        - wide(BASELINE, "relocated_firm_jobs")[until],
-        "landed_a": landed(BASELINE, "firms_relocated"),
-        "landed_b": landed(name, "firms_relocated"),
-        "d_elsewhere": landed(name, "firms_elsewhere") - landed(BASELINE, "firms_elsewhere"),
+        "d_operating": wide(name, "projects_operating")[until]
+        - wide(BASELINE, "projects_operating")[until],
+        "d_jobs": wide(name, "project_jobs")[until]
+        - wide(BASELINE, "project_jobs")[until],
+        "landed_a": landed(BASELINE, "projects_landed"),
+        "landed_b": landed(name, "projects_landed"),
+        "d_neighbours": (wide(name, "neighbours_projects_signed")[window]
+                         - wide(BASELINE, "neighbours_projects_signed")[window]).sum(axis=1),
         "d_signed": (wide(name, "firms_signed")[window]
                      - wide(BASELINE, "firms_signed")[window]).sum(axis=1),
     })
@@ -436,7 +447,7 @@ def paired_quantities(runs: pd.DataFrame, name: str, start: int, until: int) -> 
 
 
 QUANTITIES = ("cost", "tax", "welfare", "d_operating", "d_jobs", "landed_a", "landed_b",
-              "d_elsewhere", "d_signed")
+              "d_neighbours", "d_signed")
 
 
 def _cluster_means(q: pd.DataFrame) -> pd.DataFrame:
@@ -638,7 +649,7 @@ def read_out_of_sample(path: Path = OUT_OF_SAMPLE_FILE) -> list[dict]:
 
 
 def out_of_sample_table(runs: pd.DataFrame, until: int) -> pd.DataFrame:
-    """The baseline's 2020-2021 figures that were no calibration target, beside what was
+    """The baseline's figures that were no calibration target (2020-2024), beside what was
     published: mean over every run, 90 % interval over draws (seeds without draws), and
     whether the published figure holds it. Predictions, never fitted."""
     rows = []
@@ -810,10 +821,10 @@ def money_notes(money: pd.DataFrame, per: str) -> str | None:
                      "(in the others the measure adds no firm, job, landing or signing, or "
                      "costs nothing) has no spread to show.")
     if len(undefined):
-        why = {"cost_per_extra_firm_yuan": "the measure adds no firm producing",
+        why = {"cost_per_extra_firm_yuan": "the measure adds no project producing",
                "cost_per_extra_job_yuan": "it adds no job",
-               "additionality": "no firm landed under it",
-               "deadweight": "no firm landed under it",
+               "additionality": "no project landed under it",
+               "deadweight": "no project landed under it",
                "diversion": "it adds no signing",
                "welfare_per_yuan": "it costs no public money"}
         cases = sorted({f"{METRIC[m].label.split(':')[0]} where {why[m]}"
@@ -907,6 +918,7 @@ TARGET_WORDS = {"firms_relocated": "firms relocated", "firms_operating": "firms 
                 "checkpoint_peak_delay_min": "checkpoint delay at peak",
                 "development_intensity": "development intensity",
                 "firms_signed": "projects signed with Xianghe",
+                "area_projects_signed": "projects signed with the four receiving counties",
                 "industrial_land_price_yuan_m2": "the industrial land price"}
 # Fewer posterior draws than this leave a statement about the parameters' uncertainty (a
 # rank held in 90 % of the draws, an RBD-FAST index) unsupported: the summary says so.
@@ -945,7 +957,7 @@ def summary(rep: Report, p: Plan) -> list[str]:
             f"distribution, each run on {len(p.seeds)} random seeds"
             if p.draws else f"{len(p.seeds)} random seeds at the calibrated parameters")
     targets = load_targets()
-    years = sorted({t.year for t in targets})
+    years = sorted({y for t in targets for y in t.years})
     named = dict.fromkeys(TARGET_WORDS.get(t.indicator, t.indicator.replace("_", " "))
                           for t in targets)
     paras = [
@@ -956,37 +968,38 @@ def summary(rep: Report, p: Plan) -> list[str]:
         f"(the baseline) up to {until}, on the same {over}: a difference between a measure "
         "and the baseline is therefore the measure's, not chance.",
         f"**What it was fitted to.** {WORDS.get(len(targets), len(targets)).capitalize()} "
-        f"published figures of {years[0]}-{years[-1]} "
+        f"published figures of {years[0]}–{years[-1]} "
         f"({', '.join(named)}). "
         "Its other outputs for those years are predictions, compared with whatever was "
         "published in the out-of-sample table below.",
     ]
     findings = []
-    firms = e[(e["year"] == until) & (e["indicator"] == "firms_operating")
+    firms = e[(e["year"] == until) & (e["indicator"] == HEADLINE_OUTCOME)
               & (e["measure"].isin(p.measures))]
     best = firms.loc[firms["effect"].idxmax()]
-    label, unit, div = _label("firms_operating")
+    label, unit, div = _label(HEADLINE_OUTCOME)
     if _excludes_zero(best):
         findings.append(
-            f"**{best['measure']}** adds the most firms producing in Xianghe by {until}: "
+            f"**{best['measure']}** adds the most projects producing in Xianghe (relocated "
+            f"firms and new projects) by {until}: "
             f"{fmt(best['effect'], div)} {interval(best['ci_low'], best['ci_high'], div)} "
             f"({holds}) against {fmt(best['a'], div)} in the baseline.")
     else:
         findings.append(
-            f"No measure on its own changes the number of firms producing in Xianghe by "
+            f"No measure on its own changes the number of projects producing in Xianghe by "
             f"{until} beyond its {holds}: the largest effect, of **{best['measure']}**, is "
             f"{fmt(best['effect'], div)} {interval_text(best['ci_low'], best['ci_high'], div)}"
-            f" firms against {fmt(best['a'], div)} in the baseline.")
+            f" projects against {fmt(best['a'], div)} in the baseline.")
     if p.package:
-        pk = _row(e, PACKAGE, "firms_operating", until)
-        inter = rep.interactions.set_index("indicator").loc["firms_operating"]
+        pk = _row(e, PACKAGE, HEADLINE_OUTCOME, until)
+        inter = rep.interactions.set_index("indicator").loc[HEADLINE_OUTCOME]
         together = ("more than" if inter["ci_low"] > 0 else "less than" if inter["ci_high"] < 0
                     else "not clearly different from")
         everything = ("Both measures" if len(p.measures) == 2 else
                       f"All {WORDS.get(len(p.measures), len(p.measures))} measures")
         findings.append(
             f"{everything} together (the package) add {fmt(pk['effect'], div)} "
-            f"{interval_text(pk['ci_low'], pk['ci_high'], div)} firms producing by {until}, "
+            f"{interval_text(pk['ci_low'], pk['ci_high'], div)} projects producing by {until}, "
             f"{together} the sum of their effects alone ({fmt(inter['sum_of_parts'], div)}; "
             f"the difference is {fmt(inter['interaction'], div)} "
             f"{interval_text(inter['ci_low'], inter['ci_high'], div)})"
@@ -1017,7 +1030,7 @@ def summary(rep: Report, p: Plan) -> list[str]:
                            if sure >= 0.9 else ", so the first place is not settled."))
     # the largest effect on anything else, relative to the baseline, among those whose
     # interval excludes zero
-    others = e[(e["year"] == until) & ~e["indicator"].isin(["firms_operating"])
+    others = e[(e["year"] == until) & ~e["indicator"].isin([HEADLINE_OUTCOME])
                & e["measure"].isin(p.measures)].copy()
     others["relative"] = others["effect"].abs() / others["a"].abs().clip(lower=1e-9)
     clear = others[(others["ci_low"] > 0) | (others["ci_high"] < 0)].sort_values(
@@ -1047,7 +1060,7 @@ def summary(rep: Report, p: Plan) -> list[str]:
         f"to. The public cost of {WORDS.get(n_assumed, n_assumed)} of the "
         f"{WORDS.get(len(assumed), len(assumed))} scenarios compared rests "
         "on unit costs the county has not published (marked in the money table). It counts "
-        "only the tax the relocated firms pay, not the county's other revenue, and values "
+        "only the tax the projects producing in Xianghe pay, not the county's other revenue, and values "
         "people's and firms' gains by their own choices, not by the county's aims. "
         f"{intervals}; none holds errors in the model's structure.")
     return paras
@@ -1098,7 +1111,7 @@ def _figures(rep: Report, p: Plan, folder: Path) -> list[tuple[str, str]]:
     out.append(("effects", f"Effects in {p.until}, with 95 % intervals "
                            f"({uncertainty(p)['holds']})"))
 
-    path_inds = ["firms_operating", "relocated_workers_employed", "cross_border_commuters",
+    path_inds = [HEADLINE_OUTCOME, "relocated_workers_employed", "cross_border_commuters",
                  "checkpoint_peak_delay_min"]
     fig, axes = plt.subplots(1, len(path_inds), figsize=(15, 3.6), constrained_layout=True)
     for ax, ind in zip(axes, path_inds, strict=True):
@@ -1298,8 +1311,8 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
         blocks.append(("p", "Needs two or more measures."))
     per = "per-draw means" if p.draws else "seeds"
     blocks += [
-        ("h2", "6. Out of sample: 2020-2021 figures that were not fitted"),
-        ("p", "The baseline's figures for 2020-2021 that were no calibration target, beside "
+        ("h2", "6. Out of sample: figures of 2020-2024 that were not fitted"),
+        ("p", "The baseline's figures for 2020-2024 that were no calibration target, beside "
               "what was published (`calibration/out_of_sample.toml`). They are predictions: "
               f"nothing was tuned to them. The range is the 5th to 95th percentile of the "
               f"{per}."),

@@ -25,7 +25,7 @@ def check_years(start: int, until: int) -> None:
 
 
 def check_measures(measures: list | None) -> list:
-    """The measures to report (names or :class:`runs.scenario.Scenario` objects), the six
+    """The measures to report (names or :class:`runs.scenario.Scenario` objects), the seven
     of the county report by default; refuse the baseline, the package's name, an unknown
     name, none at all, and a name given twice."""
     chosen = list(scenarios.MEASURES) if measures is None else list(measures)

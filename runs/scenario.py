@@ -26,7 +26,8 @@ from .errors import InputError
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 # The measures the county report proposes, each a scenario file (docs/measures.md).
-MEASURES = ("targeting", "permits", "land", "subsidies", "talent", "commuting")
+MEASURES = ("targeting", "permits", "land", "subsidies", "talent", "commuting",
+            "coordination")
 KEYS = {"name", "description", "extends", "start_year", "params"}
 
 

@@ -84,9 +84,14 @@ def test_a_comparison_shows_b_minus_a_units_and_what_its_interval_holds():
     result = api.comparison("baseline", "subsidies", replicates=3, until=2023, params=SMALL,
                             workers=1)
     eff = result.effects.set_index("indicator")
-    shown = eff[eff["pairs"] > 0]
+    shown = eff[(eff["pairs"] > 0) & eff["a"].notna()]
     assert shown["effect"].to_numpy() == pytest.approx((shown["b"] - shown["a"]).to_numpy(),
                                                        rel=1e-9, abs=1e-6)
+    # A quantity of the pair alone, with no value on either side: what B took from the
+    # neighbours.
+    diverted = eff.loc["projects_diverted_from_neighbours"]
+    assert pd.isna(diverted["a"]) and pd.isna(diverted["b"])
+    assert diverted["effect"] == pytest.approx(-eff.loc["neighbours_projects_signed", "effect"])
     assert (eff["pairs"] <= 3).all() and (eff.drop(["mean_signed_investment_yuan",
                                                     "months_sign_to_production"])["pairs"] == 3).all()
     assert eff.loc["firms_relocated", "unit"] == "firms"
@@ -197,7 +202,7 @@ def test_a_script_without_a_main_guard_runs_on_several_workers(tmp_path, how):
     assert run.returncode == 0, run.stderr
     from model import NAMES
 
-    assert run.stdout.split() == [str(len(NAMES)), "4"]
+    assert run.stdout.split() == [str(len(NAMES) + 1), "4"]    # and the diverted row
 
 
 def test_a_worker_that_dies_fails_its_task_with_a_line_not_a_hang():

@@ -26,7 +26,10 @@ CONTRACT_INDICATORS = (
     "public_spending_yuan", "projects_failed", "projects_waiting_for_land",
     "worker_surplus_yuan", "firm_surplus_yuan",
 )
-EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production")
+# Indicators that are null where there is nothing to measure (events, ratios).
+EVENTS = ("mean_signed_investment_yuan", "months_sign_to_production",
+          "xianghe_share_of_area_signings")
+SHARE_EVENTS = ("xianghe_share_of_area_signings",)     # a share: 0 when Xianghe signs none
 
 
 def xianghe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -48,7 +51,8 @@ def test_run_json_prints_every_contract_indicator():
     assert set(CONTRACT_INDICATORS) <= set(doc["indicators"])
     # An indicator with nothing to measure is null, never 0; the others are numbers.
     assert all(math.isfinite(v) for k, v in doc["indicators"].items() if k not in EVENTS)
-    assert all(v is None or v > 0 for k, v in doc["indicators"].items() if k in EVENTS)
+    assert all(v is None or v > 0 or (k in SHARE_EVENTS and v == 0)
+               for k, v in doc["indicators"].items() if k in EVENTS)
     assert doc["per_seed"] == [doc["indicators"]]
 
 
@@ -78,7 +82,7 @@ def test_replicates_until_and_set():
     doc = json.loads(out.stdout)
     assert doc["until"] == 2023 and doc["seed"] == 7 and len(doc["per_seed"]) == 2
     for name in NAMES:
-        if name in EVENTS:      # they pool the events of both seeds instead
+        if name in EVENTS:      # they pool the events (or flows) of both seeds instead
             continue
         mean = (doc["per_seed"][0][name] + doc["per_seed"][1][name]) / 2
         assert doc["indicators"][name] == pytest.approx(mean)
@@ -116,6 +120,7 @@ def test_out_writes_tables_plot_and_manifest(tmp_path):
     assert set(manifest["parameters"]) == set(PARAMS)
     assert {"package_version", "git_revision", "seconds"} <= set(manifest)
     assert (out / "indicators.png").stat().st_size > 10_000
+    assert (out / "new-stage.png").stat().st_size > 10_000
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -231,7 +236,8 @@ def test_scenarios_compose_in_order_with_one_start_year(tmp_path):
 def test_report_package_is_the_composition_of_the_measures():
     from runs.scenario import load
 
-    measures = ("targeting", "permits", "land", "subsidies", "talent", "commuting")
+    measures = ("targeting", "permits", "land", "subsidies", "talent", "commuting",
+                "coordination")
     composed = {}
     for name in measures:
         composed.update(load(name).params)
@@ -248,9 +254,18 @@ def test_elasticities_prints_each_measure_beside_the_literature():
     subsidies = out["measures"][1]
     assert subsidies["public_cost_yuan"] > 0 and subsidies["cost_change_share"] < 0
     assert subsidies["elasticity_in_range"] in (True, False, None)
+    # the new projects' elasticities to each county's land price and wages, negative (a
+    # dearer county draws fewer) and beside the new-plant literature
+    new = out["new_projects"]
+    assert set(new["literature"]) == {"land", "labour"}
+    rows = {(r["county"], r["factor"]): r for r in new["elasticities"]}
+    assert set(rows) == {(c, f) for c in ("tongzhou", "xianghe", "sanhe", "dachang")
+                         for f in ("land", "labour")}
+    assert all(r["elasticity"] < 0 and r["in_range"] in (True, False) for r in rows.values())
     text = xianghe("elasticities", "--seeds", "1", "--measures", "permits", "--set",
                    "talent_agents=5000", "--quiet")
     assert text.returncode == 0 and "Bartik" in text.stdout and "permits" in text.stdout
+    assert "Guimaraes, Figueiredo & Woodward" in text.stdout
 
 
 @pytest.mark.parametrize("args, needle", [

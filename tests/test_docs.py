@@ -116,3 +116,16 @@ def test_the_parameter_table_is_the_declared_one():
     table = subprocess.run([sys.executable, "-m", "runs.cli", "params", "--markdown"],
                            capture_output=True, text=True, cwd=ROOT, timeout=120).stdout
     assert table in (ROOT / "docs" / "parameters.md").read_text()
+
+
+def test_every_indicator_is_documented_with_its_unit_and_aggregation():
+    """docs/indicators.md has a row for each indicator the model measures, with the unit
+    and the yearly aggregation it is declared with."""
+    from model.indicators import INDICATORS
+
+    rows = {line.split("`")[1]: [c.strip() for c in line.split("|")[1:-1]]
+            for line in (ROOT / "docs" / "indicators.md").read_text().splitlines()
+            if line.startswith("| `")}
+    for i in INDICATORS:
+        assert i.name in rows, i.name
+        assert rows[i.name][1:3] == [i.unit, i.aggregation], (i.name, rows[i.name][1:3])

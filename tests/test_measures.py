@@ -61,12 +61,19 @@ def test_scarce_land_blocks_projects(scarce):
     assert _indicator(scarce, "land_blocked_projects", 2020) > 3
 
 
+def _months_to_production(models, first: int = 2015, last: int = 2020) -> float:
+    """The median months from signing to production of every project that started in
+    the focus county in ``first``-``last``, pooled over the seeds."""
+    return float(np.median(np.concatenate([
+        months for m in models for year, parts in m.production_months.items()
+        if first <= year <= last for months in parts])))
+
+
 @pytest.mark.parametrize("lever", ["permit_devolution", "commitment_system"])
 def test_permit_reforms_shorten_signing_to_production(base, lever):
-    with_it = _run({lever: True})
-    for year in (2018, 2020):
-        assert (_indicator(with_it, "months_sign_to_production", year)
-                < _indicator(base, "months_sign_to_production", year))
+    """Pooled over six years: a single year's median of a few dozen starts moves with the
+    projects the reform attracts, which queue for the same land."""
+    assert _months_to_production(_run({lever: True})) < _months_to_production(base)
 
 
 def test_investment_subsidy_attracts_firms_and_costs_money(base):
@@ -213,6 +220,8 @@ def test_every_measure_has_a_public_cost():
         p = PARAMS[lever]
         if lever == "subsidy_clawback":
             continue   # it saves money: tested above
+        if lever == "neighbours_match":
+            continue   # the neighbours' policy, paid from their budgets, not Xianghe's
         if p.type is bool:
             on = {lever: True}
         elif lever in ("checkpoint_lanes", "bus_lines"):

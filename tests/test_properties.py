@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from model import PARAMS, XiangheModel
 from model.enterprises import State
 from model.merchants import MerchantState
-from model.indicators import EVENT_COLUMNS, EVENTS
+from model.indicators import EVENT_COLUMNS, NULLABLE
 from model.params import FIRST_YEAR, LEVERS, Integer, StartYear, Switch
 
 # Scale and shares are drawn separately: shares of one whole must add up to at most one.
@@ -57,10 +57,12 @@ def test_any_valid_parameter_set_keeps_the_invariants(params, seed):
         assert ((f.region == -1) == (f.state == State.IN_BEIJING)).all()
         assert np.isin(m.merchants.state, [s.value for s in MerchantState]).all()
         assert w.talent[t.home].all() and w.talent[t.job].all()
-        assert m.land.used_m2 <= m.land.cap_m2 + 1e-6
+        for land in m.lands.values():
+            assert land.used_m2 <= land.cap_m2 + 1e-6
+            assert land.premium >= 1.0 and land.price > 0.0
         assert ((m.services >= 0) & (m.services <= 1)).all()
-        values = np.array([v for k, v in m.quarter_values.items() if k not in EVENTS],
+        values = np.array([v for k, v in m.quarter_values.items() if k not in NULLABLE],
                           dtype=float)
         assert np.isfinite(values).all()
-    annual = m.annual().drop(columns=["year", *EVENTS, *EVENT_COLUMNS]).to_numpy(dtype=float)
+    annual = m.annual().drop(columns=["year", *NULLABLE, *EVENT_COLUMNS]).to_numpy(dtype=float)
     assert np.isfinite(annual).all()

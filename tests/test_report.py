@@ -94,16 +94,16 @@ def test_every_money_figure_comes_from_the_stored_runs(small):
             return (at[at.year == 2024][col] - at[at.year == 2021][col]).mean()
 
         cost = disc("public_spending_yuan")
-        firms = _paired(runs, measure, 2024, "firms_operating").mean()
-        jobs = _paired(runs, measure, 2024, "relocated_firm_jobs").mean()
-        landed_a, landed_b = (window("baseline", "firms_relocated"),
-                              window(measure, "firms_relocated"))
+        firms = _paired(runs, measure, 2024, "projects_operating").mean()
+        jobs = _paired(runs, measure, 2024, "project_jobs").mean()
+        landed_a, landed_b = (window("baseline", "projects_landed"),
+                              window(measure, "projects_landed"))
         expected = {
             "public_cost_yuan": cost,
             "extra_firms_producing": firms,
             "extra_jobs": jobs,
-            "tax_gained_yuan": disc("relocated_tax_yuan"),
-            "net_fiscal_yuan": disc("relocated_tax_yuan") - cost,
+            "tax_gained_yuan": disc("project_tax_yuan"),
+            "net_fiscal_yuan": disc("project_tax_yuan") - cost,
             "welfare_gained_yuan": disc("worker_surplus_yuan") + disc("firm_surplus_yuan"),
             "additionality": max(landed_b - landed_a, 0.0) / landed_b,
             "firms_per_100m_yuan": 1e8 * firms / cost,
@@ -123,11 +123,11 @@ def test_every_money_figure_comes_from_the_stored_runs(small):
         assert got.loc["public_cost_yuan", "ci_high"] - cost == pytest.approx(half, rel=1e-7)
         assert got.loc["public_cost_yuan", "bracket"] == "95 % interval (seeds and parameters)"
         effect = t["effects"].set_index(["measure", "indicator", "year"]).loc[
-            (measure, "firms_operating", 2024)]
+            (measure, "projects_operating", 2024)]
         assert got.loc["extra_firms_producing", ["ci_low", "ci_high"]].tolist() == \
             pytest.approx([effect["ci_low"], effect["ci_high"]], rel=1e-9, abs=1e-9)
         # a ratio: the range of its 3 per-draw values, and said so
-        firms_draw = _paired(runs, measure, 2024, "firms_operating").groupby(level="draw").mean()
+        firms_draw = _paired(runs, measure, 2024, "projects_operating").groupby(level="draw").mean()
         ratio = np.where(per_draw > 0, 1e8 * firms_draw / per_draw,
                          np.sign(firms_draw) * np.inf)
         assert got.loc["firms_per_100m_yuan", "ci_low"] == pytest.approx(ratio.min())
@@ -161,7 +161,7 @@ def test_the_ranking_orders_the_criterion_and_counts_draws(small):
         rate = reports.DISCOUNT_RATE
         cost = sum(_paired(runs, measure, y, "public_spending_yuan").groupby(level="draw")
                    .mean() / (1 + rate) ** (y - 2022) for y in range(2022, 2025))
-        firms = _paired(runs, measure, 2024, "firms_operating").groupby(level="draw").mean()
+        firms = _paired(runs, measure, 2024, "projects_operating").groupby(level="draw").mean()
         return np.where(cost > 0, 1e8 * firms / cost, np.sign(firms) * np.inf)
 
     first, second = ranking["measure"]
@@ -205,7 +205,7 @@ def test_every_number_in_the_summary_is_in_a_table_below_it(small):
         tokens.update(re.findall(r"-?[\d,]*\d(?:\.\d+)?(?:e-?\d+)?", cell))
     tokens.update(re.findall(r"-?[\d,]*\d(?:\.\d+)?", tables))
     numbers = re.findall(r"-?[\d,]*\d(?:\.\d+)?(?: %)?", summary)
-    allowed_words = {"2014", "2021", "2020", "2020-2021", "2022", "2024", "3", "2", "100",
+    allowed_words = {"2014", "2019", "2021", "2020", "2019-2021", "2022", "2024", "3", "2", "100",
                      str(reports.MIN_DRAWS)}
     for n in numbers:
         n = n.rstrip(" %").strip()
@@ -356,7 +356,7 @@ def test_a_small_report_cannot_contradict_itself(tmp_path, draws):
     money = t["money"].set_index(["measure", "metric"])
     effects = t["effects"].set_index(["measure", "indicator", "year"])
     for measure in ("land", "permits", "package"):
-        e = effects.loc[(measure, "firms_operating", 2030)]
+        e = effects.loc[(measure, "projects_operating", 2030)]
         m = money.loc[(measure, "extra_firms_producing")]
         assert [m["ci_low"], m["ci_high"]] == pytest.approx([e["ci_low"], e["ci_high"]])
     shares = money.loc[(slice(None), ["additionality", "deadweight", "diversion"]),

@@ -109,7 +109,7 @@ def _whole_run_in(out: Path) -> str:
     """The folder holds one run whole: every file, and the tables agree with the manifest."""
     names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == ["annual.csv", "annual.parquet", "indicators.png", "manifest.json",
-                     "quarterly.csv", "quarterly.parquet"], names
+                     "new-stage.png", "quarterly.csv", "quarterly.parquet"], names
     manifest = json.loads((out / "manifest.json").read_text())
     annual = pd.read_parquet(out / "annual.parquet")
     assert sorted(annual["seed"].unique()) == manifest["seeds"]

@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from model import commuting, enterprises
 from model.choice import draw, logit_probabilities
-from model.land import Land, LandParams
+from model.land import Land, LandParams, set_asking_prices, share_quota
 from model.params import defaults
 
 
@@ -33,7 +33,8 @@ def test_draws_follow_probabilities():
     assert np.allclose(np.bincount(chosen) / len(p), [0.2, 0.5, 0.3], atol=0.005)
 
 
-LAND = LandParams.of(defaults())
+# The premium's speed fixed here, whatever the calibration makes of it (its prior's middle).
+LAND = LandParams.of({**defaults(), "land_price_adjustment": 0.015})
 READY_M2 = LAND.space_fund_ready_m2
 OVERLOAD = defaults()["queue_overload_cap"]
 EDITIONS = (2014.5, 2015.5, 2018.75)
@@ -66,7 +67,7 @@ def test_catalogue_editions():
 
 
 def test_land_is_granted_in_signing_order_and_never_past_the_cap():
-    land = Land.create(area_km2=10, cap_share=0.3, used_km2=2.99, price=1000, idle_km2=0)
+    land = Land.create(area_km2=10, cap_share=0.3, used_km2=2.99, anchor=1000, idle_km2=0)
     land.supply(50_000, release_share=1.0, plan_approved=False, fund_yuan=0, cost_yuan_m2=1, ready_m2=READY_M2)
     none = np.zeros(3, bool)
     granted = land.allocate(np.array([30_000.0, 5_000.0, 5_000.0]), none, none)
@@ -77,35 +78,71 @@ def test_land_is_granted_in_signing_order_and_never_past_the_cap():
     assert land.used_m2 <= land.cap_m2
 
 
-def test_land_price_rises_with_scarcity():
-    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
-    before = land.price(LAND)
-    land.quota_pool_m2 = land.other_backlog_m2 = 5e6
-    land.take_for_other_uses()
-    assert land.price(LAND) > before
+def _county(anchor=1000.0, waiting=0.0, pool=0.0) -> Land:
+    one = Land.create(area_km2=100, cap_share=0.3, used_km2=20, anchor=anchor, idle_km2=0)
+    one.waiting_m2, one.quota_pool_m2 = waiting, pool
+    return one
 
 
-def test_land_price_follows_the_queue_against_the_land_ready():
-    """Projects waiting with no land ready raise the price; land nobody wants lowers it,
-    never below the floor; extra supply lowers it."""
-    def land(waiting, pool):
-        one = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
-        one.waiting_m2, one.quota_pool_m2 = waiting, pool
-        return one
-    queue, glut = land(1e5, 0.0), land(0.0, 1e6)
+def test_a_county_sets_its_price_against_its_neighbours():
+    """The asking price is the geometric mean of the county's anchor and its neighbours'
+    prices, weighted by competition: it follows a neighbour that cuts its price, ignores
+    counties across the Beijing boundary, and a county alone asks its anchor."""
+    side = np.array([1, 1, 0])          # two counties on one side, one across
+
+    def asking(neighbour_price: float, competition: float) -> tuple[float, float]:
+        lands = {0: _county(1000.0), 1: _county(neighbour_price), 2: _county(4500.0)}
+        set_asking_prices(lands, side, competition)
+        return lands[0].asking, lands[2].asking
+
+    assert asking(800.0, 0.0) == pytest.approx((1000.0, 4500.0))     # alone: the anchor
+    assert asking(800.0, 1.0)[0] == pytest.approx(800.0)             # all competition
+    assert asking(800.0, 0.3)[0] == pytest.approx(1000.0 ** 0.7 * 800.0 ** 0.3)
+    assert asking(600.0, 0.3)[0] < asking(800.0, 0.3)[0]             # a rival cuts: it follows
+    assert asking(600.0, 0.3)[1] == asking(800.0, 0.3)[1] == 4500.0  # across the boundary: not
+
+
+def test_land_price_rises_with_scarcity_only_where_land_binds():
+    """Projects waiting with no land ready raise the scarcity premium; where land is ready
+    and nobody waits it falls back to none, never below the asking price; extra supply
+    eases it."""
+    queue, glut = _county(waiting=1e5), _county(pool=1e6)
     for _ in range(200):
-        queue.adjust_price(LAND, 1e4)
-        glut.adjust_price(LAND, 1e4)
-    assert queue.price(LAND) > 1000 * 1.5
-    assert glut.price(LAND) == pytest.approx(LAND.land_price_floor_share * 1000)
-    tight, eased = land(1e5, 0.0), land(1e5, 1e5)
-    tight.adjust_price(LAND, 1e4)
-    eased.adjust_price(LAND, 1e4)
-    assert eased.price(LAND) < tight.price(LAND)
+        queue.adjust_premium(LAND, 1e4)
+        glut.adjust_premium(LAND, 1e4)
+    assert queue.price > 1000 * 1.5
+    assert glut.price == glut.asking == 1000.0
+    for _ in range(400):                                # the queue clears: back to asking
+        queue.waiting_m2, queue.quota_pool_m2 = 0.0, 1e6
+        queue.adjust_premium(LAND, 1e4)
+    assert queue.price == pytest.approx(1000.0)
+    tight, eased = _county(waiting=1e5), _county(waiting=1e5, pool=1e5)
+    tight.adjust_premium(LAND, 1e4)
+    eased.adjust_premium(LAND, 1e4)
+    assert eased.price < tight.price
+
+
+def test_a_neighbours_quarter_brings_its_quota_and_moves_its_premium():
+    land = _county(waiting=1e6)
+    land.quota_m2 = 4e5
+    land.advance_neighbour_quarter(LAND)
+    assert land.quota_pool_m2 == pytest.approx(1e5) and land.premium > 1.0
+
+
+def test_a_shared_quota_goes_where_projects_wait():
+    """Regional coordination: the usable quota of a county where nobody waits goes to one
+    where projects wait, up to what they wait for; a county's own queue keeps its own."""
+    short, spare, busy = _county(waiting=3e5), _county(pool=1e6), _county(waiting=1e5, pool=5e4)
+    lands = {0: short, 1: spare, 2: busy}
+    share_quota(lands)
+    assert short.quota_pool_m2 == pytest.approx(3e5)
+    assert busy.quota_pool_m2 == pytest.approx(1e5)
+    assert spare.quota_pool_m2 == pytest.approx(1e6 - 3e5 - 5e4)
+    assert sum(x.quota_pool_m2 for x in lands.values()) == pytest.approx(1e6 + 5e4)
 
 
 def test_other_uses_share_the_quota_with_waiting_projects():
-    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, anchor=1000, idle_km2=0)
     land.quota_pool_m2, land.other_backlog_m2 = 1e5, 3e5
     assert land.take_for_other_uses() == pytest.approx(1e5)     # nobody else waits: all
     land.quota_pool_m2, land.waiting_m2 = 1e5, 1e5
@@ -114,7 +151,7 @@ def test_other_uses_share_the_quota_with_waiting_projects():
 
 
 def test_idle_land_needs_no_quota_and_the_fund_stops_when_enough_is_ready():
-    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=1)
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, anchor=1000, idle_km2=1)
     spent = land.supply(0, 1.0, False, fund_yuan=3e7, cost_yuan_m2=1500, ready_m2=READY_M2)
     assert spent == pytest.approx(3e7)
     one = np.zeros(1, bool)
@@ -125,7 +162,7 @@ def test_idle_land_needs_no_quota_and_the_fund_stops_when_enough_is_ready():
 
 
 def test_quota_held_back_is_released_when_the_plan_is_approved():
-    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, anchor=1000, idle_km2=0)
     land.supply(100_000, release_share=0.7, plan_approved=False, fund_yuan=0, cost_yuan_m2=1, ready_m2=READY_M2)
     assert land.quota_pool_m2 == pytest.approx(70_000)
     land.supply(100_000, release_share=0.7, plan_approved=True, fund_yuan=0, cost_yuan_m2=1, ready_m2=READY_M2)
@@ -133,7 +170,7 @@ def test_quota_held_back_is_released_when_the_plan_is_approved():
 
 
 def test_halls_take_small_clean_projects_without_quota():
-    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, price=1000, idle_km2=0)
+    land = Land.create(area_km2=100, cap_share=0.3, used_km2=20, anchor=1000, idle_km2=0)
     land.open_halls(8_000)
     land.open_halls(8_000)                      # opens once
     small = np.array([True, True, False])
