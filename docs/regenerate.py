@@ -320,6 +320,7 @@ def fit(tmp: Path) -> dict[str, str]:
 def benchmarks(tmp: Path) -> dict[str, str]:
     return {"machine": f"{machine()}; {time.strftime('%Y-%m-%d')}",
             "agent_step": script("benchmarks/agent_step.py").rstrip("\n"),
+            "run_2021": script("benchmarks/run_2021.py").rstrip("\n"),
             "sweep_throughput": script("benchmarks/sweep_throughput.py").rstrip("\n"),
             "cli_latency": script("benchmarks/cli_latency.py").rstrip("\n")}
 
@@ -350,7 +351,8 @@ SOURCES = {s.name: s for s in (
     Source("fit", ("xianghe calibrate --report --workers 2",), fit,
            ("calibration/fit_report.py", "calibration/estimation.py",
             "calibration/screening.csv", "calibration/targets.toml")),
-    Source("benchmarks", ("python benchmarks/agent_step.py", "python benchmarks/sweep_throughput.py",
+    Source("benchmarks", ("python benchmarks/agent_step.py", "python benchmarks/run_2021.py",
+                          "python benchmarks/sweep_throughput.py",
                           "python benchmarks/cli_latency.py"), benchmarks, results=False),
 )}
 

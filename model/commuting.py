@@ -239,31 +239,37 @@ class Flows:
         return max(0.0, 1.0 - self.car_share - self.bus_share)
 
 
-def flows(crossing: np.ndarray, inbound_peak: np.ndarray, p_car: np.ndarray, weight: float,
-          residents: float, cp: CommutingParams) -> Flows:
-    """Flows over the checkpoints from every worker's commute.
+def flows(workers: np.ndarray, crossing: np.ndarray, inbound_peak: np.ndarray,
+          p_car: np.ndarray, weight: float, residents: float, cp: CommutingParams) -> Flows:
+    """Flows over the checkpoints from every worker's commute, computed from how many
+    workers there are of each kind (skill, car) on each commute (home, job): the workers of
+    one cell share their commute and their probability of driving.
 
     Args:
-        crossing: (n,) whether each worker's commute crosses the checkpoints.
-        inbound_peak: (n,) whether it enters Beijing at the morning peak.
-        p_car: (n,) each worker's probability of going by car.
+        workers: (skill, car, T, T) worker agents of each kind on each commute.
+        crossing: (T, T) whether a commute crosses the checkpoints.
+        inbound_peak: (T, T) whether it enters Beijing at the morning peak.
+        p_car: (skill, car, T, T) probability of going by car.
         weight: real people per worker agent.
         residents: residents of the focus county, who also cross for other purposes.
         cp: the commuting parameters in force.
     """
     scale = weight * cp.commute_days_share
-    n_cross = int(crossing.sum())
-    car_share = float(p_car[crossing].mean()) if n_cross else 0.0
+    crossers = workers * crossing
+    n_cross = int(crossers.sum())
+    drivers = float((crossers * p_car).sum())
+    car_share = drivers / n_cross if n_cross else 0.0
     commuters = n_cross * scale
     other = cp.noncommute_trips_per_resident * residents
-    inbound_cars = (p_car[inbound_peak].sum() * scale + other * car_share) / cp.car_occupancy
+    inbound_cars = (float((workers * inbound_peak * p_car).sum()) * scale
+                    + other * car_share) / cp.car_occupancy
     peak = inbound_cars * cp.peak_share
     delay = checkpoint_delay_min(peak, cp.peak_hours, cp.checkpoint_lanes,
                                  cp.checkpoint_service_veh_h, cp.queue_overload_cap)
     event_delay = checkpoint_delay_min(
         peak, cp.peak_hours, cp.checkpoint_lanes,
         cp.checkpoint_service_veh_h * cp.event_service_factor, cp.queue_overload_cap)
-    riders = (1.0 - p_car[crossing]).sum() * scale + other * (1.0 - car_share)
+    riders = (n_cross - drivers) * scale + other * (1.0 - car_share)
     capacity = cp.bus_lines * cp.bus_line_capacity
     bus_load = riders / capacity if capacity > 0 else 0.0
     # The buses carry at most their capacity; those without a place cross by other means.

@@ -71,25 +71,43 @@ class Indicator:
     count: bool = False
 
 
+N_STATES = len(State)
+
+
+def _census(m) -> np.ndarray:
+    """Firm agents by (in the focus county or not, state, relocated Beijing firm or new
+    project), (2, N_STATES, 2): one count of the firms a quarter, which the indicators of
+    that quarter read instead of each scanning the firms again. Kept until the model steps
+    or its firm arrays change."""
+    f = m.firms
+    key = (m.steps, id(f.state), f.state.size)
+    cached = getattr(m, "_firm_census", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    cell = (((f.region == m.world.focus).astype(np.intp) * N_STATES + f.state) * 2
+            + (f.origin == Origin.RELOCATION))
+    table = np.bincount(cell, minlength=4 * N_STATES).reshape(2, N_STATES, 2)
+    producing = ((f.region == m.world.focus) & (f.state == State.PRODUCING))
+    m._firm_census = (key, table, producing & (f.origin == Origin.RELOCATION),
+                      producing & (f.origin != Origin.RELOCATION))
+    return table
+
+
 def _in_focus(m, *states: State) -> float:
     """Real projects (of any origin) in the focus county in one of ``states``."""
-    f = m.firms
-    return float(((f.region == m.world.focus) & np.isin(f.state, states)).sum() * f.weight)
+    return float(_census(m)[1, list(states)].sum() * m.firms.weight)
 
 
 def _relocated(m, *states: State) -> float:
     """Real relocated Beijing firms in the focus county in one of ``states``."""
-    f = m.firms
-    return float(((f.region == m.world.focus) & np.isin(f.state, states)
-                  & (f.origin == Origin.RELOCATION)).sum() * f.weight)
+    return float(_census(m)[1, list(states), 1].sum() * m.firms.weight)
 
 
 def _producing_in_focus(m, relocated: bool = True) -> np.ndarray:
     """Relocated firms (or, with ``relocated`` False, new projects) producing in the focus
     county."""
-    f = m.firms
-    return ((f.region == m.world.focus) & (f.state == State.PRODUCING)
-            & ((f.origin == Origin.RELOCATION) == relocated))
+    _census(m)
+    return m._firm_census[2 if relocated else 3]
 
 
 def _signed(m, regions, new: bool | None = None) -> float:
@@ -281,7 +299,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("firms_left_beijing", "firms", "stock",
               "exposed Beijing firms that moved anywhere (failed and blocked projects not "
               "counted), cumulative",
-              lambda m: float(np.isin(m.firms.state, MOVED).sum() * m.firms.weight),
+              lambda m: float(_census(m)[:, list(MOVED), 1].sum() * m.firms.weight),
               count=True),
     Indicator("relocated_firm_jobs", "people", "stock",
               "jobs at the relocated firms producing in Xianghe, whoever fills them",

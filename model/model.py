@@ -316,11 +316,15 @@ class XiangheModel(mesa.Model):
         self._access_2014 = talent.labour_market_access(self.talent, cond, v.talent)
 
     def _flows_at(self, cond: talent.Conditions, cp: CommutingParams) -> Flows:
+        """Flows from the workers of each kind (skill, car) on each commute: one count
+        of the agents, then sums over at most 9 T² cells, not gathers over every agent."""
         t, places = self.talent, self.places
-        h, j = places.slot[t.home], places.slot[t.job]
-        return commuting.flows(places.links.crossing[h, j], places.links.inbound_peak[h, j],
-                               cond.p_car[t.skill, t.car, h, j], t.weight,
-                               self.land.residents, cp)
+        T = places.regions.size
+        cell = ((t.skill.astype(np.intp) * 3 + t.car) * T + places.slot[t.home]) * T \
+            + places.slot[t.job]
+        workers = np.bincount(cell, minlength=9 * T * T).reshape(3, 3, T, T)
+        return commuting.flows(workers, places.links.crossing, places.links.inbound_peak,
+                               cond.p_car, t.weight, self.land.residents, cp)
 
     # --- results ----------------------------------------------------------------------
     def quarterly(self) -> pd.DataFrame:

@@ -418,13 +418,19 @@ def surplus_yuan(t: Talent, c: Conditions, tp: TalentParams, c_2014: Conditions,
     return float((gain * wage * count).sum() / tp.beta_log_wage * t.weight)
 
 
+def _kind_key(t: Talent, places: Places, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Each worker's kind among those :func:`pair_utilities` tells apart (skill, children,
+    car, home, job, staff or not, local or not), as one integer."""
+    T = places.regions.size
+    return (((((t.skill[idx].astype(np.intp) * 2 + t.children[idx]) * 3 + t.car[idx]) * T
+              + places.slot[t.home[idx]]) * T + places.slot[t.job[idx]]) * 2
+            + (t.employer[idx] >= 0)) * 2 + t.local[idx]
+
+
 def _kinds(t: Talent, places: Places) -> tuple[np.ndarray, np.ndarray]:
     """One worker of each kind that :func:`pair_utilities` tells apart (skill, children,
     car, home, job, staff or not, local or not), and how many workers of that kind."""
-    T = places.regions.size
-    key = (((((t.skill.astype(np.intp) * 2 + t.children) * 3 + t.car) * T
-             + places.slot[t.home]) * T + places.slot[t.job]) * 2 + (t.employer >= 0)) * 2 \
-        + t.local
+    key = _kind_key(t, places)
     count = np.bincount(key)
     one = np.empty(count.size, dtype=np.intp)
     one[key] = np.arange(key.size)
@@ -463,9 +469,11 @@ def _staff_to_follow(t: Talent, started: np.ndarray, firm_region: np.ndarray,
     none = np.empty(0, dtype=np.int64)
     if started.size == 0:
         return none, none
-    destination = np.full(firm_region.size, -1)
+    # One slot past the firms for "no employer" (-1), so one gather finds every
+    # worker's firm's destination.
+    destination = np.full(firm_region.size + 1, -1)
     destination[started] = firm_region[started]
-    dest = np.where(t.employer >= 0, destination[np.maximum(t.employer, 0)], -1)
+    dest = destination[t.employer]
     affected = np.flatnonzero((dest >= 0) & (dest != t.job))
     d = dest[affected]
     talent_destination = world.talent[d]
@@ -526,10 +534,11 @@ CLEARING_ROUNDS = 8
 
 
 def clear(t: Talent, choosers: np.ndarray, u: np.ndarray, markets: Markets, places: Places,
-          jobs: np.ndarray, adjustment: float) -> np.ndarray:
-    """Choice probabilities of the ``choosers`` over (home, job) pairs, (n, T*T), once the
-    job premia have closed ``adjustment`` of the gap to those at which their expected
-    choices would fill the jobs the other workers leave free.
+          jobs: np.ndarray, adjustment: float, count: np.ndarray | None = None) -> np.ndarray:
+    """Choice probabilities over (home, job) pairs, one row of ``u`` (a kind of chooser,
+    ``count`` of them among the ``choosers``; one each if not given), (k, T*T), once the
+    job premia have closed ``adjustment`` of the gap to those at which the choosers'
+    expected choices would fill the jobs the other workers leave free.
 
     The clearing premia come from a contraction (Berry 1994): each round adds, in every
     counted region, ``log(free jobs / expected choosers)``. Closing only part of the gap
@@ -543,9 +552,10 @@ def clear(t: Talent, choosers: np.ndarray, u: np.ndarray, markets: Markets, plac
     free = np.maximum(jobs - taken, 0.5 * t.weight)
     shift = np.zeros(T)
     u = u.reshape(-1, T, T)
+    weight = (np.ones(u.shape[0]) if count is None else count.astype(float)) * t.weight
     for _ in range(CLEARING_ROUNDS):
         p = logit_probabilities((u + shift).reshape(-1, T * T))
-        chosen = p.reshape(-1, T, T).sum(axis=(0, 1)) * t.weight
+        chosen = weight @ p.reshape(-1, T, T).sum(axis=1)
         shift += np.where(markets.counted, np.log(free / np.maximum(chosen, 1e-12)), 0.0)
     shift *= adjustment
     markets.job_premium += shift
@@ -648,9 +658,13 @@ def reconsider(t: Talent, c: Conditions, tp: TalentParams, world: World, markets
         return TalentQuarter(0, 0)
     regions = c.places.regions
     T = regions.size
-    p = clear(t, idx, pair_utilities(t, idx, c, tp, world), markets, c.places, jobs,
-              tp.job_premium_adjustment)
-    choice = draw(p, u_choice[idx])
+    # Workers of one kind face the same options: one row of utilities and probabilities
+    # a kind, each worker drawing from its kind's row.
+    _, first, kind, count = np.unique(_kind_key(t, c.places, idx), return_index=True,
+                                      return_inverse=True, return_counts=True)
+    p = clear(t, idx, pair_utilities(t, idx[first], c, tp, world), markets, c.places, jobs,
+              tp.job_premium_adjustment, count)
+    choice = draw(p[kind], u_choice[idx])
     new_home = regions[choice // T].astype(np.int8)
     new_job = regions[choice % T].astype(np.int8)
     focus = world.focus

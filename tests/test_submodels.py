@@ -177,3 +177,46 @@ def test_halls_take_small_clean_projects_without_quota():
     granted = land.allocate(np.array([5_000.0, 5_000.0, 5_000.0]), np.zeros(3, bool), small)
     assert granted.tolist() == [True, False, False]
     assert land.used_m2 == pytest.approx(20e6) and land.hall_m2 == pytest.approx(3_000)
+
+
+# --- one choice table a kind of agent ----------------------------------------------------
+
+@pytest.mark.parametrize("params", [{}, {"talent_housing_eligibility": True,
+                                         "talent_housing_eligibility_start_year": 2014}])
+def test_workers_of_one_kind_face_the_same_choice(params):
+    """The workers who reconsider choose from one row of utilities a kind (talent._kind_key):
+    every attribute the utilities depend on is in the kind, so any two workers of a kind
+    have the same row, under the purchase restriction and its talent exemption too."""
+    from model import XiangheModel, talent
+
+    m = XiangheModel({"talent_agents": 5000, **params}, seed=2)
+    m.run_until_year(2019)                       # staff, movers, the restriction in force
+    cond = m._conditions(m.views(), 2019.0)
+    assert cond.restriction_on
+    t = m.talent
+    idx = np.arange(t.skill.size)
+    u = talent.pair_utilities(t, idx, cond, m.views().talent, m.world)
+    _, first, kind = np.unique(talent._kind_key(t, m.places, idx), return_index=True,
+                               return_inverse=True)
+    assert first.size < idx.size / 5                 # far fewer kinds than workers
+    assert np.array_equal(u, u[first][kind])
+
+
+def test_flows_from_counts_of_a_kind_are_the_flows_of_the_agents():
+    """The checkpoint flows from the workers of each (skill, car) on each commute equal
+    those summed agent by agent."""
+    from model import XiangheModel
+
+    m = XiangheModel({"talent_agents": 5000}, seed=3)
+    m.run_until_year(2016)
+    v = m.views()
+    cond = m._conditions(v, 2016.0)
+    t, places, cp = m.talent, m.places, v.commuting
+    h, j = places.slot[t.home], places.slot[t.job]
+    crossing, peak = places.links.crossing[h, j], places.links.inbound_peak[h, j]
+    p_car = cond.p_car[t.skill, t.car, h, j]
+    assert crossing.any() and peak.any()
+    flows = m._flows_at(cond, cp)
+    scale = t.weight * cp.commute_days_share
+    assert flows.commuters == pytest.approx(crossing.sum() * scale, rel=1e-12)
+    assert flows.car_share == pytest.approx(p_car[crossing].mean(), rel=1e-12)
