@@ -281,7 +281,10 @@ def fit(tmp: Path) -> dict[str, str]:
 
     folder = ROOT / "calibration" / "report"
     table = pd.read_csv(folder / "fit.csv")
-    rows = ["| figure | period | band | calibrated point, mean of seeds 301-320 (sd) | "
+    from calibration.fit_report import CHECK_FIRST_SEED
+
+    first, last = CHECK_FIRST_SEED, CHECK_FIRST_SEED + int(table["seeds"].max()) - 1
+    rows = [f"| figure | period | band | calibrated point, mean of seeds {first}-{last} (sd) | "
             "posterior predictive mean (sd over the draws) | 5-95 % of the draws | draws in "
             "band |", "|---|---|---|---|---|---|---|"]
     for r in table.itertuples():

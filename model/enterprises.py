@@ -280,6 +280,7 @@ class Firms:
     wait_quarters: np.ndarray
     subsidy_yuan: np.ndarray   # subsidy paid to the project at signing (per real firm)
     origin: np.ndarray         # Origin: a relocating Beijing firm, or a new project
+    serial: np.ndarray         # a new project's arrival number (0, 1, ...); -1: exposed
 
     @classmethod
     def create(cls, n: int, weight: float, world: World, fp: FirmPopulationParams,
@@ -406,6 +407,7 @@ def _draw(n: int, world: World, fp: FirmPopulationParams, rng: np.random.Generat
         wait_quarters=np.zeros(n, dtype=np.int16),
         subsidy_yuan=np.zeros(n),
         origin=np.asarray(origin, dtype=np.int8),
+        serial=np.full(n, -1, dtype=np.int64),
     )
 
 
@@ -519,11 +521,16 @@ class QuarterDraws:
         return cls(u[0], u[1], u[2], u[3], u[4], rng.standard_normal((n, 2)))
 
     @classmethod
-    def drawn(cls, sizes: tuple[int, ...], rngs: tuple[np.random.Generator, ...]) -> QuarterDraws:
-        """Draws for consecutive groups of agents, each group from its own stream: the
-        exposed firms' numbers do not depend on how many new projects there are."""
-        parts = [cls.draw(n, rng) for n, rng in zip(sizes, rngs, strict=True)]
-        return cls(*(np.concatenate([getattr(p, f.name) for p in parts])
+    def drawn(cls, exposed: int, serials: np.ndarray, arrived: int,
+              rngs: tuple[np.random.Generator, np.random.Generator]) -> QuarterDraws:
+        """Draws for the ``exposed`` firms from their own stream, then for the new projects
+        kept (``serials``, their arrival numbers) from another: that stream draws for every
+        project that has arrived (``arrived``), kept or not, and each project takes the
+        numbers of its arrival number. Both streams draw as many numbers each quarter
+        whatever the levers, so the same firm or project gets the same numbers in two
+        scenarios (common random numbers), however many projects each keeps."""
+        firms, projects = cls.draw(exposed, rngs[0]), cls.draw(arrived, rngs[1])
+        return cls(*(np.concatenate([getattr(firms, f.name), getattr(projects, f.name)[serials]])
                      for f in dataclasses.fields(cls)))
 
 

@@ -44,7 +44,7 @@ from .indicators import HELPERS, NAMES, SIGNED_COUNT, SIGNED_INVESTMENT, Quarter
 from .indicators import measure as measure_indicators
 from .land import Land, LandParams, set_asking_prices
 from .merchants import MerchantParams, Merchants
-from .params import FIRST_YEAR, FULL_SCALE_TALENT, resolve
+from .params import FIRST_YEAR, FULL_SCALE_TALENT, PARAMS, resolve
 from .policy import SpendingParams, in_force, running_cost_quarter
 from .services import HouseholdWeights, ServiceParams
 from .talent import Places, PopulationParams, StaffParams, Talent, TalentParams
@@ -90,13 +90,22 @@ class Views:
                    ArrivalParams.of(values), neighbours)
 
 
+# Measures regional coordination does not share: how a county grants permits and
+# recognises its workers' credentials.
+OWN_REFORMS = ("permit_devolution", "commitment_system", "vocational_recognition")
+
+
 def neighbours_measures(params: dict, year: int) -> LocationParams | None:
     """The measures Xianghe's neighbours run in ``year``: under regional coordination the
     four counties' common offer (Xianghe's); with ``neighbours_match``, what Xianghe ran
-    ``neighbours_match_lag_years`` earlier; else none beyond what they ran in 2014."""
+    ``neighbours_match_lag_years`` earlier (levers switch at a year's start, so a
+    neighbour starts a measure in the first year at least the lag after Xianghe's start:
+    lags of 0.5 and 1 both mean the next year); else none beyond what they ran in 2014."""
     now = in_force(params, year)
     if now["regional_coordination"]:
-        return LocationParams.of(now)
+        # The common offer is the attraction measures and the subsidy; each county keeps
+        # its own permit procedures and its own recognition of credentials.
+        return LocationParams.of({**now, **{k: PARAMS[k].default for k in OWN_REFORMS}})
     if now["neighbours_match"]:
         return LocationParams.of(in_force(params, math.floor(
             year - params["neighbours_match_lag_years"])))
@@ -126,6 +135,7 @@ class XiangheModel(mesa.Model):
         self.firms = Firms.create(n_firms, values["firm_pool"] / n_firms, w,
                                   self.firm_population, init)
         self.n_exposed = n_firms     # agents after these are new investment projects
+        self.projects_arrived = 0    # new projects arrived so far, kept or not
         self.merchants = Merchants.create(w, firm_weight)
         self.talent = Talent.create(values["talent_agents"], w, PopulationParams.of(values),
                                     self.firms.staff * self.firms.weight, init)
@@ -185,10 +195,14 @@ class XiangheModel(mesa.Model):
         cond = self._conditions(v, when.year)
         setting = self._setting(v, cond)
         self.firms.drop_settled_elsewhere(self.n_exposed, np.flatnonzero(w.area))
-        self.firms.append(Firms.arrive(self.firms.weight, w, self.firm_population, v.arrivals,
-                                       trend_quarter / 4.0, self._rng_arrivals))
-        draws = QuarterDraws.drawn((self.n_exposed, self.firms.state.size - self.n_exposed),
-                                   (self._rng_firms, self._rng_projects))
+        arrivals = Firms.arrive(self.firms.weight, w, self.firm_population, v.arrivals,
+                                trend_quarter / 4.0, self._rng_arrivals)
+        arrivals.serial[:] = self.projects_arrived + np.arange(arrivals.serial.size)
+        self.projects_arrived += arrivals.serial.size
+        self.firms.append(arrivals)
+        draws = QuarterDraws.drawn(self.n_exposed, self.firms.serial[self.n_exposed:],
+                                   self.projects_arrived, (self._rng_firms, self._rng_projects))
+        self.last_draws = draws
         fq = enterprises.advance_quarter(self.firms, w, v.hazard, v.pipeline, when, self.lands,
                                          setting, self._setting_2014, draws)
         spending += fq.subsidy_yuan

@@ -655,7 +655,9 @@ _DECLARED: list[Param] = [
         Number(name="neighbours_match_lag_years", default=1.0, unit="years",
                low=0.0, high=20.0, role=UNCERTAINTY, prior="uniform(0.5, 3)",
                meaning="years after Xianghe starts a measure that its neighbours, matching, "
-                       "start it",
+                       "start it (levers switch at a year's start: they start in the first "
+                       "year at least this long after Xianghe, so 0.5 and 1 both mean the "
+                       "next year)",
                source="assumption: a budget cycle or two (prior 0.5-3 years)"),
         Switch(name="regional_coordination", default=False, unit="on/off",
                role=LEVER,

@@ -7,6 +7,7 @@ import pandas as pd
 from scipy import stats
 
 from model import NAMES
+from model.indicators import RATIOS
 
 from .design import MORRIS_LEVELS, Design, points
 from .errors import InputError
@@ -53,6 +54,7 @@ def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
     a = a.set_index(keys).sort_index()[columns]
     b = b.set_index(keys).sort_index()[columns]
     both = a.notna() & b.notna()
+    a_all, b_all = a, b
     a, b = a.where(both), b.where(both)
     diff = b - a
     for name, (source, sign) in DIVERTED.items():
@@ -61,7 +63,38 @@ def paired_effects(a: pd.DataFrame, b: pd.DataFrame, confidence: float = 0.95,
     out = mean_interval(diff, confidence)
     out.insert(0, "b", b.mean())
     out.insert(0, "a", a.mean())
+    for name, parts in RATIOS.items():
+        if name in out.index and all(p in a_all for p in parts):
+            out.loc[name, list(RATIO_COLUMNS)] = ratio_effect(a_all, b_all, parts, confidence)
     return out.rename_axis("indicator").reset_index()
+
+
+RATIO_COLUMNS = ("a", "b", "effect", "se", "ci_low", "ci_high", "pairs")
+
+
+def ratio_effect(a: pd.DataFrame, b: pd.DataFrame, parts: tuple[str, str],
+                 confidence: float = 0.95) -> tuple[float, ...]:
+    """A ratio indicator over runs is the ratio of its parts' sums (docs/indicators.md), not
+    the mean of each run's ratio: A and B each so, the effect B - A, and its interval by
+    the jackknife over the seeds (over the draws when the runs have them, so that it holds
+    the parameters' uncertainty as the other rows' do), leaving one out at a time."""
+    num, den = parts
+
+    def ratio(df: pd.DataFrame) -> float:
+        total = df[den].sum()
+        return float(df[num].sum() / total) if total > 0 else float("nan")
+
+    unit = a.index.get_level_values(0)        # the draw, or the seed
+    units = np.unique(unit)
+    ra, rb = ratio(a), ratio(b)
+    leave_one = np.array([ratio(b[unit != u]) - ratio(a[unit != u]) for u in units])
+    ok = np.isfinite(leave_one)
+    n = int(ok.sum())
+    if n < 2 or not np.isfinite(rb - ra):
+        return ra, rb, rb - ra, np.nan, np.nan, np.nan, len(units)
+    se = float(np.sqrt((n - 1) / n * ((leave_one[ok] - leave_one[ok].mean()) ** 2).sum()))
+    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    return ra, rb, rb - ra, se, rb - ra - t * se, rb - ra + t * se, len(units)
 
 
 def mean_interval(values: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:

@@ -270,3 +270,23 @@ def _kill_self():
     import signal
 
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_ratio_row_is_the_ratio_of_sums_not_the_mean_of_ratios():
+    """Xianghe's share of the area's signings over seeds is its signings over theirs
+    (docs/indicators.md): on side B 20 of 30, 0.667, where the mean of the per-seed
+    ratios (0.8 and 0.6) would be 0.7."""
+    from runs.analysis import paired_effects
+
+    cols = ["firms_signed", "area_projects_signed", "xianghe_share_of_area_signings"]
+    a = pd.DataFrame({"seed": [1, 2], "firms_signed": [1.0, 10.0],
+                      "area_projects_signed": [10.0, 10.0]})
+    b = pd.DataFrame({"seed": [1, 2], "firms_signed": [8.0, 12.0],
+                      "area_projects_signed": [10.0, 20.0]})
+    for df in (a, b):
+        df["xianghe_share_of_area_signings"] = df["firms_signed"] / df["area_projects_signed"]
+    row = paired_effects(a, b, columns=cols).set_index("indicator").loc[
+        "xianghe_share_of_area_signings"]
+    assert row["a"] == pytest.approx(11 / 20) and row["b"] == pytest.approx(20 / 30)
+    assert row["effect"] == pytest.approx(20 / 30 - 11 / 20)
+    assert row["ci_low"] <= row["effect"] <= row["ci_high"]

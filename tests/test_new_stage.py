@@ -178,3 +178,22 @@ def test_a_shared_quota_lands_projects_that_would_wait():
     shared = blocked({"regional_coordination": True, "regional_coordination_start_year": 2022,
                       "coordination_area_bonus": 0.0})
     assert (shared < alone).all(), (alone, shared)
+
+
+def test_a_new_project_draws_the_same_numbers_whatever_the_levers():
+    """Common random numbers for the new projects too: a project (its arrival number) gets
+    the same random numbers in two scenarios even after the scenarios have kept different
+    numbers of projects (those settling elsewhere are dropped)."""
+    runs = []
+    for scenario in ("baseline", "subsidies"):
+        m = XiangheModel({**load(scenario).params, "talent_agents": 5000}, seed=1)
+        m.run_until_year(2025)
+        f = m.firms
+        kept = f.serial[m.n_exposed:]
+        runs.append((m, dict(zip(kept.tolist(), m.last_draws.choice[m.n_exposed:]))))
+    (a, draws_a), (b, draws_b) = runs
+    assert a.projects_arrived == b.projects_arrived          # arrivals do not see levers
+    assert (a.firms.state.size != b.firms.state.size)         # kept different projects
+    both = sorted(set(draws_a) & set(draws_b))
+    assert len(both) > 10
+    assert [draws_a[k] for k in both] == [draws_b[k] for k in both]

@@ -226,7 +226,11 @@ def test_compare_pairs_seeds_and_reports_intervals(tmp_path):
     effects = {e["indicator"]: e for e in doc["effects"]}
     delay = effects["checkpoint_peak_delay_min"]
     assert delay["effect"] < 0 and delay["ci_high"] < 0
-    assert effects["firms_signed"]["effect"] == 0   # commuting measures do not move firms
+    # Firms weigh their staff's commute, so a cheaper crossing may move a signing from a
+    # neighbour to Xianghe; each interval holds its effect.
+    for e in doc["effects"]:
+        if e["ci_low"] is not None:
+            assert e["ci_low"] <= e["effect"] <= e["ci_high"], e["indicator"]
     assert (out / "effects.png").exists() and (out / "effects.svg").exists()
 
 
