@@ -318,6 +318,15 @@ def _transition_class():
 
     class FlooredTransition(MultivariateNormalTransition):
         def fit(self, X, w):
+            # pyabc passes a generation's importance weights as they are: with few
+            # particles in many dimensions their total can be 1e-17, and the kernel's
+            # covariance then came out infinite (a 3-particle test calibration stopped
+            # so). The kernel depends only on their ratios: rescale by the largest first.
+            w = np.asarray(w, dtype=float)
+            top = float(np.max(w)) if w.size else 0.0
+            if np.isfinite(top) and top > 0:
+                w = w / top
+                w = w / w.sum()
             super().fit(X, w)
             self.cov = self.cov + KERNEL_FLOOR_SD ** 2 * np.eye(self.cov.shape[0])
             self.normal = st.multivariate_normal(cov=self.cov)
