@@ -78,7 +78,9 @@ def test_a_count_at_a_hundred_million_is_refused_at_once(designs, args):
     line = _refused(run, "allowed")
     assert re.search(r"\d[\d,]* (runs|\()|at most|\[\d+, [\d,]+\]", line), line
     assert rss_mb < MAX_REFUSAL_RSS_MB, f"{rss_mb:.0f} MB to refuse {' '.join(args)}"
-    assert seconds < 2, seconds             # at once, not the minutes of the work it refuses
+    # At once, not the minutes of the work it refuses: a process start, which a loaded
+    # 2-core machine running the suite on two workers stretched to 2.8 s once.
+    assert seconds < 10, seconds
     assert not designs["out"].exists()
 
 
