@@ -1,4 +1,5 @@
-"""Per-agent step cost and peak memory of the Xianghe model, against Mesa's Boltzmann example.
+"""Per-agent step cost and peak memory of the Xianghe model, against Mesa's Boltzmann example
+and against a bare numpy kernel of the talent quarter's shape (the floor).
 
 For every case (a model and a number of agents) the script
 
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 
 XIANGHE = "xianghe"
 BOLTZMANN = "mesa-boltzmann"
+FLOOR = "numpy-floor"
 WARMUP_STEPS = 2
 SEED = 1
 AGENTS_PER_CELL = 4
@@ -126,7 +128,45 @@ def build_boltzmann(agents: int):
     return BoltzmannWealth(scenario), f"grid {side}x{side}"
 
 
-BUILDERS = {XIANGHE: build_xianghe, BOLTZMANN: build_boltzmann}
+class NumpyFloor:
+    """A bare numpy kernel of the talent quarter's shape, the floor a model of this kind
+    can reach: every agent draws three uniforms, the share that reconsiders (5 %) chooses
+    among the 16 (home, job) pairs of 4 regions by a logit from its kind's utility row
+    (18 kinds) with the costs of moving from its own pair, and the flows are counted by
+    (kind, home, job) cell. No firms, land, markets or indicators."""
+
+    T, KINDS, RECONSIDER = 4, 18, 0.05
+
+    def __init__(self, agents: int):
+        import numpy as np
+
+        self.np, self.rng = np, np.random.default_rng(SEED)
+        self.kind = self.rng.integers(0, self.KINDS, agents)
+        self.pair = self.rng.integers(0, self.T * self.T, agents)
+        self.base = self.rng.normal(size=(self.KINDS, self.T * self.T))
+        pairs = np.arange(self.T * self.T)
+        self.switch = -(0.5 * (pairs[:, None] // self.T != pairs[None, :] // self.T)
+                        + 0.3 * (pairs[:, None] % self.T != pairs[None, :] % self.T))
+
+    def step(self) -> None:
+        np = self.np
+        u = self.rng.random((3, self.kind.size))
+        idx = np.flatnonzero(u[0] < self.RECONSIDER)
+        v = self.base[self.kind[idx]] + self.switch[self.pair[idx]]
+        v -= v.max(axis=1, keepdims=True)
+        p = np.exp(v)
+        cdf = np.cumsum(p, axis=1)
+        self.pair[idx] = (u[1, idx, None] * cdf[:, -1:] >= cdf).sum(axis=1)
+        self.flows = np.bincount(self.kind * self.T * self.T + self.pair,
+                                 minlength=self.KINDS * self.T * self.T)
+
+
+def build_floor(agents: int):
+    """The numpy floor kernel (:class:`NumpyFloor`) of ``agents`` agents."""
+    return NumpyFloor(agents), "bare numpy logit kernel"
+
+
+BUILDERS = {XIANGHE: build_xianghe, BOLTZMANN: build_boltzmann, FLOOR: build_floor}
 
 
 def import_model_code(kind: str) -> None:
@@ -137,6 +177,8 @@ def import_model_code(kind: str) -> None:
     """
     if kind == XIANGHE:
         import model.model as _  # noqa: F401  (the package itself loads lazily)
+    elif kind == FLOOR:
+        import numpy as _  # noqa: F401
     else:
         import mesa.examples.basic.boltzmann_wealth_model.model as _  # noqa: F401
 
@@ -227,6 +269,9 @@ def format_ratios(results: list[Result]) -> list[str]:
     lines += [f"yardstick  {XIANGHE} / {BOLTZMANN} at {n:,}: "
               f"{cost[XIANGHE, n] / cost[BOLTZMANN, n]:.3f}x"
               for n in own if (BOLTZMANN, n) in cost]
+    lines += [f"floor      {XIANGHE} / {FLOOR} at {n:,}: "
+              f"{cost[XIANGHE, n] / cost[FLOOR, n]:.2f}x"
+              for n in own if (FLOOR, n) in cost]
     return lines
 
 
@@ -274,7 +319,8 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = parse_args(argv)
     cases = ([Case(XIANGHE, n, args.steps) for n in args.sizes]
-             + [Case(BOLTZMANN, n, args.steps) for n in args.mesa_sizes])
+             + [Case(BOLTZMANN, n, args.steps) for n in args.mesa_sizes]
+             + [Case(FLOOR, n, args.steps) for n in args.sizes])
     results = []
     for case in cases:
         print(f"running {case.model} at {case.agents:,} agents ...", file=sys.stderr, flush=True)
