@@ -37,6 +37,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -356,13 +357,28 @@ def publish(new: Path, folder: Path, kind: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+# The names tempfile.mkdtemp gives: eight characters of its alphabet after the prefix.
+_MKDTEMP_TAIL = re.compile(r"[a-z0-9_]{8}")
+
+
 def _ours(path: Path) -> bool:
     return (path / STAGING_MARK).is_file()
 
 
+def _unmarked_staging(path: Path, prefix: str) -> bool:
+    """A staging folder killed between its creation and its mark: empty, and named as
+    only :func:`staging` names (``.NAME.new-`` and mkdtemp's eight characters). Removing
+    it with ``os.rmdir`` cannot take anything with it: rmdir refuses a folder with
+    contents."""
+    tail = path.name.removeprefix(prefix)
+    return (path.name.startswith(prefix) and _MKDTEMP_TAIL.fullmatch(tail) is not None
+            and path.is_dir() and not path.is_symlink() and not any(path.iterdir()))
+
+
 def clean_leftovers(folder: Path) -> None:
     """Remove what killed sessions left, under the project's own temporary names only:
-    its marked staging folders beside ``folder`` and its temporary files at the places it
+    its marked staging folders beside ``folder`` (and one killed before it was marked:
+    empty, with a name only :func:`staging` gives) and its temporary files at the places it
     writes them (:data:`TEMPORARY`); call it under the lock, after :func:`accept`.
 
     A replacement that was fully built but not moved in (``.NAME.old-*`` is there and the
@@ -381,6 +397,11 @@ def clean_leftovers(folder: Path) -> None:
     for leftover in [*olds, *news]:
         if leftover.exists():
             shutil.rmtree(leftover, ignore_errors=True)
+    prefix = f".{folder.name}.new-"
+    for empty in folder.parent.glob(f"{prefix}*"):
+        if _unmarked_staging(empty, prefix):
+            with contextlib.suppress(OSError):
+                empty.rmdir()
     if folder.is_dir():
         for pattern in TEMPORARY:
             for tmp in folder.glob(pattern):

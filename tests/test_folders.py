@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -114,7 +115,8 @@ def test_a_name_too_long_is_one_line(tmp_path):
 
 
 def test_leftovers_are_only_the_projects_own_names(tmp_path):
-    """A killed command's staging folder (marked) goes; a user's look-alike does not."""
+    """A killed command's staging folder (marked, or empty under the name only mkdtemp
+    gives) goes; a user's look-alike does not."""
     from runs.folders import STAGING_MARK, clean_leftovers
 
     folder = tmp_path / "out"
@@ -124,13 +126,20 @@ def test_leftovers_are_only_the_projects_own_names(tmp_path):
     (ours / STAGING_MARK).touch()
     theirs = tmp_path / ".out.new-mine"
     theirs.mkdir()
+    unmarked = tmp_path / ".out.new-k3x_9qzp"   # killed between mkdtemp and the mark
+    unmarked.mkdir()
+    filled = tmp_path / ".out.new-ab12cd34"     # the same shape, with a user's file in it
+    filled.mkdir()
+    (filled / "notes.txt").write_text("mine")
     (folder / "results" / ".part-1.tmp").write_bytes(b"half")
     (folder / "results" / "keep.tmp").write_bytes(b"mine")
     (folder / "deep").mkdir()
     (folder / "deep" / ".part-2.tmp").write_bytes(b"not where we write")
     clean_leftovers(folder)
     assert not ours.exists() and theirs.exists()
+    assert not unmarked.exists() and (filled / "notes.txt").read_text() == "mine"
     assert not (folder / "results" / ".part-1.tmp").exists()
     assert (folder / "results" / "keep.tmp").exists()
     assert (folder / "deep" / ".part-2.tmp").exists()
     os.rmdir(theirs)
+    shutil.rmtree(filled)
