@@ -155,7 +155,6 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_compare(args) -> int:
     from . import api
-    from .analysis import SEEDS_ONLY
 
     result = api.comparison(args.a, args.b, seed=args.seed, replicates=args.replicates,
                             draws=_draw_count(args), until=args.until,
@@ -163,6 +162,8 @@ def _cmd_compare(args) -> int:
                             scheduler=args.scheduler, posterior=args.posterior,
                             progress=not args.quiet, wait=args.wait,
                             start_year=getattr(args, "from"))
+    from .analysis import SEEDS_ONLY     # after the input is checked: it loads pandas
+
     effects = result.effects
     a, b = result.names
     seeds = list(range(args.seed, args.seed + args.replicates))

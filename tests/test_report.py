@@ -294,13 +294,14 @@ def test_an_unwritable_folder_is_refused_by_command_and_api(tmp_path):
 
 
 def test_bad_input_is_refused_before_the_simulation_stack_loads():
-    """The contract's 'answers at once': refusing a report's (and a run's) options
-    imports neither pandas nor numpy."""
+    """The contract's 'answers at once': refusing a report's (and a run's, and a
+    comparison's) options imports neither pandas nor numpy."""
     code = """
 import sys
 from runs import api
 for call in (lambda: api.report(from_year=2014), lambda: api.report(measures="teleport"),
              lambda: api.report(criterion="votes"), lambda: api.run(until=3000),
+             lambda: api.comparison("baseline", "permits", params={"bus_lines": -1}),
              lambda: api.report(draws=2, posterior="/nonexistent/posterior.parquet")):
     try:
         call()
@@ -308,6 +309,11 @@ for call in (lambda: api.report(from_year=2014), lambda: api.report(measures="te
         pass
     else:
         raise SystemExit("not refused")
+from runs import cli
+for argv in (["compare", "baseline", "permits", "--set", "bus_lines=-1"],
+             ["run", "--until", "3000"], ["report", "--measures", "teleport"]):
+    if cli.main(argv) != 2:
+        raise SystemExit(f"not refused: {argv}")
 heavy = [m for m in ("pandas", "numpy", "mesa") if m in sys.modules]
 raise SystemExit(f"loaded {heavy}" if heavy else 0)
 """
