@@ -21,7 +21,7 @@ from runs.engine import RunTask, run_all
 from runs.errors import InputError
 from runs.folders import manifest_of, publish, staging
 
-from .estimation import (CALIBRATED_FILE, POSTERIOR_FILE, SCREENING_FILE,
+from .estimation import (CALIBRATED_FILE, ESTIMATION_SCALE, POSTERIOR_FILE, SCREENING_FILE,
                          calibration_info, moments, posterior_draws, uncertain)
 
 # Outputs the brief calls predictions: never targets, reported beside the fit.
@@ -261,7 +261,9 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
         raise InputError(f"--draws {draws}: allowed: 2 or more for the report")
     calibration = Path(calibration)
     point, point_info = read_point(calibration)
-    base = calibration_info(calibration).get("set") or {}
+    # What the fit held, at the default scale: the check covers the fit's smaller scale too.
+    base = {k: v for k, v in (calibration_info(calibration).get("set") or {}).items()
+            if k not in ESTIMATION_SCALE}
     posterior = pd.read_parquet(calibration / POSTERIOR_FILE.name)
     screen_path = calibration / SCREENING_FILE.name
     screening = pd.read_csv(screen_path) if screen_path.exists() else None

@@ -44,7 +44,7 @@ from .indicators import HELPERS, NAMES, SIGNED_COUNT, SIGNED_INVESTMENT, Quarter
 from .indicators import measure as measure_indicators
 from .land import Land, LandParams, set_asking_prices
 from .merchants import MerchantParams, Merchants
-from .params import FIRST_YEAR, FULL_SCALE_TALENT, PARAMS, resolve
+from .params import FIRST_YEAR, PARAMS, resolve
 from .policy import SpendingParams, in_force, running_cost_quarter
 from .services import HouseholdWeights, ServiceParams
 from .talent import Places, PopulationParams, StaffParams, Talent, TalentParams
@@ -129,14 +129,17 @@ class XiangheModel(mesa.Model):
         (self._rng_firms, self._rng_merchants, self._rng_talent, init,
          self._rng_arrivals, self._rng_projects) = self.rng.spawn(6)
 
-        firm_weight = max(1.0, FULL_SCALE_TALENT / values["talent_agents"])
-        n_firms = max(1, int(round(values["firm_pool"] / firm_weight)))
+        # One agent per firm and per merchant at any scale: a firm takes land, signs and
+        # produces whole, so a heavier agent would move land and revenue in lumps (with
+        # 10,000 talent agents, 5 firms to an agent left relocated revenue a quarter low);
+        # talent agents carry the workforce in proportion, whatever their number.
+        n_firms = max(1, int(round(values["firm_pool"])))
         self.firm_population = FirmPopulationParams.of(values)
         self.firms = Firms.create(n_firms, values["firm_pool"] / n_firms, w,
                                   self.firm_population, init)
         self.n_exposed = n_firms     # agents after these are new investment projects
         self.projects_arrived = 0    # new projects arrived so far, kept or not
-        self.merchants = Merchants.create(w, firm_weight)
+        self.merchants = Merchants.create(w, 1.0)
         self.talent = Talent.create(values["talent_agents"], w, PopulationParams.of(values),
                                     self.firms.staff * self.firms.weight, init)
         self.places = Places.of(w)
@@ -165,6 +168,7 @@ class XiangheModel(mesa.Model):
         v = Views.of(in_force(values, FIRST_YEAR - 1))
         cond = self._conditions(v, float(FIRST_YEAR))
         self._conditions_2014 = (cond, v.talent)
+        self._logsums_2014 = np.full(talent.kind_count(self.places), np.nan)
         self._setting_2014 = self._setting(v, cond)
 
         reporters = {"year": "year", "quarter": lambda m: (m.steps - 1) % 4 + 1}
@@ -211,6 +215,7 @@ class XiangheModel(mesa.Model):
         merchants.advance_quarter(self.merchants, w, v.merchants, when.year,
                                   self._rng_merchants)
         tq = self._move_talent(v, cond, fq, quarter)
+        self._census = talent.take_census(self.talent, self.places)
         flows = self._commute(cond, v.commuting)
 
         signed = fq.signed[self.firms.region[fq.signed] == w.focus]
@@ -266,14 +271,15 @@ class XiangheModel(mesa.Model):
         """Workers' surplus from their home, job and commute choices against 2014."""
         cond_2014, tp_2014 = self._conditions_2014
         return talent.surplus_yuan(self.talent, cond, v.talent, cond_2014, tp_2014,
-                                   self.world)
+                                   self.world, self._logsums_2014, self._census)
 
     def _staffing(self, v: Views, cond: talent.Conditions) -> Staffing:
         """What firms expect of each region's labour: the cost of their Beijing staff, and
         skilled workers within reach relative to 2014 (scaling the regions' data)."""
         w = self.world
         access = w.worker_access.copy()
-        now, then = talent.labour_market_access(self.talent, cond, v.talent), self._access_2014
+        now = talent.labour_market_access(self.talent, cond, v.talent, self._census)
+        then = self._access_2014
         growth = np.ones(w.side.size)
         growth[self.places.regions] = np.divide(now, then, out=np.ones_like(now),
                                                 where=then > 0)
@@ -322,22 +328,22 @@ class XiangheModel(mesa.Model):
         for _ in range(SETTLING_ROUNDS):
             cond = self._conditions(v, float(FIRST_YEAR))
             talent.place_at_equilibrium(t, cond, v.talent, self.markets, uniforms)
+            self._census = talent.take_census(t, self.places)
             flows = self._flows_at(cond, v.commuting)
             self.commuters.learn(flows, SETTLING_WEIGHT)
         talent.reassign_staff(t, self.world, rng)
         t.moved[:] = False
         t.local[:] = t.home == self.world.focus
-        self._access_2014 = talent.labour_market_access(self.talent, cond, v.talent)
+        # The workers by kind as they stand between quarters: taken after they move.
+        self._census = talent.take_census(t, self.places)
+        self._access_2014 = talent.labour_market_access(t, cond, v.talent, self._census)
 
     def _flows_at(self, cond: talent.Conditions, cp: CommutingParams) -> Flows:
-        """Flows from the workers of each kind (skill, car) on each commute: one count
-        of the agents, then sums over at most 9 T² cells, not gathers over every agent."""
+        """Flows from the workers of each kind (skill, car) on each commute: from the
+        census of the workers by kind, sums over at most 9 T² cells, not gathers over
+        every agent."""
         t, places = self.talent, self.places
-        T = places.regions.size
-        cell = ((t.skill.astype(np.intp) * 3 + t.car) * T + places.slot[t.home]) * T \
-            + places.slot[t.job]
-        workers = np.bincount(cell, minlength=9 * T * T).reshape(3, 3, T, T)
-        return commuting.flows(workers, places.links.crossing, places.links.inbound_peak,
+        return commuting.flows(self._census.workers(), places.links.crossing, places.links.inbound_peak,
                                cond.p_car, t.weight, self.land.residents, cp)
 
     # --- results ----------------------------------------------------------------------

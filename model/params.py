@@ -337,8 +337,9 @@ _DECLARED: list[Param] = [
         "scale",
         Integer(name="talent_agents", default=50_000, unit="agents",
                 low=100, high=5_000_000, role=SETTING,
-                meaning="talent agents standing for the workforce; firms and merchants scale with it "
-                        "(one agent per real firm or merchant from 50,000 talent agents up)",
+                meaning="talent agents standing for the workforce (firms and merchants are one "
+                        "agent each at any scale; the calibration targets are the same from "
+                        "5,000 up: benchmarks/scale_invariance.py)",
                 source="setting: indicators are in real units at any scale"),
         Integer(name="freeze_year", default=LAST_YEAR, unit="year",
                 low=FIRST_YEAR, high=LAST_YEAR, role=SETTING,

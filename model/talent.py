@@ -324,13 +324,15 @@ COMMUTE, MOVE, LEAVE = 0, 1, 2
 
 
 def _follow_utilities(t: Talent, idx: np.ndarray, d: np.ndarray, c: Conditions,
-                      tp: TalentParams, world: World) -> tuple[np.ndarray, np.ndarray]:
+                      tp: TalentParams, world: World,
+                      u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Utilities of commuting to region ``d``, moving home there, or leaving for another
     Beijing job, for the Beijing staff ``idx`` of firms moving to ``d``; (n, 3) with
-    availability."""
+    availability. ``u``: their :func:`pair_utilities`, where already computed."""
     slot = c.places.slot
     T = c.places.regions.size
-    u = pair_utilities(t, idx, c, tp, world)
+    if u is None:
+        u = pair_utilities(t, idx, c, tp, world)
     h, ds = slot[t.home[idx]], slot[d]
     rows = np.arange(idx.size)
     # Following the firm is not a job change: no job-change cost, and the firm's pay.
@@ -367,12 +369,13 @@ def staff_cost(c: Conditions, tp: TalentParams, sp: StaffParams, world: World) -
     idx = np.arange(share.size)
     beijing = c.places.beijing_slot
     commute = c.commute_cost[staff.skill, staff.car, c.places.slot[staff.home]]   # (n, T)
+    u = pair_utilities(staff, idx, c, tp, world)        # the same wherever the firm goes
     for d in c.places.regions:
         ds = c.places.slot[d]
         if ds == beijing:
             cost[d] = 0.0
             continue
-        v, available = _follow_utilities(staff, idx, np.full(idx.size, d), c, tp, world)
+        v, available = _follow_utilities(staff, idx, np.full(idx.size, d), c, tp, world, u)
         p = logit_probabilities(v, available)
         extra = np.maximum(0.0, commute[:, ds] - commute[:, beijing])
         per_head = (p[:, COMMUTE] * sp.staff_commute_compensation_share * extra
@@ -381,7 +384,8 @@ def staff_cost(c: Conditions, tp: TalentParams, sp: StaffParams, world: World) -
     return cost
 
 
-def labour_market_access(t: Talent, c: Conditions, tp: TalentParams) -> np.ndarray:
+def labour_market_access(t: Talent, c: Conditions, tp: TalentParams,
+                         census: Census | None = None) -> np.ndarray:
     """Skilled and high-skill workers within reach of a job in each talent region, (T,).
 
     Each such worker counts by the odds they would take the commute from where they live,
@@ -389,31 +393,77 @@ def labour_market_access(t: Talent, c: Conditions, tp: TalentParams) -> np.ndarr
     Ahlfeldt, Redding, Sturm & Wolf (2015, Econometrica 83:2127-89), with the commuting
     costs, checkpoint delay, permits and buses workers face this quarter.
     """
-    places = c.places
-    T = places.regions.size
-    kind = (t.skill.astype(np.intp) * 3 + t.car) * T + places.slot[t.home]
-    count = np.bincount(kind, minlength=3 * 3 * T).reshape(3, 3, T)[:2]   # (skill<2, car, home)
+    census = census if census is not None else take_census(t, c.places)
+    count = census.workers().sum(axis=3)[:2]                     # (skill<2, car, home)
     odds = np.exp(-tp.beta_commute * c.commute_cost[:2]
                   / c.income[:2, None, None, :])                        # (k, car, home, job)
     return np.einsum("kch,kchj->j", count, odds) * t.weight
 
 
+def kind_count(places: Places) -> int:
+    """How many kinds :func:`_kind_key` can number."""
+    T = places.regions.size
+    return 3 * 2 * 3 * T * T * 2 * 2
+
+
+@dataclass(frozen=True)
+class Census:
+    """The workers by kind (those :func:`pair_utilities` tells apart), counted once: the
+    flows, the labour within firms' reach and the workers' surplus all follow from these
+    counts, not from passes over every agent."""
+
+    count: np.ndarray       # (K,) workers of each kind, numbered by :func:`_kind_key`
+    one: np.ndarray         # (K,) an agent of each kind present
+    T: int                  # talent regions
+
+    def workers(self) -> np.ndarray:
+        """Workers by (skill, car, home, job), (3, 3, T, T)."""
+        T = self.T
+        return self.count.reshape(3, 2, 3, T, T, 2, 2).sum(axis=(1, 5, 6))
+
+    def kinds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """An agent of each kind present, the workers of that kind, and its number."""
+        present = np.flatnonzero(self.count)
+        return self.one[present], self.count[present], present
+
+
+def take_census(t: Talent, places: Places) -> Census:
+    """Count the workers by kind, as they are now."""
+    key = _kind_key(t, places)
+    count = np.bincount(key, minlength=kind_count(places))
+    one = np.empty(count.size, dtype=np.intp)
+    one[key] = np.arange(key.size)
+    return Census(count, one, places.regions.size)
+
+
 def surplus_yuan(t: Talent, c: Conditions, tp: TalentParams, c_2014: Conditions,
-                 tp_2014: TalentParams, world: World) -> float:
+                 tp_2014: TalentParams, world: World,
+                 then: np.ndarray | None = None, census: Census | None = None) -> float:
     """Workers' surplus from their home, job and commute choices against 2014 conditions,
     yuan a year: for every worker, the expected best utility of its choice now less under
     the conditions of 2014Q1 (logsums, from where it now lives and works; home and job
     premia at 2014's in both), over the marginal utility of a yuan of its income,
-    ``beta_log_wage / wage`` (0 where wages do not enter the choice)."""
+    ``beta_log_wage / wage`` (0 where wages do not enter the choice).
+
+    ``then`` (:func:`kind_count` values, NaN where not yet known) keeps each kind's 2014
+    logsum between calls, which never changes: filled in here as kinds appear."""
     if tp.beta_log_wage < NO_WEIGHT:
         return 0.0
     # Premia are prices (wages and rents passing between workers and employers or
     # landlords): held at 2014's, so the surplus counts changed conditions, not transfers.
     c = dataclasses.replace(c, home_premium=c_2014.home_premium,
                             job_premium=c_2014.job_premium)
-    kinds, count = _kinds(t, c.places)
-    gain = (logsum(pair_utilities(t, kinds, c, tp, world))
-            - logsum(pair_utilities(t, kinds, c_2014, tp_2014, world)))
+    if census is None:
+        census = take_census(t, c.places)
+    kinds, count, keys = census.kinds()
+    if then is None:
+        before = logsum(pair_utilities(t, kinds, c_2014, tp_2014, world))
+    else:
+        new = np.isnan(then[keys])
+        if new.any():
+            then[keys[new]] = logsum(pair_utilities(t, kinds[new], c_2014, tp_2014, world))
+        before = then[keys]
+    gain = logsum(pair_utilities(t, kinds, c, tp, world)) - before
     wage = c.income[t.skill[kinds], c.places.slot[t.job[kinds]]]
     return float((gain * wage * count).sum() / tp.beta_log_wage * t.weight)
 
@@ -425,17 +475,6 @@ def _kind_key(t: Talent, places: Places, idx: np.ndarray | slice = slice(None)) 
     return (((((t.skill[idx].astype(np.intp) * 2 + t.children[idx]) * 3 + t.car[idx]) * T
               + places.slot[t.home[idx]]) * T + places.slot[t.job[idx]]) * 2
             + (t.employer[idx] >= 0)) * 2 + t.local[idx]
-
-
-def _kinds(t: Talent, places: Places) -> tuple[np.ndarray, np.ndarray]:
-    """One worker of each kind that :func:`pair_utilities` tells apart (skill, children,
-    car, home, job, staff or not, local or not), and how many workers of that kind."""
-    key = _kind_key(t, places)
-    count = np.bincount(key)
-    one = np.empty(count.size, dtype=np.intp)
-    one[key] = np.arange(key.size)
-    present = np.flatnonzero(count)
-    return one[present], count[present]
 
 
 def _representative_staff(places: Places, sp: StaffParams,

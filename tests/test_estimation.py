@@ -195,14 +195,14 @@ def test_bad_calibration_input_exits_2_writing_nothing(tmp_path, args, words):
 
 
 def test_a_calibration_that_no_particle_passes_stops_at_its_budget(tmp_path):
-    """With the area's constant at the bottom of its prior and no new investment projects,
-    no firm signs in 2021 whatever the land quota, so no particle gives every figure: the
+    """With the area's constant at the bottom of its prior, no new investment projects and
+    a small exposed pool (1,500 firms), no firm signs in 2021 whatever the land quota, so no particle gives every figure: the
     budget ends the first generation (pyabc alone would sample for ever) and nothing is
     written."""
     with pytest.raises(InputError, match="--budget 6: not 2 of 9 particles gave every"):
         estimation.calibrate(budget=6, seeds=1, population=2, db=str(tmp_path / "h.db"),
                              out=tmp_path / "c", names=FEW[:1],
-                             base={**QUICK, "new_projects_per_year": 0,
+                             base={**QUICK, "new_projects_per_year": 0, "firm_pool": 1500,
                                    "xianghe_firm_asc": -5.0}, progress=False)
     assert not (tmp_path / "c").exists()
 
