@@ -321,11 +321,24 @@ def fit(tmp: Path) -> dict[str, str]:
 
 
 def benchmarks(tmp: Path) -> dict[str, str]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmarks_all",
+                                                  ROOT / "benchmarks" / "all.py")
+    every = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(every)
+    out = every.measure()
+    page = re.search(r"median (\d+) ms, range (\d+)-(\d+) ms", out["page_step.py"])
     return {"machine": f"{machine()}; {time.strftime('%Y-%m-%d')}",
-            "agent_step": script("benchmarks/agent_step.py").rstrip("\n"),
-            "run_2021": script("benchmarks/run_2021.py").rstrip("\n"),
-            "sweep_throughput": script("benchmarks/sweep_throughput.py").rstrip("\n"),
-            "cli_latency": script("benchmarks/cli_latency.py").rstrip("\n")}
+            "side_by_side": out["side by side"],
+            "agent_step": out["agent_step.py"].rstrip("\n"),
+            "run_2021": out["run_2021.py"].rstrip("\n"),
+            "sweep_throughput": out["sweep_throughput.py"].rstrip("\n"),
+            "page_step": out["page_step.py"].rstrip("\n"),
+            "page_step_ms": (f"{page[1]} ms (median of 10 steps, {page[2]}-{page[3]} ms)"
+                             if page else "not measured (no browser)"),
+            "cli_latency": script("benchmarks/cli_latency.py").rstrip("\n"),
+            "scale_invariance": script("benchmarks/scale_invariance.py").rstrip("\n")}
 
 
 SOURCES = {s.name: s for s in (
@@ -354,9 +367,9 @@ SOURCES = {s.name: s for s in (
     Source("fit", ("xianghe calibrate --report --workers 2",), fit,
            ("calibration/fit_report.py", "calibration/estimation.py",
             "calibration/screening.csv", "calibration/targets.toml")),
-    Source("benchmarks", ("python benchmarks/agent_step.py", "python benchmarks/run_2021.py",
-                          "python benchmarks/sweep_throughput.py",
-                          "python benchmarks/cli_latency.py"), benchmarks, results=False),
+    Source("benchmarks", ("python benchmarks/all.py", "python benchmarks/cli_latency.py",
+                          "python benchmarks/scale_invariance.py"), benchmarks,
+           ("benchmarks/*.py", "runs/app.py"), results=False),
 )}
 
 

@@ -10,6 +10,7 @@ no JavaScript from a CDN (Solara's own assets come from the ``solara-assets`` pa
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import matplotlib
@@ -17,8 +18,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+import PIL.Image  # noqa: E402
 import solara  # noqa: E402
 import solara.lab  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
@@ -253,13 +256,44 @@ class RegionMap:
         self.queue_text = ax.text(BORDER_X + 1.5, -30, "", fontsize=7, color="#8e44ad")
         self.car_line, = ax.plot([], [], color=CAR)
         self.bus_line, = ax.plot([], [], color=BUS)
+        self.car_line.set_label("by car")
+        self.bus_line.set_label("by bus")
+        # One legend, its two commuter entries relabelled each step (a new legend would
+        # lay out every entry again).
+        self.legend = ax.legend(loc="lower left", fontsize=7, ncols=2, frameon=False,
+                                title="Xianghe firms (colour: sector) and commuters",
+                                title_fontsize=7)
+        self.car_text, self.bus_text = (next(t for t in self.legend.get_texts()
+                                             if t.get_text() == name)
+                                        for name in ("by car", "by bus"))
         ax.set_xlim(-18, 58)
         ax.set_ylim(-34, 26)
         ax.set_aspect("equal")
         ax.axis("off")
         self.title = ax.set_title("", fontsize=9)
+        # What moves is drawn over a picture of what does not, made once (blitting): a
+        # step redraws a few artists, not the map.
+        self.moving = [*self.scatter.values(), self.still, *(a for a, _ in self.arrows),
+                       self.queue, self.queue_text, self.legend, *self.counts.values(),
+                       self.title]
+        for artist in self.moving:
+            artist.set_animated(True)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
 
-    def update(self, model: XiangheApp) -> Figure:
+    def png(self) -> bytes:
+        """The map as it stands, as PNG bytes: the still picture, the moving artists over
+        it (fast compression: the page is local)."""
+        self.canvas.restore_region(self.background)
+        for artist in self.moving:
+            self.fig.draw_artist(artist)
+        rgba = np.asarray(self.canvas.buffer_rgba())
+        out = io.BytesIO()
+        PIL.Image.fromarray(rgba).save(out, format="png", compress_level=1)
+        return out.getvalue()
+
+    def update(self, model: XiangheApp) -> None:
         f, focus, w = model.firms, model.world.focus, model.world
         mine = f.region == focus
         positions = _positions(f.rank, MAP_RADII["xianghe"] - 1) + self.centres["xianghe"]
@@ -281,17 +315,14 @@ class RegionMap:
         delay = v.get("checkpoint_peak_delay_min", 0.0)
         self.queue.set_height(min(delay, 120) / 5)
         self.queue_text.set_text(f"checkpoint queue:\n{delay:.0f} min at peak")
-        self.car_line.set_label(f"by car {car:,.0f}/day")
-        self.bus_line.set_label(f"by bus {commuters - car:,.0f}/day")
-        self.ax.legend(loc="lower left", fontsize=7, ncols=2, frameon=False,
-                       title="Xianghe firms (colour: sector) and commuters", title_fontsize=7)
+        self.car_text.set_text(f"by car {car:,.0f}/day")
+        self.bus_text.set_text(f"by bus {commuters - car:,.0f}/day")
         for name, text in self.counts.items():
             signed = (f.region == w.region(name)).sum() * f.weight
             text.set_text(f"{signed:,.0f} projects")
         pipeline = int((mine & np.isin(f.state, PIPELINE)).sum() * f.weight)
         self.title.set_text(f"{model.quarter_label}: {mine.sum() * f.weight:,.0f} projects "
                             f"committed to Xianghe, {pipeline:,} in the pipeline")
-        return self.fig
 
 
 QUARTERLY_FLOWS = {i.name for i in INDICATORS if i.aggregation == "flow"}
@@ -372,11 +403,13 @@ CHART_NOTE = ("Red diamonds: the 2020 target and its band (legend: click a name 
 
 
 def _view(model: XiangheApp, kind):
-    """The model's own view of a kind, made on first use (the model is new after Reset)."""
+    """The model's own view of a kind, made on first use (the model is new after Reset),
+    brought up to date."""
     views = model.__dict__.setdefault("_views", {})
     if kind not in views:
         views[kind] = kind(model)
-    return views[kind].update(model)
+    views[kind].update(model)
+    return views[kind]
 
 
 # The views are Solara components, not plain functions: Mesa wraps a function in a new
@@ -385,8 +418,9 @@ def _view(model: XiangheApp, kind):
 @solara.component
 def RegionMapView(model):
     update_counter.get()
-    return solara.FigureMatplotlib(_view(model, RegionMap), format="png",
-                                   dependencies=[model.token, model.steps])
+    png = solara.use_memo(lambda: _view(model, RegionMap).png(),
+                          dependencies=[model.token, model.steps])
+    return solara.Image(png, format="png")
 
 
 @solara.component
