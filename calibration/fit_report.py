@@ -101,6 +101,15 @@ def contraction(posterior: pd.DataFrame, screening: pd.DataFrame | None) -> pd.D
 # seeds, the refinement on 1-10 and the hand adjustment looked at 1-320 (calibrated.toml
 # names them), the check on 401 on.
 CHECK_FIRST_SEED = 401
+# Seeds each posterior draw runs on; its figure is their mean (the checks below judge a
+# draw by it, so seed noise alone does not put a draw out of band).
+DRAW_SEEDS = 5
+# What a posterior has to do to pass (the posterior issue's criteria): an effective
+# sample size of at least half its particles; for every target, at least half of the
+# draws in band and the observed value inside the draws' 5-95 % interval; the point in
+# band on every target on seeds no fit used.
+MIN_ESS_SHARE = 0.5
+MIN_SHARE_IN_BAND = 0.5
 
 
 def _runs(point: dict, draws: list[dict], seeds: int, workers: int, scheduler: str | None,
@@ -109,7 +118,7 @@ def _runs(point: dict, draws: list[dict], seeds: int, workers: int, scheduler: s
     check = range(CHECK_FIRST_SEED, CHECK_FIRST_SEED + seeds)
     tasks = [RunTask(k, -1, s, point, {}, years) for k, s in enumerate(check)]
     for d, vector in enumerate(draws):
-        for s in (CHECK_FIRST_SEED, CHECK_FIRST_SEED + 1):
+        for s in range(CHECK_FIRST_SEED, CHECK_FIRST_SEED + DRAW_SEEDS):
             tasks.append(RunTask(len(tasks), d, s, vector, {}, years))
     return pd.DataFrame(run_all(tasks, workers, scheduler, progress=progress,
                                 desc="fit report", what="a fit-report run"))
@@ -142,9 +151,35 @@ def fit_table(runs: pd.DataFrame) -> pd.DataFrame:
             "point_in_band": bool(t.low <= point.mean() <= t.high),
             "share_of_draws_in_band": float(((per_draw >= t.low)
                                              & (per_draw <= t.high)).mean()),
+            "observed_in_predictive_90": bool(per_draw.quantile(0.05) <= t.value
+                                              <= per_draw.quantile(0.95)),
             "source": t.source,
         })
     return pd.DataFrame(rows)
+
+
+def fit_checks(table: pd.DataFrame, ess: float, particles: int) -> pd.DataFrame:
+    """Whether the posterior and the point pass the checks (see ``MIN_ESS_SHARE``), one
+    row each: the check, passed or not, and what failed it."""
+    name = table["indicator"] + " " + table["period"].astype(str)
+
+    def failing(mask: pd.Series) -> str:
+        return ", ".join(name[mask]) or "none"
+
+    few = table["share_of_draws_in_band"] < MIN_SHARE_IN_BAND
+    outside = ~table["observed_in_predictive_90"].astype(bool)
+    missed = ~table["point_in_band"].astype(bool)
+    rows = [
+        ("effective sample size at least half the particles", ess >= MIN_ESS_SHARE * particles,
+         f"{ess:.1f} of {particles}"),
+        (f"every target: at least {MIN_SHARE_IN_BAND:.0%} of the draws in band", not few.any(),
+         f"below: {failing(few)}"),
+        ("every target: observed value inside the draws' 5-95 % interval", not outside.any(),
+         f"outside: {failing(outside)}"),
+        ("every target in band at the point, on seeds no fit used", not missed.any(),
+         f"out of band: {failing(missed)}"),
+    ]
+    return pd.DataFrame(rows, columns=["check", "passed", "detail"])
 
 
 def prediction_table(runs: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
@@ -252,9 +287,10 @@ def _md(df: pd.DataFrame, floats: str = "{:.4g}") -> str:
 def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 20,
                  workers: int = 1, scheduler: str | None = None,
                  progress: bool = True) -> Path:
-    """Run the calibrated point over ``seeds`` seeds and ``draws`` posterior draws over two
-    seeds each, and write ``out``: report.md, fit.csv, predictions.csv, contraction.csv and
-    the figures, replacing the folder at once."""
+    """Run the calibrated point over ``seeds`` seeds and ``draws`` posterior draws over
+    ``DRAW_SEEDS`` seeds each, and write ``out``: report.md (with the checks first),
+    fit.csv, checks.csv, predictions.csv, contraction.csv and the figures, replacing the
+    folder at once."""
     if seeds < 2:
         raise InputError(f"--seeds {seeds}: allowed: 2 or more for the report")
     if draws < 2:
@@ -279,10 +315,12 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
                  if k == "point" or k.startswith(("refine_", "point_"))})
     info = json.dumps(info)
     ess = effective_sample_size(posterior["weight"])
+    checks = fit_checks(table, ess, len(posterior))
     out = Path(out)
     new = staging(out)
     try:
         table.to_csv(new / "fit.csv", index=False)
+        checks.to_csv(new / "checks.csv", index=False)
         predictions.to_csv(new / "predictions.csv", index=False)
         shrink.to_csv(new / "contraction.csv", index=False)
         runs.to_parquet(new / "runs.parquet", index=False)
@@ -290,19 +328,26 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
                  "calibrated point" if point else "declared values")
         fit_cols = table[["indicator", "period", "low", "high", "point_mean", "sd_over_seeds",
                           "posterior_mean", "sd_over_posterior", "predictive_q05",
-                          "predictive_q95", "point_in_band", "share_of_draws_in_band"]]
+                          "predictive_q95", "point_in_band", "share_of_draws_in_band",
+                          "observed_in_predictive_90"]]
         informed = shrink[shrink["informed"]]
         text = [
             "# Fit report", "",
             f"Calibration: {info}", "",
             f"Posterior sample: {len(posterior)} weighted particles, effective sample size "
             f"{ess:.1f} (Kish, (sum w)^2 / sum w^2).", "",
+            f"## Checks: {int(checks['passed'].sum())} of {len(checks)} passed", "",
+            f"Each posterior draw is judged by its mean over {DRAW_SEEDS} seeds; the point "
+            f"by its mean over {seeds}.", "",
+            _md(checks.assign(passed=checks["passed"].map({True: "yes", False: "NO"}))),
+            "",
             f"## The figures ({int(table['point_in_band'].sum())} of {len(table)} in band "
             f"at the {'calibrated point' if point else 'declared values'}, mean of "
             f"{seeds} seeds)", "",
             f"The point runs on seeds {CHECK_FIRST_SEED}-{CHECK_FIRST_SEED + seeds - 1}, "
             "which no fit used (the refinement's seeds are in its provenance above); each "
-            f"posterior draw on seeds {CHECK_FIRST_SEED} and {CHECK_FIRST_SEED + 1}. A "
+            f"posterior draw on seeds {CHECK_FIRST_SEED}-{CHECK_FIRST_SEED + DRAW_SEEDS - 1}"
+            " (its figure the mean over them). A "
             "figure of a period of several years is the sum of its years' flows in each "
             "run.", "",
             _md(fit_cols), "",

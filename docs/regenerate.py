@@ -292,6 +292,10 @@ def fit(tmp: Path) -> dict[str, str]:
                     f"**{_g(r.point_mean)}** ({_g(r.sd_over_seeds)}) | {_g(r.posterior_mean)} "
                     f"({_g(r.sd_over_posterior)}) | {_g(r.predictive_q05)} – "
                     f"{_g(r.predictive_q95)} | {100 * r.share_of_draws_in_band:.0f} % |")
+    checks = pd.read_csv(folder / "checks.csv")
+    check_rows = ["| check | passed | detail |", "|---|---|---|"] + [
+        f"| {c.check} | {'yes' if c.passed else '**no**'} | {c.detail} |"
+        for c in checks.itertuples()]
     contraction = pd.read_csv(folder / "contraction.csv")
     strong = contraction[contraction["contraction"] >= 0.3].sort_values("contraction",
                                                                          ascending=False)
@@ -308,6 +312,8 @@ def fit(tmp: Path) -> dict[str, str]:
         **{place: str(int(places.get(place, 0))) for place in ("estimated", "lever", "held",
                                                                "prior")},
         "figures": "\n".join(rows),
+        "checks": "\n".join(check_rows),
+        "checks_passed": f"{int(checks['passed'].sum())} of {len(checks)}",
         "in_band": f"{in_band} of {len(table)}",
         "ess": f"{ess} of {meta['population']}",
         "calibration": (f"{meta['generations']} generations, {meta['simulations']:,} particles "

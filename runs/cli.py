@@ -462,7 +462,15 @@ def _cmd_calibrate(args) -> int:
             folder = write_report(out, out / "report", seeds=args.seeds or 20,
                                   draws=args.draws, workers=workers,
                                   scheduler=args.scheduler, progress=not args.quiet)
-        print(f"wrote {folder}")
+        import csv
+
+        with open(folder / "checks.csv", newline="", encoding="utf-8") as f:
+            checks = list(csv.DictReader(f))
+        for c in checks:
+            print(f"  {'passed' if c['passed'] == 'True' else 'FAILED'}: {c['check']} "
+                  f"({c['detail']})")
+        passed = sum(c["passed"] == "True" for c in checks)
+        print(f"wrote {folder}: {passed} of {len(checks)} checks passed")
         return 0
     if args.screen:
         args.seeds = 2 if args.seeds is None else args.seeds

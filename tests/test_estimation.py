@@ -382,7 +382,7 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
     estimation.calibrate(budget=8, seeds=1, population=2, db=str(tmp_path / "h.db"),
                          out=cal, names=FEW, base=QUICK, progress=False)
     folder = write_report(cal, cal / "report", seeds=2, draws=2, progress=False)
-    for name in ("report.md", "fit.csv", "predictions.csv", "contraction.csv",
+    for name in ("report.md", "fit.csv", "checks.csv", "predictions.csv", "contraction.csv",
                  "posterior-predictive.png", "prior-posterior.png", "runs.parquet"):
         assert (folder / name).exists(), name
     fit = pd.read_csv(folder / "fit.csv")
@@ -399,6 +399,12 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
         per_draw = per_run[per_run.index.get_level_values("point") >= 0].groupby(
             level="point").mean()
         assert row.posterior_mean == pytest.approx(per_draw.mean(), nan_ok=True)
+        assert row.observed_in_predictive_90 == (per_draw.quantile(0.05) <= row.observed
+                                                 <= per_draw.quantile(0.95))
+    from calibration.fit_report import DRAW_SEEDS
+    assert runs[runs["point"] >= 0].groupby("point")["seed"].nunique().eq(DRAW_SEEDS).all()
+    checks = pd.read_csv(folder / "checks.csv")
+    assert len(checks) == 4 and checks["passed"].dtype == bool
     shrink = pd.read_csv(folder / "contraction.csv").set_index("parameter")
     assert set(shrink.index) == {p.name for p in estimation.uncertain()}
     assert (shrink.loc[~shrink["estimated"], "contraction"] == 0).all()
@@ -450,3 +456,25 @@ def test_the_screening_places_every_uncertain_parameter():
             df.loc[df["fit"] == "estimated", "parameter"])
     # a parameter no figure depends on before 2022 is beyond their reach
     assert df.set_index("parameter").loc["mode_cost_yuan", "fit"] == "prior"
+
+
+def test_the_fit_checks_fail_on_what_the_posterior_issue_asks():
+    """Half the particles effective, half the draws in band and the observed value inside
+    the draws' 90 % interval for every target, the point in band: each check fails alone,
+    naming the target."""
+    from calibration.fit_report import fit_checks
+
+    good = pd.DataFrame({"indicator": ["firms_relocated", "checkpoint_peak_delay_min"],
+                         "period": ["2020", "2020"], "share_of_draws_in_band": [0.5, 0.9],
+                         "observed_in_predictive_90": [True, True],
+                         "point_in_band": [True, True]})
+    assert fit_checks(good, 100.0, 200)["passed"].all()
+    assert not fit_checks(good, 99.9, 200)["passed"][0]
+    for column, value in (("share_of_draws_in_band", 0.45), ("observed_in_predictive_90", False),
+                          ("point_in_band", False)):
+        bad = good.copy()
+        bad.loc[1, column] = value
+        checks = fit_checks(bad, 150.0, 200)
+        assert checks["passed"].sum() == 3
+        assert "checkpoint_peak_delay_min 2020" in checks.loc[~checks["passed"], "detail"].item()
+        assert "firms_relocated" not in checks.loc[~checks["passed"], "detail"].item()
