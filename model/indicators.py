@@ -74,40 +74,49 @@ class Indicator:
 N_STATES = len(State)
 
 
-def _census(m) -> np.ndarray:
-    """Firm agents by (in the focus county or not, state, relocated Beijing firm or new
-    project), (2, N_STATES, 2): one count of the firms a quarter, which the indicators of
-    that quarter read instead of each scanning the firms again. Kept until the model steps
-    or its firm arrays change."""
+@dataclass(frozen=True)
+class FirmCensus:
+    """Firm agents counted once a quarter, which the indicators of that quarter read
+    instead of each scanning the firms again."""
+
+    table: np.ndarray                 # (in the focus county or not, state, relocated), counts
+    producing_relocated: np.ndarray   # relocated Beijing firms producing in the focus county
+    producing_new: np.ndarray         # new projects producing there
+
+
+def _census(m) -> FirmCensus:
+    """The quarter's :class:`FirmCensus`, kept until the model steps or its firm arrays
+    change."""
     f = m.firms
     key = (m.steps, id(f.state), f.state.size)
     cached = getattr(m, "_firm_census", None)
     if cached is not None and cached[0] == key:
         return cached[1]
+    relocated = f.origin == Origin.RELOCATION
     cell = (((f.region == m.world.focus).astype(np.intp) * N_STATES + f.state) * 2
-            + (f.origin == Origin.RELOCATION))
+            + relocated)
     table = np.bincount(cell, minlength=4 * N_STATES).reshape(2, N_STATES, 2)
     producing = ((f.region == m.world.focus) & (f.state == State.PRODUCING))
-    m._firm_census = (key, table, producing & (f.origin == Origin.RELOCATION),
-                      producing & (f.origin != Origin.RELOCATION))
-    return table
+    census = FirmCensus(table, producing & relocated, producing & ~relocated)
+    m._firm_census = (key, census)
+    return census
 
 
 def _in_focus(m, *states: State) -> float:
     """Real projects (of any origin) in the focus county in one of ``states``."""
-    return float(_census(m)[1, list(states)].sum() * m.firms.weight)
+    return float(_census(m).table[1, list(states)].sum() * m.firms.weight)
 
 
 def _relocated(m, *states: State) -> float:
     """Real relocated Beijing firms in the focus county in one of ``states``."""
-    return float(_census(m)[1, list(states), 1].sum() * m.firms.weight)
+    return float(_census(m).table[1, list(states), 1].sum() * m.firms.weight)
 
 
 def _producing_in_focus(m, relocated: bool = True) -> np.ndarray:
     """Relocated firms (or, with ``relocated`` False, new projects) producing in the focus
     county."""
-    _census(m)
-    return m._firm_census[2 if relocated else 3]
+    census = _census(m)
+    return census.producing_relocated if relocated else census.producing_new
 
 
 def _signed(m, regions, new: bool | None = None) -> float:
@@ -299,7 +308,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("firms_left_beijing", "firms", "stock",
               "exposed Beijing firms that moved anywhere (failed and blocked projects not "
               "counted), cumulative",
-              lambda m: float(_census(m)[:, list(MOVED), 1].sum() * m.firms.weight),
+              lambda m: float(_census(m).table[:, list(MOVED), 1].sum() * m.firms.weight),
               count=True),
     Indicator("relocated_firm_jobs", "people", "stock",
               "jobs at the relocated firms producing in Xianghe, whoever fills them",
