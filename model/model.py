@@ -255,7 +255,9 @@ class XiangheModel(mesa.Model):
             self.markets)
 
     def setting(self) -> Setting:
-        """What a firm choosing a location would weigh now."""
+        """What a firm choosing a location would weigh now (the workers counted afresh, in
+        case they were moved since the last step)."""
+        self._census = talent.take_census(self.talent, self.places)
         v = self.views()
         return self._setting(v, self._conditions(v, float(self._driver_year())))
 
@@ -343,8 +345,9 @@ class XiangheModel(mesa.Model):
         census of the workers by kind, sums over at most 9 T² cells, not gathers over
         every agent."""
         t, places = self.talent, self.places
-        return commuting.flows(self._census.workers(), places.links.crossing, places.links.inbound_peak,
-                               cond.p_car, t.weight, self.land.residents, cp)
+        return commuting.flows(self._census.workers(), places.links.crossing,
+                               places.links.inbound_peak, cond.p_car, t.weight,
+                               self.land.residents, cp)
 
     # --- results ----------------------------------------------------------------------
     def quarterly(self) -> pd.DataFrame:
