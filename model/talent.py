@@ -37,6 +37,7 @@ job, so they are computed once per kind of agent and gathered for all agents wit
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -400,10 +401,15 @@ def labour_market_access(t: Talent, c: Conditions, tp: TalentParams,
     return np.einsum("kch,kchj->j", count, odds) * t.weight
 
 
+def _kind_shape(T: int) -> tuple[int, ...]:
+    """The axes :func:`_kind_key` numbers kinds along: skill, children, car, home, job,
+    staff or not, local or not."""
+    return (3, 2, 3, T, T, 2, 2)
+
+
 def kind_count(places: Places) -> int:
     """How many kinds :func:`_kind_key` can number."""
-    T = places.regions.size
-    return 3 * 2 * 3 * T * T * 2 * 2
+    return math.prod(_kind_shape(places.regions.size))
 
 
 @dataclass(frozen=True)
@@ -418,8 +424,7 @@ class Census:
 
     def workers(self) -> np.ndarray:
         """Workers by (skill, car, home, job), (3, 3, T, T)."""
-        T = self.T
-        return self.count.reshape(3, 2, 3, T, T, 2, 2).sum(axis=(1, 5, 6))
+        return self.count.reshape(_kind_shape(self.T)).sum(axis=(1, 5, 6))
 
     def kinds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """An agent of each kind present, the workers of that kind, and its number."""
