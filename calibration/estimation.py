@@ -39,6 +39,7 @@ SCREENING_FILE = CALIBRATION / "screening.csv"
 CALIBRATED_FILE = CALIBRATION / "calibrated.toml"
 POSTERIOR_FILE = CALIBRATION / "posterior.parquet"
 DEFAULT_DB = "out/calibration/history.db"
+DEFAULT_WORK = "out/calibration/work"
 SCREEN_THRESHOLD = 0.5     # half-bands a figure must move for the figures to reach it
 TOP_PER_FIGURE = 2         # the parameters that move each figure most are estimated
 TOP_PER_RATIO = 4          # and those that move each of the ratios below most
@@ -644,6 +645,149 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
     return result
 
 
+METHODS = {
+    "abc-mcmc": "ABC-MCMC (Marjoram et al. 2003): chains on the prior restricted to every "
+                "figure in its band on the common seeds, started at the calibrated point",
+    "history-matching": "history matching (GP emulators, implausibility cut-off 3), then "
+                        "rejection ABC inside: every figure in its band on the common seeds",
+}
+CHAINS = 16          # ABC-MCMC chains (each step runs one proposal a chain)
+POINT_SEEDS = 10     # further seeds on which the point is chosen among the nearest particles
+POINT_CANDIDATES = 10
+
+
+def match(*, method: str = "abc-mcmc", budget: int = 3000, seeds: int = 2,
+          population: int = 200, waves: int = 4, wave_size: int = 350, chains: int = CHAINS,
+          workers: int = 1, scheduler: str | None = None,
+          work: Path = Path(DEFAULT_WORK), resume: bool = False, out: Path = CALIBRATION,
+          first_seed: int = 1, names: list[str] | None = None, observed: dict | None = None,
+          priors: str | Path | None = None, base: dict | None = None,
+          point_seeds: int = POINT_SEEDS, progress: bool = True) -> Calibration:
+    """The posterior of the prior restricted to every figure in its band (the mean over
+    ``seeds`` common seeds), by ``method``: ``abc-mcmc`` (:mod:`calibration.abc_mcmc`:
+    ``chains`` chains from the calibrated point, until ``budget`` points have run) or
+    ``history-matching`` (:mod:`calibration.history_matching`: ``waves`` waves of
+    ``wave_size`` points cut the space no run can fit, then prior draws in what is left
+    are kept when every figure lies in its band, until ``population`` are kept or
+    ``budget`` points have run). Writes ``out/posterior.parquet`` (``population``
+    particles of equal weight) and ``out/calibrated.toml`` (of the ten particles nearest
+    the figures, the one nearest on ten further seeds). Its work folder ``work`` keeps every design and
+    run: ``resume`` continues it after an interruption, also with a larger ``budget``
+    (the designs already made are kept; the budget is not one of the settings)."""
+    from calibration import history_matching as hm
+
+    from runs.errors import check_count
+
+    for option, value, least in (("--budget", budget, 1), ("--seeds", seeds, 1),
+                                 ("--population", population, 2), ("--waves", waves, 1),
+                                 ("--wave-size", wave_size, 2), ("--chains", chains, 1)):
+        check_count(option, value, least)
+    names = list(names) if names is not None else estimated_names()
+    base = {**ESTIMATION_SCALE, **(base or {})}
+    given = read_priors(priors)
+    names += [n for n in given if n not in names]
+    chosen = {n: given.get(n, PARAMS[n].prior_dist) for n in names}
+    common = list(range(first_seed, first_seed + seeds))
+    settings = {"method": method, "names": names, "seeds": common,
+                "population": population, "observed": observed,
+                **({"chains": chains} if method == "abc-mcmc"
+                   else {"waves": waves, "wave_size": wave_size}),
+                "priors": {n: p.text for n, p in chosen.items()}, "set": base}
+    work = Path(work)
+    stored = hm.read_settings(work)
+    if stored is not None and not resume:
+        raise InputError(f"--work {work}: holds an earlier calibration; allowed: --resume to "
+                         "continue it, or a new --work folder")
+    if stored is not None and stored != json.loads(json.dumps(settings)):
+        raise InputError(f"--work {work}: its calibration used other settings "
+                         f"({_differences(stored, settings)}); allowed: --resume with the "
+                         "same settings, or a new --work folder")
+    from runs.engine import Backend
+
+    backend = Backend(workers, scheduler)     # an unreachable scheduler: one line, nothing written
+    try:
+        hm.write_settings(work, settings)
+        held = {**held_at_declared(names), **base}
+        problem = hm.Problem(names, chosen, common, held, moments(), observed)
+        diagnostics: dict = {}
+        if method == "abc-mcmc":
+            from calibration.abc_mcmc import abc_mcmc
+
+            start = np.array([_STANDARD.inv_cdf(min(max(chosen[n].cdf(PARAMS[n].default),
+                                                        1e-4), 1 - 1e-4)) for n in names])
+            try:
+                result, diagnostics = abc_mcmc(problem, work, backend, start=start,
+                                               budget=budget, population=population,
+                                               chains=chains, progress=progress)
+            except ValueError as err:
+                raise InputError(f"--method abc-mcmc: {err}; allowed: a calibrated point "
+                                 "(calibration/calibrated.toml, or --refine) that fits, or "
+                                 "a larger --budget") from None
+        else:
+            result = hm.history_match(problem, work, backend, budget=budget,
+                                      population=population, waves=waves,
+                                      wave_size=wave_size, progress=progress)
+        if result.candidates == 0:
+            raise InputError(f"--waves {waves}: they ruled out every point of the prior (no "
+                             f"point within {hm.CUTOFF:g} standard deviations of every band); "
+                             "allowed: --priors or --set under which the model can reach "
+                             "the figures")
+        if result.accepted < 2:
+            raise InputError(f"--budget {budget}: {result.accepted} of {result.candidates} "
+                             "particles drawn after the waves put every figure in its band; "
+                             "allowed: a larger --budget or more --waves")
+        point = _nearest_point(result, problem,
+                               list(range(first_seed + seeds, first_seed + seeds + point_seeds)),
+                               backend)
+    finally:
+        backend.close()
+    out = Path(out)
+    calibration = Calibration(db=str(work), run_id=0,
+                              generations=diagnostics.get("steps", len(result.waves) + 1),
+                              simulations=result.simulations, epsilon=1.0,
+                              seconds=result.seconds, posterior=result.posterior,
+                              point=point)
+    info = {"method": METHODS[method],
+            "point": f"of the {POINT_CANDIDATES} particles nearest the figures, the one "
+                     f"nearest on {point_seeds} further seeds"}
+    if method == "abc-mcmc":
+        info.update({k: v for k, v in diagnostics.items() if k != "ess"})
+        info["ess_by_parameter"] = json.dumps(diagnostics["ess"])
+    else:
+        info.update({"waves": len(result.waves), "wave_size": wave_size,
+                     "nroy_share": result.waves[-1]["nroy_share"] if result.waves else 1.0,
+                     "final_candidates": result.candidates, "accepted": result.accepted,
+                     "acceptance_rate": round(result.accepted / max(result.candidates, 1),
+                                              4)})
+    _write_results(out, calibration, settings, budget, info)
+    return calibration
+
+
+def _nearest_point(result, problem, seeds: list[int], backend) -> dict:
+    """Of the accepted particles nearest the figures (largest deviation in half-bands),
+    the one nearest on further seeds: a particle chosen on the seeds it was accepted on
+    would carry their luck."""
+    from runs.engine import RunTask, run_tasks
+
+    post = result.posterior
+    nearest = post.sort_values("distance", kind="stable").index[:POINT_CANDIDATES]
+    years = target_years(problem.moments)
+    tasks = [RunTask(len(seeds) * i + k, int(i), seed,
+                     {**problem.held, **{n: post.loc[i, n] for n in problem.names}}, {}, years)
+             for i in nearest for k, seed in enumerate(seeds)]
+    rows: list[dict] = []
+    run_tasks(tasks, backend, keep=rows.extend, progress=False)
+    df = pd.DataFrame(rows)
+    df = df[df["status"] == "ok"]
+    worst = pd.Series(0.0, index=list(nearest))
+    for m in problem.moments:
+        per = m.target.by_run(df, ["point", "seed"]).groupby(level="point").mean()
+        worst = np.maximum(worst, ((per - problem.centre(m)) / m.half_band).abs()
+                           .reindex(worst.index).fillna(np.inf))
+    best = int(worst.idxmin())
+    return {n: _value(PARAMS[n], post.loc[best, n]) for n in problem.names}
+
+
 def _stored(history) -> dict:
     """The settings a history's calibration was started with."""
     import ast
@@ -669,12 +813,15 @@ def _point(posterior: pd.DataFrame, names: list[str]) -> dict:
     return point
 
 
-def _write_results(out: Path, result: Calibration, settings: dict, budget: int) -> None:
+def _write_results(out: Path, result: Calibration, settings: dict, budget: int,
+                   method: dict | None = None) -> None:
     """calibrated.toml and posterior.parquet, each written beside and renamed into place."""
     out.mkdir(parents=True, exist_ok=True)
-    info = {
+    method = method or {
         "method": "ABC-SMC (pyabc), median-quantile epsilon, Euclidean distance in half-bands",
-        "point": "weighted posterior median of each estimated parameter",
+        "point": "weighted posterior median of each estimated parameter"}
+    info = {
+        **method,
         "budget_particles": budget, "simulations": result.simulations,
         "generations": result.generations, "final_epsilon": round(result.epsilon, 6),
         "effective_sample_size": round(float(1 / np.sum(result.posterior["weight"] ** 2)), 1),
@@ -686,8 +833,7 @@ def _write_results(out: Path, result: Calibration, settings: dict, budget: int) 
         "versions": {k: v for k, v in provenance.versions().items()},
         "written": provenance.timestamp(),
     }
-    tmp = _point_file(out, result.point, info,
-                      "each estimated parameter's weighted posterior median under ABC-SMC.")
+    tmp = _point_file(out, result.point, info, f"{info['point']} ({info['method']}).")
     import pyarrow as pa
     import pyarrow.parquet as pq
 

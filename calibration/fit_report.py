@@ -315,6 +315,10 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
                  if k == "point" or k.startswith(("refine_", "point_"))})
     info = json.dumps(info)
     ess = effective_sample_size(posterior["weight"])
+    # A sample of Markov chains' states: their autocorrelation, not the weights, sets it.
+    ess_chains = calibration_info(calibration).get("ess_min")
+    if ess_chains is not None:
+        ess = min(ess, float(ess_chains))
     checks = fit_checks(table, ess, len(posterior))
     out = Path(out)
     new = staging(out)
@@ -335,7 +339,10 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
             "# Fit report", "",
             f"Calibration: {info}", "",
             f"Posterior sample: {len(posterior)} weighted particles, effective sample size "
-            f"{ess:.1f} (Kish, (sum w)^2 / sum w^2).", "",
+            f"{ess:.1f} ("
+            + ("the smaller of the sample and the chains' effective size, from their "
+               "autocorrelation, for the least mixed parameter" if ess_chains is not None
+               else "Kish, (sum w)^2 / sum w^2") + ").", "",
             f"## Checks: {int(checks['passed'].sum())} of {len(checks)} passed", "",
             f"Each posterior draw is judged by its mean over {DRAW_SEEDS} seeds; the point "
             f"by its mean over {seeds}.", "",

@@ -419,9 +419,21 @@ def _cmd_elasticities(args) -> int:
 def _cmd_calibrate(args) -> int:
     for option, value, least in (("--budget", args.budget, 1), ("--seeds", args.seeds, 1),
                                  ("--population", args.population, 2),
-                                 ("--draws", args.draws, 2), ("--seed", args.seed, 0)):
+                                 ("--draws", args.draws, 2), ("--seed", args.seed, 0),
+                                 ("--waves", args.waves, 1), ("--wave-size", args.wave_size, 2),
+                                 ("--chains", args.chains, 1)):
         if value is not None:
             check_count(option, value, least)
+    hm = args.method != "abc-smc" and not (args.recover or args.screen or args.report
+                                          or args.refine)
+    if args.db is not None and hm:
+        raise InputError(f"--db {args.db}: pyabc's history, allowed only with --method "
+                         f"abc-smc ({args.method} keeps its runs in --work)")
+    if args.work is not None and not hm:
+        raise InputError(f"--work {args.work}: allowed only for an abc-mcmc or "
+                         "history-matching calibration (abc-smc keeps its history in --db)")
+    args.db = args.db or "out/calibration/history.db"
+    args.work = args.work or "out/calibration/work"
     if args.posterior is not None and not args.recover:
         raise InputError(f"--posterior {args.posterior}: allowed only with --recover (the "
                          "sample its true vector is drawn from)")
@@ -492,6 +504,21 @@ def _cmd_calibrate(args) -> int:
         return 0
     base = _parse_set(args.set)
     resolve(base)
+    if hm:
+        with output(Path(args.work), "calibration work", option="--work"):
+            result = estimation.match(method=args.method, chains=args.chains,
+                                      budget=3000 if args.budget is None else args.budget,
+                                      seeds=2 if args.seeds is None else args.seeds,
+                                      population=args.population, waves=args.waves,
+                                      wave_size=args.wave_size, workers=workers,
+                                      scheduler=args.scheduler, work=Path(args.work),
+                                      resume=args.resume, out=out, first_seed=args.seed,
+                                      priors=args.priors, base=base or None,
+                                      progress=not args.quiet)
+        print(f"{out}: {len(result.posterior)} particles with every figure in band, "
+              f"{result.simulations} particles run, {result.seconds / 60:.1f} min; runs "
+              f"kept in {args.work}")
+        return 0
     result = estimation.calibrate(budget=1200 if args.budget is None else args.budget,
                                   seeds=2 if args.seeds is None else args.seeds,
                                   population=args.population, workers=workers,
@@ -640,11 +667,22 @@ def build_parser() -> argparse.ArgumentParser:
     el.add_argument("--quiet", action="store_true", help="no progress bar")
     el.set_defaults(func=_cmd_elasticities)
 
-    cal = sub.add_parser("calibrate", help="estimate the posterior by ABC-SMC (pyabc)")
+    cal = sub.add_parser("calibrate", help="estimate the posterior (history matching and "
+                                           "rejection ABC, or ABC-SMC)")
+    cal.add_argument("--method", choices=("abc-mcmc", "history-matching", "abc-smc"),
+                     default="abc-mcmc",
+                     help="abc-mcmc: chains on the prior restricted to every figure in band, "
+                          "from the calibrated point (default); history-matching: waves of "
+                          "emulators cut the space no run fits, then prior draws inside are "
+                          "kept when every figure is in band; abc-smc: pyabc's sequential "
+                          "Monte Carlo")
+    cal.add_argument("--chains", type=int, default=16,
+                     help="abc-mcmc's chains, each proposing one point a step (default 16)")
     cal.add_argument("--budget", type=int,
-                     help="particles to run over all generations (default 1200); no "
-                          "generation starts that the rest of the budget cannot pay for; "
-                          "with --refine, model runs (default 800)")
+                     help="particles to run (default 3000 with abc-mcmc, half of them "
+                          "burn-in, and history matching, waves included; 1200 with abc-smc, "
+                          "where no generation starts that the rest cannot pay for); with "
+                          "--refine, model runs (default 800)")
     cal.add_argument("--seeds", type=int,
                      help="common seeds every particle runs (default 2; with --report, "
                           "seeds of the calibrated point, default 20)")
@@ -653,11 +691,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="particles a generation (default 200)")
     cal.add_argument("--workers", type=int, help="local worker processes (default 1)")
     cal.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
-    cal.add_argument("--db", default="out/calibration/history.db",
+    cal.add_argument("--db",
                      help="pyabc history: a SQLite file or an SQLAlchemy URL "
                           "(default out/calibration/history.db)")
     cal.add_argument("--resume", action="store_true",
-                     help="continue the calibration in --db from its last finished generation")
+                     help="continue the calibration in --work (history matching) or --db "
+                          "(abc-smc) where it stopped")
+    cal.add_argument("--work",
+                     help="history matching's folder of waves and runs, kept for --resume "
+                          "(default out/calibration/work)")
+    cal.add_argument("--waves", type=int, default=4,
+                     help="history-matching waves before the final stage (default 4)")
+    cal.add_argument("--wave-size", type=int, default=350,
+                     help="points a wave runs (default 350)")
     cal.add_argument("--out", help="folder for calibrated.toml and posterior.parquet "
                                    "(default: the project's calibration/)")
     cal.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

@@ -24,6 +24,9 @@ CEILINGS: dict[str, tuple[int, str]] = {
     "--batch": (100_000, "runs held in memory before they are written"),
     "--budget": (1_000_000, "model runs: weeks of computing"),
     "--population": (10_000, "particles held in memory a generation"),
+    "--waves": (50, "every wave's emulators are kept to judge every later point"),
+    "--wave-size": (5_000, "a Gaussian process costs the cube of a wave's points"),
+    "--chains": (10_000, "every chain's states are held in memory"),
     "samples": (10_000, "design points are held in memory with their parameters"),
     "seeds": (1_000, BOUNDS_RUNS),
 }

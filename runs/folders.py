@@ -122,6 +122,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          marker_files=("calibrated.toml", "posterior.parquet", "screening.csv", "targets.toml")),
     Kind("recovery", ("history.db", "calibrated.toml", "posterior.parquet", "recovery.csv"),
          "xianghe calibrate --recover"),
+    Kind("calibration work", ("settings.json",), "xianghe calibrate --work",
+         lambda m: m.get("method") in ("abc-mcmc", "history-matching"),
+         markers=("settings.json",)),
 )}
 
 

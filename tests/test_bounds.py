@@ -121,16 +121,20 @@ def test_posterior_without_draws_is_refused_not_ignored(tmp_path):
 
 
 def test_an_unreachable_scheduler_is_one_line_without_a_progress_bar(tmp_path):
-    run = _measured("calibrate", "--scheduler", "tcp://127.0.0.1:1", "--out",
-                    str(tmp_path / "cal"), "--db", str(tmp_path / "h.db"))[0]
-    _refused(run, "no Dask scheduler answers")
-    assert "calibrating" not in run.stderr and "\r" not in run.stderr
+    for method in (["--db", str(tmp_path / "h.db"), "--method", "abc-smc"],
+                   ["--work", str(tmp_path / "work")]):
+        run = _measured("calibrate", "--scheduler", "tcp://127.0.0.1:1", "--out",
+                        str(tmp_path / "cal"), *method)[0]
+        _refused(run, "no Dask scheduler answers")
+        assert "calibrating" not in run.stderr and "\r" not in run.stderr
+        assert list(tmp_path.iterdir()) == []
 
 
 def test_a_history_that_is_not_one_is_named_as_such(tmp_path):
     db = tmp_path / "garbage.db"
     db.write_bytes(b"this is no database at all" * 10)
-    _refused(_measured("calibrate", "--db", str(db), "--out", str(tmp_path / "cal"))[0],
+    _refused(_measured("calibrate", "--method", "abc-smc", "--db", str(db), "--out",
+                       str(tmp_path / "cal"))[0],
              "not a pyabc history")
 
 

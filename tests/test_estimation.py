@@ -176,9 +176,15 @@ def _cal(tmp_path, *args):
 @pytest.mark.parametrize("args, words", [
     (["--budget", "0"], "--budget 0"),
     (["--seeds", "0"], "--seeds 0"),
-    (["--resume", "--db", "{tmp}/none.db"], "no such history"),
-    (["--resume", "--db", "{tmp}/garbage.db"], "cannot read the history"),
-    (["--db", "postgresql://127.0.0.1:9/nobody"], "--db postgresql"),
+    (["--method", "abc-smc", "--resume", "--db", "{tmp}/none.db"], "no such history"),
+    (["--method", "abc-smc", "--resume", "--db", "{tmp}/garbage.db"],
+     "cannot read the history"),
+    (["--method", "abc-smc", "--db", "postgresql://127.0.0.1:9/nobody"], "--db postgresql"),
+    (["--db", "{tmp}/h.db"], "allowed only with --method abc-smc"),
+    (["--method", "abc-smc", "--work", "{tmp}/w"], "/w: allowed only for an abc-mcmc"),
+    (["--waves", "0"], "--waves 0"),
+    (["--wave-size", "1"], "--wave-size 1"),
+    (["--method", "mcmc"], "invalid choice: 'mcmc'"),
     (["--priors", "{tmp}/priors.toml"], "'no_such_parameter' is not an uncertain"),
     (["--priors", "{tmp}/missing.toml"], "cannot read it"),
     (["--screen", "--report"], "not allowed with argument --screen"),
@@ -211,7 +217,7 @@ def test_a_calibration_is_not_started_twice_in_one_history(tmp_path):
     db = tmp_path / "h.db"
     estimation.calibrate(budget=8, seeds=1, population=2, db=str(db), out=tmp_path / "c",
                          names=FEW, base=QUICK, progress=False)
-    run = _cal(tmp_path, "--db", str(db), "--budget", "4")
+    run = _cal(tmp_path, "--method", "abc-smc", "--db", str(db), "--budget", "4")
     assert run.returncode == 2 and "already holds a calibration" in run.stderr
 
 
@@ -220,7 +226,8 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
     db, out = tmp_path / "h.db", tmp_path / "cal"
     # A budget for two or three generations; the kill comes after the first, so that the
     # calibration cannot have ended by then (a race when it waited for the second).
-    args = [sys.executable, "-m", "runs.cli", "calibrate", "--budget", "30", "--population",
+    args = [sys.executable, "-m", "runs.cli", "calibrate", "--method", "abc-smc",
+            "--budget", "30", "--population",
             "4", "--seeds", "1", "--workers", "1", "--db", str(db), "--out", str(out),
             "--set", "talent_agents=10000", "--quiet"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -253,8 +260,8 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
 
 @pytest.mark.slow
 def test_calibration_runs_on_a_dask_cluster(tmp_path, dask_cluster):
-    run = _cal(tmp_path, "--budget", "16", "--population", "4", "--seeds", "1",
-               "--scheduler", dask_cluster, "--db", str(tmp_path / "h.db"),
+    run = _cal(tmp_path, "--method", "abc-smc", "--budget", "16", "--population", "4",
+               "--seeds", "1", "--scheduler", dask_cluster, "--db", str(tmp_path / "h.db"),
                "--set", "talent_agents=10000")
     assert run.returncode == 0, run.stderr
     assert len(pd.read_parquet(tmp_path / "cal" / "posterior.parquet")) == 4
