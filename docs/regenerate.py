@@ -316,9 +316,16 @@ def fit(tmp: Path) -> dict[str, str]:
         "checks_passed": f"{int(checks['passed'].sum())} of {len(checks)}",
         "in_band": f"{in_band} of {len(table)}",
         "ess": f"{ess} of {meta['population']}",
-        "calibration": (f"{meta['generations']} generations, {meta['simulations']:,} particles "
-                        f"of {len(meta['seeds'])} seeds each, {_minutes(meta['wall_seconds'])}, "
-                        f"final epsilon {meta['final_epsilon']:.1f} half-bands"),
+        "calibration": (
+            f"{meta['chains']} chains of {meta['steps']} steps ({meta['sampling_steps']} after "
+            f"the burn-in), {meta['simulations']:,} particles of {len(meta['seeds'])} seeds "
+            f"each, {_minutes(meta['wall_seconds'])}; acceptance {meta['acceptance_rate']:.0%} "
+            f"after the burn-in, proposal scale {meta['proposal_scale']:.3g} prior sd; "
+            f"effective sample size of the chains {meta['ess_min']:.0f} for the least mixed "
+            f"parameter (`{meta['ess_min_parameter']}`)" if "chains" in meta else
+            f"{meta['generations']} generations, {meta['simulations']:,} particles "
+            f"of {len(meta['seeds'])} seeds each, {_minutes(meta['wall_seconds'])}, "
+            f"final epsilon {meta['final_epsilon']:.1f} half-bands"),
         "contracted": ", ".join(f"`{r.parameter}` ({r.contraction:.2f})"
                                 for r in strong.itertuples()),
         "predictions": ", ".join(f"`{r.indicator}` {_g(r.point_mean)}"
