@@ -338,8 +338,8 @@ def test_a_damaged_run_file_is_set_aside_and_its_runs_computed_again(tmp_path):
 
 @pytest.mark.slow
 def test_a_report_on_a_dask_cluster_has_the_tables_of_one_run_here(tmp_path, dask_cluster):
-    args = dict(measures=["permits", "commuting"], seeds=2, draws=2, from_year=2021,
-                until=2022, params=SMALL)
+    args = dict(measures=["permits"], seeds=2, draws=2, from_year=2021, until=2021,
+                params=SMALL)
     api.report(**args, out=tmp_path / "here", workers=1)
     api.report(**args, out=tmp_path / "dask", scheduler=dask_cluster)
     for name in reports.Report.TABLES:
@@ -354,7 +354,8 @@ def test_a_small_report_cannot_contradict_itself(tmp_path, draws):
     nothing its few draws (or none) cannot support; the command says so on stderr."""
     out = tmp_path / "rep"
     run = xianghe("report", "--seeds", "2", "--draws", str(draws), "--measures", "land,permits",
-                  "--set", "talent_agents=3000", "--workers", "2", "--out", str(out), "--quiet")
+                  "--until", "2024", "--set", "talent_agents=3000", "--workers", "2",
+                  "--out", str(out), "--quiet")
     assert run.returncode == 0, run.stderr
     notes = [line for line in run.stderr.splitlines() if line.startswith("xianghe: note:")]
     assert len(notes) == (1 if draws else 0) and (not draws or "too few" in notes[0])
@@ -362,7 +363,7 @@ def test_a_small_report_cannot_contradict_itself(tmp_path, draws):
     money = t["money"].set_index(["measure", "metric"])
     effects = t["effects"].set_index(["measure", "indicator", "year"])
     for measure in ("land", "permits", "package"):
-        e = effects.loc[(measure, "projects_operating", 2030)]
+        e = effects.loc[(measure, "projects_operating", 2024)]
         m = money.loc[(measure, "extra_firms_producing")]
         assert [m["ci_low"], m["ci_high"]] == pytest.approx([e["ci_low"], e["ci_high"]])
     shares = money.loc[(slice(None), ["additionality", "deadweight", "diversion"]),
