@@ -424,6 +424,8 @@ def _cmd_calibrate(args) -> int:
                                  ("--chains", args.chains, 1)):
         if value is not None:
             check_count(option, value, least)
+    # A pyabc history (--db) names its method: the contract's `calibrate --db URL --resume`.
+    args.method = args.method or ("abc-smc" if args.db is not None else "abc-mcmc")
     hm = args.method != "abc-smc" and not (args.recover or args.screen or args.report
                                           or args.refine)
     if args.db is not None and hm:
@@ -670,9 +672,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="estimate the posterior (history matching and "
                                            "rejection ABC, or ABC-SMC)")
     cal.add_argument("--method", choices=("abc-mcmc", "history-matching", "abc-smc"),
-                     default="abc-mcmc",
                      help="abc-mcmc: chains on the prior restricted to every figure in band, "
-                          "from the calibrated point (default); history-matching: waves of "
+                          "from the calibrated point (default; abc-smc where --db names a "
+                          "pyabc history); history-matching: waves of "
                           "emulators cut the space no run fits, then prior draws inside are "
                           "kept when every figure is in band; abc-smc: pyabc's sequential "
                           "Monte Carlo")

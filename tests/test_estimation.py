@@ -180,7 +180,8 @@ def _cal(tmp_path, *args):
     (["--method", "abc-smc", "--resume", "--db", "{tmp}/garbage.db"],
      "cannot read the history"),
     (["--method", "abc-smc", "--db", "postgresql://127.0.0.1:9/nobody"], "--db postgresql"),
-    (["--db", "{tmp}/h.db"], "allowed only with --method abc-smc"),
+    (["--method", "abc-mcmc", "--db", "{tmp}/h.db"], "allowed only with --method abc-smc"),
+    (["--resume", "--db", "{tmp}/none.db"], "no such history"),     # --db means abc-smc
     (["--method", "abc-smc", "--work", "{tmp}/w"], "/w: allowed only for an abc-mcmc"),
     (["--waves", "0"], "--waves 0"),
     (["--wave-size", "1"], "--wave-size 1"),
