@@ -333,6 +333,37 @@ def fit(tmp: Path) -> dict[str, str]:
     }
 
 
+def coverage(tmp: Path) -> dict[str, str]:
+    out = tmp / "coverage"
+    started = time.perf_counter()
+    printed = xianghe("calibrate", "--coverage", "--workers", "2", "--out", str(out))
+    seconds = time.perf_counter() - started
+    shutil.copy(out / "coverage.png", ROOT / "docs" / "coverage.png")
+    shutil.copy(out / "coverage.csv", ROOT / "docs" / "figures" / "coverage.csv")
+    import pandas as pd
+
+    table = pd.read_csv(out / "coverage.csv")
+    settings = json.loads((out / "settings.json").read_text())
+    rows = ["| parameter | coverage of the 90 % interval (95 % interval of that share) | "
+            "rank histogram: KS p-value | interval width / prior's | verdict |",
+            "|---|---|---|---|---|"]
+    for r in table.sort_values("coverage").itertuples():
+        verdict = r.verdict if r.verdict == "calibrated" else f"**{r.verdict}**"
+        rows.append(f"| `{r.parameter}` | {r.coverage:.2f} ({r.coverage_low:.2f}-"
+                    f"{r.coverage_high:.2f}) | {r.rank_ks_p:.2g} | {r.width_vs_prior:.2f} | "
+                    f"{verdict} |")
+    counts = table["verdict"].value_counts()
+    return {"table": "\n".join(rows),
+            "printed": printed.strip(),
+            "runs": (f"{settings['reference']:,} reference runs and {settings['datasets']} "
+                     f"data sets, each on {len(settings['seeds'])} seeds, "
+                     f"{_minutes(seconds)} on 2 workers here"),
+            "summary": (f"{int(counts.get('calibrated', 0))} of {len(table)} calibrated, "
+                        f"{int(counts.get('under-covers', 0))} under-cover, "
+                        f"{int(counts.get('over-covers', 0))} over-cover; mean coverage "
+                        f"{table['coverage'].mean():.2f}")}
+
+
 def benchmarks(tmp: Path) -> dict[str, str]:
     import importlib.util
 
@@ -379,6 +410,9 @@ SOURCES = {s.name: s for s in (
             "calibration/out_of_sample.toml", "calibration/targets.toml")),
     Source("fit", ("xianghe calibrate --report --workers 2",), fit,
            ("calibration/fit_report.py", "calibration/estimation.py",
+            "calibration/screening.csv", "calibration/targets.toml")),
+    Source("coverage", ("xianghe calibrate --coverage --workers 2 --out DIR",), coverage,
+           ("calibration/coverage.py", "calibration/history_matching.py",
             "calibration/screening.csv", "calibration/targets.toml")),
     Source("benchmarks", ("python benchmarks/all.py", "python benchmarks/cli_latency.py",
                           "python benchmarks/scale_invariance.py"), benchmarks,

@@ -421,9 +421,14 @@ def _cmd_calibrate(args) -> int:
                                  ("--population", args.population, 2),
                                  ("--draws", args.draws, 2), ("--seed", args.seed, 0),
                                  ("--waves", args.waves, 1), ("--wave-size", args.wave_size, 2),
-                                 ("--chains", args.chains, 1)):
+                                 ("--chains", args.chains, 1), ("--datasets", args.datasets, 2)):
         if value is not None:
             check_count(option, value, least)
+    if args.coverage:
+        return _coverage(args)
+    if args.datasets is not None:
+        raise InputError(f"--datasets {args.datasets}: allowed only with --coverage (the "
+                         "synthetic data sets of the coverage check)")
     # A pyabc history (--db) names its method: the contract's `calibrate --db URL --resume`.
     args.method = args.method or ("abc-smc" if args.db is not None else "abc-mcmc")
     hm = args.method != "abc-smc" and not (args.recover or args.screen or args.report
@@ -529,6 +534,48 @@ def _cmd_calibrate(args) -> int:
                                   base=base or None, progress=not args.quiet)
     print(f"{out}: {result.generations} generation(s), {result.simulations} particles, "
           f"epsilon {result.epsilon:.3g}, {result.seconds / 60:.1f} min; history {args.db}")
+    return 0
+
+
+def _coverage(args) -> int:
+    """``calibrate --coverage``: the estimation's intervals checked on synthetic data."""
+    from calibration import coverage
+
+    for option, value in (("--method", args.method), ("--db", args.db), ("--work", args.work),
+                          ("--posterior", args.posterior)):
+        if value is not None:
+            raise InputError(f"{option} {value}: not an option of --coverage; allowed: "
+                             "--budget (reference runs), --datasets, --seeds, --set, "
+                             "--workers, --scheduler, --out")
+    reference = coverage.REFERENCE if args.budget is None else args.budget
+    if reference < 30:
+        raise InputError(f"--budget {reference}: the reference runs of the coverage check; "
+                         "allowed: at least 30")
+    base = _parse_set(args.set)
+    resolve(base)
+    out = Path(args.out or "out/coverage")
+    with output(out, "coverage"):
+        table = coverage.check(out, reference=reference,
+                               datasets=coverage.DATASETS if args.datasets is None
+                               else args.datasets,
+                               seeds=2 if args.seeds is None else args.seeds,
+                               workers=_workers(args, default=1), scheduler=args.scheduler,
+                               base=base or None, progress=not args.quiet)
+    under = table.loc[table["verdict"] == "under-covers", "parameter"].tolist()
+    over = table.loc[table["verdict"] == "over-covers", "parameter"].tolist()
+    print(f"{out / 'coverage.csv'}: 90 % intervals of {len(table)} parameters over "
+          f"{int(table['datasets'].iloc[0])} synthetic data sets, coverage "
+          f"{table['coverage'].min():.2f}-{table['coverage'].max():.2f}; "
+          + (f"under-cover (below 80 %): {', '.join(under)}" if under else
+             "every parameter's interval covers at least 80 %")
+          + (f"; over-cover (above 95 %): {', '.join(over)}" if over else ""))
+    import pandas as pd
+
+    for r in pd.read_csv(out / "tolerances.csv").itertuples():
+        print(f"  nearest {r.accept:.0%} of the reference ({r.kept} runs): mean coverage "
+              f"{r.mean_coverage:.2f}, least {r.least_coverage:.2f} ({r.least_covered}); "
+              f"{r.under_cover} under-cover, {r.over_cover} over-cover; intervals "
+              f"{r.mean_width_vs_prior:.2f} of the prior's width")
     return 0
 
 
@@ -722,11 +769,18 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--refine", action="store_true",
                       help="instead: replace --out/calibrated.toml by a pattern search from "
                            "the posterior particle closest to the figures")
+    mode.add_argument("--coverage", action="store_true",
+                      help="instead: simulation-based calibration on synthetic data: do the "
+                           "estimation's 90 %% intervals cover prior draws' truths? --budget "
+                           "reference runs (default 2000), --datasets data sets (default "
+                           "100); --out, default out/coverage")
     mode.add_argument("--recover", action="store_true",
                       help="instead: parameter recovery from figures the model made at a "
                            "posterior draw (--out, default out/recovery)")
     cal.add_argument("--posterior", metavar="FILE",
                      help="posterior sample --recover draws its truth from")
+    cal.add_argument("--datasets", type=int,
+                     help="synthetic data sets of --coverage (default 100)")
     cal.add_argument("--draws", type=int, default=20,
                      help="posterior draws of the report's predictive check (default 20)")
     cal.add_argument("--quiet", action="store_true", help="no progress bar")

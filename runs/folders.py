@@ -60,7 +60,8 @@ STAGING_MARK = ".xianghe-staging"
 # The temporary names the project writes, at the places it writes them (relative to the
 # output folder): the stores' part files and the manifests.
 TEMPORARY = (".manifest.json.tmp", ".xianghe-staging", "results/.part-*.tmp",
-             "runs/results/.part-*.tmp", ".checkpoints/*/results/.part-*.tmp")
+             "runs/results/.part-*.tmp", ".checkpoints/*/results/.part-*.tmp",
+             "reference/results/.part-*.tmp", "datasets/results/.part-*.tmp")
 
 
 def _manifest(folder: Path, name: str = MANIFEST) -> dict | None:
@@ -122,6 +123,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          marker_files=("calibrated.toml", "posterior.parquet", "screening.csv", "targets.toml")),
     Kind("recovery", ("history.db", "calibrated.toml", "posterior.parquet", "recovery.csv"),
          "xianghe calibrate --recover"),
+    Kind("coverage", ("settings.json", "reference", "datasets", "coverage.csv", "ranks.csv",
+                      "tolerances.csv", "coverage.png", "coverage.svg"),
+         "xianghe calibrate --coverage", markers=("settings.json",)),
     Kind("calibration work", ("settings.json",), "xianghe calibrate --work",
          lambda m: m.get("method") in ("abc-mcmc", "history-matching"),
          markers=("settings.json",)),
