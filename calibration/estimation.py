@@ -72,10 +72,12 @@ ALSO_ESTIMATED = ("permit_months_scale", "firm_pool", "new_projects_per_year",
                   "checkpoint_service_veh_h")
 # Lever strengths: how strongly a measure acts (the cost, permit and public-service
 # coefficients, and the cost of capital that annualises a subsidy). They keep their
-# literature priors, cut from the fit (modular inference): the figures of 2014-2021, with
-# every lever off, cannot tell a strong lever from a scale parameter, so the fit holds them
-# at their declared values and every experiment over the posterior draws them from their
-# priors -- each effect carries their whole literature uncertainty.
+# literature priors and are estimated jointly with the rest: the figures of 2014-2021
+# depend on them with every measure off (a firm weighs its costs, services and workers'
+# access in any year), so drawing them from their priors apart from the parameters fitted
+# at their declared values put the draws' 2020 firm stock out of its band (once "cut from
+# the fit"; docs/estimation.md). What the figures cannot separate shows as posterior
+# correlation with the scale parameters.
 LEVER_STRENGTHS = ("beta_cost", "beta_permit_month", "beta_public_services_firm",
                    "beta_worker_access", "cost_of_capital")
 # The scale the fit runs at unless `--set` says otherwise: every figure's mean over 40
@@ -209,8 +211,8 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
     * ``estimated`` -- among the :data:`TOP_PER_FIGURE` that move some figure most, or the
       :data:`TOP_PER_RATIO` that move one of the :data:`DERIVED` ratios most (lever
       strengths aside), or in :data:`ALSO_ESTIMATED`: the ABC estimates it;
-    * ``lever`` -- a lever strength (:data:`LEVER_STRENGTHS`): held at its declared value in
-      the fit, drawn from its literature prior in every experiment over the posterior;
+    * ``lever`` -- a lever strength (:data:`LEVER_STRENGTHS`): estimated with its
+      literature prior, whatever the screening says of it (:func:`estimated_names`);
     * ``held`` -- moves a figure by :data:`SCREEN_THRESHOLD` half-bands or more, but less
       than the estimated ones: held at its declared value, in the fit and in the draws
       (the posterior is conditional on it);
@@ -233,10 +235,14 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def estimated_names(path: Path = SCREENING_FILE) -> list[str]:
-    """The parameters the calibration estimates, as the committed screening chose them."""
+    """The parameters the calibration estimates, as the committed screening chose them:
+    the estimated ones and the lever strengths, which keep their literature priors but are
+    estimated jointly with the rest (the figures of 2014-2021 depend on them even with
+    every measure off: a firm weighs costs, services and workers' access in any year)."""
     if not path.exists():
         raise InputError(f"{path}: no screening; run `xianghe calibrate --screen` first")
-    return screened(path)["estimated"]
+    groups = screened(path)
+    return groups["estimated"] + groups["lever"]
 
 
 def screened(path: Path = SCREENING_FILE) -> dict[str, list[str]]:
@@ -966,8 +972,7 @@ def posterior_draws(draws: int, seed: int, path: Path = POSTERIOR_FILE) -> list[
     """``draws`` parameter vectors for experiments over the posterior, fixed by ``seed``:
     the estimated parameters from the weighted posterior sample, the parameters the
     screening held at their declared values there, and every other uncertain parameter
-    from its prior (lever strengths, cut from the fit, and those the figures do not
-    inform)."""
+    from its prior (those the figures do not inform)."""
     if draws < 1:
         raise InputError(f"--draws {draws}: allowed: an integer of 1 or more")
     posterior = load_posterior(path)

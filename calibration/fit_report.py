@@ -97,6 +97,19 @@ def contraction(posterior: pd.DataFrame, screening: pd.DataFrame | None) -> pd.D
     return df.sort_values(["estimated", "contraction"], ascending=False).reset_index(drop=True)
 
 
+def correlations(posterior: pd.DataFrame, top: int = 12) -> pd.DataFrame:
+    """The pairs of estimated parameters that trade off most: Spearman's rank correlation
+    over the (equally weighted) posterior sample, the ``top`` pairs by its size."""
+    names = [c for c in posterior.columns if c not in ("weight", "distance")]
+    rho = posterior[names].rank().corr().to_numpy()
+    rows = [{"a": names[i], "b": names[j], "spearman": float(rho[i, j])}
+            for i in range(len(names)) for j in range(i + 1, len(names))
+            if np.isfinite(rho[i, j])]
+    df = pd.DataFrame(rows, columns=["a", "b", "spearman"])
+    return (df.reindex(df["spearman"].abs().sort_values(ascending=False).index)
+            .head(top).reset_index(drop=True))
+
+
 # The calibrated point is checked on seeds no fit used: the ABC runs on the first few
 # seeds, the refinement on 1-10 and the hand adjustment looked at 1-320 (calibrated.toml
 # names them), the check on 401 on.
@@ -151,8 +164,13 @@ def fit_table(runs: pd.DataFrame) -> pd.DataFrame:
             "point_in_band": bool(t.low <= point.mean() <= t.high),
             "share_of_draws_in_band": float(((per_draw >= t.low)
                                              & (per_draw <= t.high)).mean()),
-            "observed_in_predictive_90": bool(per_draw.quantile(0.05) <= t.value
-                                              <= per_draw.quantile(0.95)),
+            "observed_is_lower_bound": bool(t.value == t.low),
+            # A figure reported as a lower bound ("80+ firms", a fair's count) is the range
+            # from its value up: it is inside the draws' 90 % interval when that interval
+            # reaches it (draws all above a lower bound agree with it).
+            "observed_in_predictive_90": bool(
+                per_draw.quantile(0.95) >= t.value if t.value == t.low else
+                per_draw.quantile(0.05) <= t.value <= per_draw.quantile(0.95)),
             "source": t.source,
         })
     return pd.DataFrame(rows)
@@ -174,7 +192,8 @@ def fit_checks(table: pd.DataFrame, ess: float, particles: int) -> pd.DataFrame:
          f"{ess:.1f} of {particles}"),
         (f"every target: at least {MIN_SHARE_IN_BAND:.0%} of the draws in band", not few.any(),
          f"below: {failing(few)}"),
-        ("every target: observed value inside the draws' 5-95 % interval", not outside.any(),
+        ("every target: observed value inside the draws' 5-95 % interval (a lower bound: "
+         "the interval reaching it)", not outside.any(),
          f"outside: {failing(outside)}"),
         ("every target in band at the point, on seeds no fit used", not missed.any(),
          f"out of band: {failing(missed)}"),
@@ -327,6 +346,8 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
         checks.to_csv(new / "checks.csv", index=False)
         predictions.to_csv(new / "predictions.csv", index=False)
         shrink.to_csv(new / "contraction.csv", index=False)
+        pairs = correlations(posterior)
+        pairs.to_csv(new / "correlations.csv", index=False)
         runs.to_parquet(new / "runs.parquet", index=False)
         _figures(new, runs, posterior, table,
                  "calibrated point" if point else "declared values")
@@ -363,13 +384,18 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
             "parameters contracted by 30 % or more)", "",
             "Contraction is 1 - posterior variance / prior variance. Place: as the "
             "screening (`calibration/screening.csv`) put it. A lever strength (`lever`) "
-            "keeps its literature prior, cut from the fit; a parameter the figures cannot "
-            "reach (`prior`) was not estimated; both have their prior as posterior "
-            "(contraction 0) and are drawn from it in experiments. A `held` parameter "
+            "keeps its literature prior and is estimated with the rest; a parameter the "
+            "figures cannot reach (`prior`) was not estimated, has its prior as posterior "
+            "(contraction 0) and is drawn from it in experiments. A `held` parameter "
             "stays at its declared value.", "",
             _md(shrink[["parameter", "prior", *(["place"] if "place" in shrink else []),
                         "estimated", "median", "q05", "q95", "contraction"]]), "",
             "![prior and posterior](prior-posterior.png)", "",
+            "## Which parameters trade off", "",
+            "The pairs of estimated parameters most correlated over the posterior "
+            "(Spearman's rank correlation; `correlations.csv`): what the figures fix is a "
+            "combination of the two, not each alone.", "",
+            _md(pairs, floats="{:.2f}"), "",
             "## Predictions (not fitted) in 2020", "",
             _md(predictions), "",
         ]

@@ -243,7 +243,9 @@ def morris(tmp: Path) -> dict[str, str]:
 
 
 def elasticities(tmp: Path) -> dict[str, str]:
-    return {"output": xianghe("elasticities", "--workers", "2").rstrip("\n")}
+    return {"output": xianghe("elasticities", "--workers", "2").rstrip("\n"),
+            "draws": xianghe("elasticities", "--draws", "20", "--seeds", "2", "--workers",
+                             "2").rstrip("\n")}
 
 
 def report(tmp: Path) -> dict[str, str]:
@@ -321,13 +323,19 @@ def fit(tmp: Path) -> dict[str, str]:
             f"the burn-in), {meta['simulations']:,} particles of {len(meta['seeds'])} seeds "
             f"each, {_minutes(meta['wall_seconds'])}; acceptance {meta['acceptance_rate']:.0%} "
             f"after the burn-in, proposal scale {meta['proposal_scale']:.3g} prior sd; "
-            f"effective sample size of the chains {meta['ess_min']:.0f} for the least mixed "
+            f"effective sample size of the chains "
+            f"{meta.get('ess_min_chains', meta['ess_min']):.1f} for the least mixed "
             f"parameter (`{meta['ess_min_parameter']}`)" if "chains" in meta else
             f"{meta['generations']} generations, {meta['simulations']:,} particles "
             f"of {len(meta['seeds'])} seeds each, {_minutes(meta['wall_seconds'])}, "
             f"final epsilon {meta['final_epsilon']:.1f} half-bands"),
         "contracted": ", ".join(f"`{r.parameter}` ({r.contraction:.2f})"
                                 for r in strong.itertuples()),
+        "pairs": ", ".join(f"`{r.a}` and `{r.b}` ({r.spearman:+.2f})" for r in
+                           pd.read_csv(folder / "correlations.csv").head(6).itertuples()),
+        "confirmed": (f"{meta['confirmed']['kept']} of {meta['confirmed']['particles']} "
+                      f"particles kept on seeds 1-{meta['confirmed']['seeds']}"
+                      if "confirmed" in meta else "not confirmed"),
         "predictions": ", ".join(f"`{r.indicator}` {_g(r.point_mean)}"
                                  for r in predictions.itertuples()),
     }
@@ -336,7 +344,8 @@ def fit(tmp: Path) -> dict[str, str]:
 def coverage(tmp: Path) -> dict[str, str]:
     out = tmp / "coverage"
     started = time.perf_counter()
-    printed = xianghe("calibrate", "--coverage", "--workers", "2", "--out", str(out))
+    printed = xianghe("calibrate", "--coverage", "--workers", "2", "--out",
+                      str(out)).replace(str(out), "out/coverage")
     seconds = time.perf_counter() - started
     shutil.copy(out / "coverage.png", ROOT / "docs" / "coverage.png")
     shutil.copy(out / "coverage.csv", ROOT / "docs" / "figures" / "coverage.csv")
@@ -403,8 +412,9 @@ SOURCES = {s.name: s for s in (
                       "xianghe sensitivity DIR --indicator firms_relocated"), morris,
            ("runs/designs/levers-morris.toml", "runs/design.py", "runs/analysis.py",
             "runs/plots.py")),
-    Source("elasticities", ("xianghe elasticities --workers 2",), elasticities,
-           ("runs/elasticities.py", "runs/scenarios/*.toml")),
+    Source("elasticities", ("xianghe elasticities --workers 2",
+                            "xianghe elasticities --draws 20 --seeds 2 --workers 2"),
+           elasticities, ("runs/elasticities.py", "runs/scenarios/*.toml")),
     Source("report", ("xianghe report --out DIR",), report,
            ("runs/report.py", "runs/analysis.py", "runs/scenarios/*.toml",
             "calibration/out_of_sample.toml", "calibration/targets.toml")),

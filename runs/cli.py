@@ -370,6 +370,9 @@ def _cmd_elasticities(args) -> int:
     common = _parse_set(args.set)
     resolve(common)
     workers = _workers(args, default=1)
+    if args.draws is not None:
+        check_count("--draws", args.draws, 1)
+        return _elasticities_over_draws(args, measures, common, workers)
     from .elasticities import NEW_PLANTS, PROBE, elasticities, new_project_elasticities
 
     table = elasticities(args.seed, args.seeds, common, measures, workers=workers,
@@ -426,6 +429,8 @@ def _cmd_calibrate(args) -> int:
             check_count(option, value, least)
     if args.coverage:
         return _coverage(args)
+    if args.confirm:
+        return _confirm(args)
     if args.datasets is not None:
         raise InputError(f"--datasets {args.datasets}: allowed only with --coverage (the "
                          "synthetic data sets of the coverage check)")
@@ -506,8 +511,9 @@ def _cmd_calibrate(args) -> int:
         counts = df["fit"].value_counts()
         print(f"{out / estimation.SCREENING_FILE.name}: of {len(df)} uncertain parameters, "
               f"{counts.get('estimated', 0)} estimated, {counts.get('lever', 0)} lever "
-              f"strengths cut from the fit, {counts.get('held', 0)} held at their declared "
-              f"values, {counts.get('prior', 0)} beyond the figures' reach")
+              f"strengths estimated with their literature priors, {counts.get('held', 0)} "
+              f"held at their declared values, {counts.get('prior', 0)} beyond the "
+              "figures' reach")
         return 0
     base = _parse_set(args.set)
     resolve(base)
@@ -534,6 +540,80 @@ def _cmd_calibrate(args) -> int:
                                   base=base or None, progress=not args.quiet)
     print(f"{out}: {result.generations} generation(s), {result.simulations} particles, "
           f"epsilon {result.epsilon:.3g}, {result.seconds / 60:.1f} min; history {args.db}")
+    return 0
+
+
+def _elasticities_over_draws(args, measures, common: dict, workers: int) -> int:
+    """``elasticities --draws N``: each measure's magnitudes over posterior draws, the
+    lever strengths among them (their literature priors as the figures restrict them)."""
+    from calibration.estimation import posterior_draws
+
+    from .elasticities import LITERATURE, elasticities, predictive
+
+    draws = posterior_draws(args.draws, args.seed)
+    table = elasticities(args.seed, args.seeds, common, measures, workers=workers,
+                         progress=not args.quiet, draws=draws)
+    summary = predictive(table)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    if args.json:
+        print(json.dumps({"seeds": seeds, "parameters": draws,
+                          "literature": {k: {"low": r.low, "high": r.high, "source": r.source}
+                                         for k, r in LITERATURE.items()},
+                          "draws": table.replace({float("nan"): None}).to_dict(orient="records"),
+                          "predictive": summary.replace({float("nan"): None})
+                          .to_dict(orient="records")}))
+        return 0
+    print(f"Each measure from 2022 against the baseline over {args.draws} posterior draws "
+          f"(lever strengths among them), seeds {seeds[0]}..{seeds[-1]} each, to 2030: "
+          "5-95 % of the draws, their median in brackets, and the share of the draws inside "
+          "the literature's range")
+    keys = ("elasticity", "additionality", "cost_per_job_yuan")
+    heads = {"elasticity": "elasticity", "additionality": "additionality",
+             "cost_per_job_yuan": "cost/job"}
+    print(f"  {'measure':<12}" + "".join(
+        f" {heads[k] + ' [' + _human(LITERATURE[k].low) + ', ' + _human(LITERATURE[k].high) + ']':>44}"
+        for k in keys))
+    for name, part in summary.groupby("measure", sort=False):
+        cells = []
+        for k in keys:
+            r = part[part["magnitude"] == k].iloc[0]
+            cells.append(f"{_human(r.q05)} to {_human(r.q95)} ({_human(r['median'])}), "
+                         + (f"{r.share_in_range:.0%} in" if r.draws else "none"))
+        print(f"  {name:<12}" + "".join(f" {c:>44}" for c in cells))
+    for key in keys:
+        print(f"  {key}: {LITERATURE[key].source}")
+    return 0
+
+
+def _confirm(args) -> int:
+    """``calibrate --confirm``: keep the posterior's particles that stay in band on more
+    seeds (calibration/confirm.py)."""
+    from calibration import confirm, estimation
+
+    for option, value in (("--method", args.method), ("--db", args.db),
+                          ("--posterior", args.posterior)):
+        if value is not None:
+            raise InputError(f"{option} {value}: not an option of --confirm; allowed: "
+                             "--seeds, --work, --workers, --scheduler, --out")
+    out = Path(args.out) if args.out else estimation.CALIBRATION
+    prepare(out, "calibration")
+    estimation.load_posterior(out / estimation.POSTERIOR_FILE.name)
+    work = Path(args.work or "out/calibration/confirm")
+    with output(work, "confirmation work", option="--work"):
+        kept, stage = confirm.confirm(out, work,
+                                      seeds=confirm.SEEDS if args.seeds is None else args.seeds,
+                                      workers=_workers(args, default=1),
+                                      scheduler=args.scheduler, progress=not args.quiet)
+    if len(kept) < 2:
+        raise InputError(f"--seeds {stage['seeds']}: {len(kept)} of {stage['particles']} "
+                         "particles keep every figure in band on them; allowed: fewer "
+                         "--seeds, or a longer calibration first (nothing was written)")
+    with writing(out):
+        path = confirm.write_confirmed(out, kept, stage)
+    worst = min(stage["in_band_share"], key=stage["in_band_share"].get)
+    print(f"{path}: {stage['kept']} of {stage['particles']} particles keep every figure in "
+          f"band as the mean of seeds 1-{stage['seeds']} (the figure most often out: "
+          f"{worst}, in band for {stage['in_band_share'][worst]:.0%}); runs kept in {work}")
     return 0
 
 
@@ -712,6 +792,10 @@ def build_parser() -> argparse.ArgumentParser:
     el.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="set a parameter in every scenario (repeatable)")
     el.add_argument("--workers", type=int, help="local worker processes (default 1)")
+    el.add_argument("--draws", type=int,
+                    help="instead of the calibrated point: N posterior draws (lever "
+                         "strengths among them); prints each magnitude's 5-95 %% over "
+                         "the draws and the share inside the literature's range")
     el.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     el.add_argument("--quiet", action="store_true", help="no progress bar")
     el.set_defaults(func=_cmd_elasticities)
@@ -769,6 +853,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--refine", action="store_true",
                       help="instead: replace --out/calibrated.toml by a pattern search from "
                            "the posterior particle closest to the figures")
+    mode.add_argument("--confirm", action="store_true",
+                      help="instead: run every particle of --out/posterior.parquet on common "
+                           "seeds 1..--seeds (default 8) and keep those with every figure "
+                           "still in band (a second, delayed-acceptance stage; runs kept in "
+                           "--work, default out/calibration/confirm)")
     mode.add_argument("--coverage", action="store_true",
                       help="instead: simulation-based calibration on synthetic data: do the "
                            "estimation's 90 %% intervals cover prior draws' truths? --budget "

@@ -132,14 +132,14 @@ def new_project_elasticities(seed: int, seeds: int, common: dict) -> pd.DataFram
 class Probe:
     """One scenario's run for one seed: its years, and what firms weigh in the probe year."""
 
-    name: str
+    name: tuple             # (draw, scenario)
     seed: int
     annual: pd.DataFrame
     setting: object
     exposed: np.ndarray      # firms still in Beijing at the end of the probe year
 
 
-def _probe(task: tuple[str, dict, int]) -> Probe:
+def _probe(task: tuple[tuple, dict, int]) -> Probe:
     name, params, seed = task
     m = XiangheModel(params, seed=seed)
     m.run_until_year(PROBE)
@@ -226,14 +226,18 @@ def measure_row(name: str, base: list[Probe], runs: list[Probe], params: dict,
 
 
 def elasticities(seed: int, seeds: int, common: dict, measures: tuple[str, ...] = MEASURES,
-                 workers: int = 1, progress: bool = True) -> pd.DataFrame:
-    """The magnitudes of each measure against the baseline, one row a measure."""
-    params = {name: {**scenarios.load(name).params, **common}
-              for name in ("baseline", *measures)}
-    tasks = [(name, params[name], s) for name in params for s in range(seed, seed + seeds)]
+                 workers: int = 1, progress: bool = True,
+                 draws: list[dict] | None = None) -> pd.DataFrame:
+    """The magnitudes of each measure against the baseline, one row a measure; with
+    ``draws`` (parameter vectors, such as :func:`calibration.estimation.posterior_draws`),
+    one row a draw and measure, each draw's runs on the same seeds (column ``draw``)."""
+    vectors = [{}] if draws is None else draws
+    params = {(k, name): {**scenarios.load(name).params, **vector, **common}
+              for k, vector in enumerate(vectors) for name in ("baseline", *measures)}
+    tasks = [(key, params[key], s) for key in params for s in range(seed, seed + seeds)]
     bar = tqdm(total=len(tasks), unit="run", desc="elasticities", disable=not progress,
                leave=False)
-    probes: dict[str, list[Probe]] = {name: [] for name in params}
+    probes: dict[tuple, list[Probe]] = {key: [] for key in params}
     if workers > 1:
         from .pool import release, shared
 
@@ -250,9 +254,30 @@ def elasticities(seed: int, seeds: int, common: dict, measures: tuple[str, ...] 
             probes[probe.name].append(probe)
             bar.update()
     bar.close()
-    rows = [measure_row(name, probes["baseline"], probes[name], params[name],
-                        params["baseline"]) for name in measures]
+    rows = [{**({} if draws is None else {"draw": k}),
+             **measure_row(name, probes[k, "baseline"], probes[k, name], params[k, name],
+                           params[k, "baseline"])}
+            for k in range(len(vectors)) for name in measures]
     table = pd.DataFrame(rows)
     for key, bounds in LITERATURE.items():
         table[f"{key}_in_range"] = table[key].map(bounds.holds)
     return table
+
+
+def predictive(table: pd.DataFrame) -> pd.DataFrame:
+    """Over the draws of :func:`elasticities`: per measure and magnitude, the 5 %, median
+    and 95 % of the draws and the share of the draws inside the literature's range (of
+    the draws where the magnitude exists)."""
+    rows = []
+    for name, part in table.groupby("measure", sort=False):
+        for key, bounds in LITERATURE.items():
+            x = part[key].to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            q = np.quantile(x, [0.05, 0.5, 0.95]) if x.size else [float("nan")] * 3
+            rows.append({"measure": name, "magnitude": key, "draws": int(x.size),
+                         "q05": q[0], "median": q[1], "q95": q[2],
+                         "share_in_range": float(np.mean((x >= bounds.low)
+                                                         & (x <= bounds.high)))
+                         if x.size else float("nan"),
+                         "low": bounds.low, "high": bounds.high})
+    return pd.DataFrame(rows)

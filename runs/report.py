@@ -945,6 +945,50 @@ def uncertainty(p: Plan) -> dict[str, str | bool]:
             "across": "the uncertainty (seeds and parameter draws)"}
 
 
+def baseline_fit_table(runs: pd.DataFrame, targets) -> pd.DataFrame:
+    """How the baseline's runs reproduce the figures fitted to, a row per target whose
+    years the runs hold: the band, the mean over the draws (each the mean of its seeds;
+    over the seeds without draws), the share of the draws (or seeds) in band, and whether
+    the mean is in band."""
+    base = runs[runs["scenario"] == BASELINE]
+    keys = _keys(base)
+    rows = []
+    for t in targets:
+        if not set(t.years) <= set(base["year"]):
+            continue
+        per_run = t.by_run(base, keys).dropna()
+        if per_run.empty:
+            continue
+        per = per_run.groupby(level="draw").mean() if "draw" in keys else per_run
+        rows.append({"figure": t.indicator,
+                     "period": "-".join(map(str, sorted({t.years[0], t.years[-1]}))),
+                     "low": t.low, "high": t.high, "mean": float(per.mean()),
+                     "share_in_band": float(((per >= t.low) & (per <= t.high)).mean()),
+                     "in_band": bool(t.low <= per.mean() <= t.high)})
+    return pd.DataFrame(rows, columns=["figure", "period", "low", "high", "mean",
+                                       "share_in_band", "in_band"])
+
+
+def baseline_fit(runs: pd.DataFrame, targets) -> tuple[int, int, float]:
+    """``(targets in band on average, targets assessed, least share in band)`` of
+    :func:`baseline_fit_table`."""
+    table = baseline_fit_table(runs, targets)
+    if table.empty:
+        return 0, 0, 1.0
+    return int(table["in_band"].sum()), len(table), float(table["share_in_band"].min())
+
+
+def baseline_fit_view(table: pd.DataFrame, p: Plan) -> pd.DataFrame:
+    each = "draws" if p.draws else "seeds"
+    return pd.DataFrame({
+        "figure": table["figure"], "period": table["period"],
+        "band": [f"{fmt(lo)} – {fmt(hi)}" for lo, hi in zip(table["low"], table["high"],
+                                                              strict=True)],
+        f"mean over the {each}": [fmt(x) for x in table["mean"]],
+        f"{each} in band": [pct(x) for x in table["share_in_band"]],
+        "mean in band": ["yes" if x else "no" for x in table["in_band"]]})
+
+
 def summary(rep: Report, p: Plan) -> list[str]:
     """The plain-language summary: paragraphs, every number taken from a table, and no
     claim the runs cannot support (:func:`uncertainty`)."""
@@ -973,6 +1017,14 @@ def summary(rep: Report, p: Plan) -> list[str]:
         "Its other outputs for those years are predictions, compared with whatever was "
         "published in the out-of-sample table below.",
     ]
+    inside, assessed, least = baseline_fit(rep.runs, targets)
+    if assessed:
+        each = "draw" if p.draws else "seed"
+        paras[-1] += (f" In this report's baseline, {inside} of the {assessed} figures its "
+                      f"runs measure lie within their published bands on average over the "
+                      f"{'draws' if p.draws else 'seeds'}; for every figure at least "
+                      f"{pct(least)} of the {each}s{' (each the mean of its seeds)' if p.draws else ''}"
+                      " fall in its band.")
     findings = []
     firms = e[(e["year"] == until) & (e["indicator"] == HEADLINE_OUTCOME)
               & (e["measure"].isin(p.measures))]
@@ -1318,6 +1370,22 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
               f"nothing was tuned to them. The range is the 5th to 95th percentile of the "
               f"{per}."),
         ("table", out_of_sample_view(rep.out_of_sample, per)),
+    ]
+    from calibration import load_targets
+
+    fitted = baseline_fit_table(rep.runs, load_targets())
+    if len(fitted):
+        blocks += [
+            ("h2", "7. The baseline against the figures fitted to"),
+            ("p", f"The baseline's figures of the years the model was fitted to, beside their "
+                  f"published bands: {int(fitted['in_band'].sum())} of {len(fitted)} "
+                  f"figures lie in band on average over the "
+                  f"{'draws (each the mean of its seeds)' if p.draws else 'seeds'}. A figure "
+                  "of a period of several years is the sum of its years in each run; one "
+                  "whose years the runs do not hold is left out."),
+            ("table", baseline_fit_view(fitted, p)),
+        ]
+    blocks += [
         ("h2", "Tables and runs"),
         ("p", "Every table above, unrounded, is in `tables/` as Parquet and CSV; the runs "
               "they come from are in `tables/runs.*` and `runs/` (the store a resumed "

@@ -268,9 +268,36 @@ def test_elasticities_prints_each_measure_beside_the_literature():
     assert "Guimaraes, Figueiredo & Woodward" in text.stdout
 
 
+def test_elasticities_over_draws_give_each_measures_predictive_range():
+    args = ("elasticities", "--seeds", "1", "--draws", "3", "--measures", "permits,subsidies",
+            "--set", "talent_agents=5000", "--json", "--quiet")
+    run = xianghe(*args)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    rows = out["draws"]
+    assert [(r["draw"], r["measure"]) for r in rows] == [
+        (d, m) for d in range(3) for m in ("permits", "subsidies")]
+    # each draw is a parameter vector of its own (the lever strengths among them), recorded
+    assert len({json.dumps(p, sort_keys=True) for p in out["parameters"]}) == 3
+    assert all("beta_cost" in p for p in out["parameters"])
+    summary = {(r["measure"], r["magnitude"]): r for r in out["predictive"]}
+    additionality = summary["subsidies", "additionality"]
+    values = sorted(r["additionality"] for r in rows if r["measure"] == "subsidies"
+                    and r["additionality"] is not None)
+    assert additionality["draws"] == len(values)
+    if values:
+        assert values[0] <= additionality["median"] <= values[-1]
+        assert additionality["share_in_range"] == pytest.approx(
+            sum(0.02 <= v <= 0.25 for v in values) / len(values))
+    assert xianghe(*args).stdout == run.stdout          # the same draws, the same numbers
+    text = xianghe(*args[:-2], "--quiet")
+    assert text.returncode == 0 and "5-95 % of the draws" in text.stdout
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--measures", "nope"], "--measures 'nope'"),
     (["--seeds", "0"], "--seeds"),
+    (["--draws", "0"], "--draws"),
     (["--set", "no_such=1"], "no_such"),
 ])
 def test_elasticities_bad_input_exits_2(args, needle):

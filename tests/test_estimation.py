@@ -407,8 +407,11 @@ def test_the_fit_report_is_made_from_its_runs(tmp_path):
         per_draw = per_run[per_run.index.get_level_values("point") >= 0].groupby(
             level="point").mean()
         assert row.posterior_mean == pytest.approx(per_draw.mean(), nan_ok=True)
-        assert row.observed_in_predictive_90 == (per_draw.quantile(0.05) <= row.observed
-                                                 <= per_draw.quantile(0.95))
+        # a figure reported as a lower bound ("80+") is the range from its value up
+        assert row.observed_is_lower_bound == (row.observed == row.low)
+        assert row.observed_in_predictive_90 == (
+            per_draw.quantile(0.95) >= row.observed if row.observed_is_lower_bound else
+            per_draw.quantile(0.05) <= row.observed <= per_draw.quantile(0.95))
     from calibration.fit_report import DRAW_SEEDS
     assert runs[runs["point"] >= 0].groupby("point")["seed"].nunique().eq(DRAW_SEEDS).all()
     checks = pd.read_csv(folder / "checks.csv")

@@ -408,3 +408,25 @@ def test_a_damaged_runs_manifest_is_named_and_repaired(tmp_path, damage):
     assert (out / "tables" / "effects.csv").read_bytes() == before
     other = xianghe(*[a if a != "2021" else "2022" for a in args])
     assert other.returncode == 2 and "holds the runs of another report" in other.stderr
+
+
+def test_the_summary_says_how_well_the_baseline_reproduces_the_figures():
+    """`baseline_fit` counts the targets whose mean over the draws lies in band, and the
+    least share of draws in band, from the baseline's runs only."""
+    from calibration import load_targets
+    from runs.report import baseline_fit
+
+    target = next(t for t in load_targets() if t.indicator == "firms_relocated")
+    rows = []
+    for draw, value in enumerate((target.low, target.high, target.high + 100, target.low)):
+        for seed in (1, 2):
+            rows.append({"scenario": "baseline", "draw": draw, "seed": seed,
+                         "year": target.years[0], "firms_relocated": value})
+            rows.append({"scenario": "permits", "draw": draw, "seed": seed,
+                         "year": target.years[0], "firms_relocated": -1.0})
+    inside, assessed, least = baseline_fit(pd.DataFrame(rows), [target])
+    # mean over draws: (low + high + high + 100 + low) / 4, above the band by 25
+    assert (inside, assessed) == (int(target.low <= (2 * target.low + 2 * target.high + 100) / 4
+                                      <= target.high), 1)
+    assert least == 0.75
+    assert baseline_fit(pd.DataFrame(rows).query("year < 0"), [target]) == (0, 0, 1.0)
