@@ -71,8 +71,8 @@ def _xianghe(*args):
 
 def test_the_command_runs_resumes_and_refuses_other_settings(tmp_path):
     out = tmp_path / "coverage"
-    small = ("calibrate", "--coverage", "--budget", "40", "--datasets", "6", "--workers", "2",
-             "--set", "talent_agents=2000", "--quiet", "--out", str(out))
+    small = ("calibrate", "--coverage", "--budget", "30", "--datasets", "4", "--seeds", "1",
+             "--workers", "2", "--set", "talent_agents=2000", "--quiet", "--out", str(out))
     done = _xianghe(*small)
     assert done.returncode == 0, done.stderr
     assert "under-cover" in done.stdout or "every parameter" in done.stdout
@@ -91,7 +91,7 @@ def test_the_command_runs_resumes_and_refuses_other_settings(tmp_path):
         == parts
     pd.testing.assert_frame_equal(pd.read_csv(out / "coverage.csv").drop(columns="seconds"),
                                   table.drop(columns="seconds"))
-    other = _xianghe(*[a if a != "6" else "7" for a in small])
+    other = _xianghe(*[a if a != "4" else "5" for a in small])
     assert other.returncode == 2
     assert other.stderr.strip().count("\n") == 0 and "datasets" in other.stderr
 
