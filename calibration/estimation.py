@@ -324,6 +324,24 @@ def _prior_rv_class():
 KERNEL_FLOOR_SD = 0.1
 
 
+def _kernel_cov(X: np.ndarray, w: np.ndarray, bandwidth) -> np.ndarray:
+    """The kernel's covariance before the floor: the particles' weighted covariance times
+    the bandwidth factor of their effective number (pyabc's rule). When one particle holds
+    all the weight bar rounding (1 - sum w^2 = 0), the weighted covariance divides by zero
+    and pyabc's came out infinite: a 3-particle calibration in 26 dimensions stopped so on
+    one CPU and not on another. The kernel then takes the particles' unweighted spread."""
+    n, dim = X.shape
+    n_eff = 1.0 / float(np.sum(w ** 2))
+    if n < 2:
+        return np.zeros((dim, dim))
+    cov = None
+    if 1.0 - float(np.sum(w ** 2)) > 1e-9:
+        cov = np.atleast_2d(np.cov(X, aweights=w, rowvar=False))
+    if cov is None or not np.isfinite(cov).all():
+        cov = np.atleast_2d(np.cov(X, rowvar=False))
+    return cov * bandwidth(max(n_eff, 1.0), dim) ** 2
+
+
 @functools.cache
 def _transition_class():
     """pyabc's multivariate normal kernel with a covariance floor (``KERNEL_FLOOR_SD``)."""
@@ -333,17 +351,19 @@ def _transition_class():
     class FlooredTransition(MultivariateNormalTransition):
         def fit(self, X, w):
             # pyabc passes a generation's importance weights as they are: with few
-            # particles in many dimensions their total can be 1e-17, and the kernel's
-            # covariance then came out infinite (a 3-particle test calibration stopped
-            # so). The kernel depends only on their ratios: rescale by the largest first.
+            # particles in many dimensions their total can be 1e-17. The kernel depends
+            # only on their ratios: rescale by the largest first.
             w = np.asarray(w, dtype=float)
             top = float(np.max(w)) if w.size else 0.0
             if np.isfinite(top) and top > 0:
                 w = w / top
                 w = w / w.sum()
-            super().fit(X, w)
+            self.w = w
+            self._X_arr = X.to_numpy(dtype=float)
+            self.cov = _kernel_cov(self._X_arr, w, self.bandwidth_selector) * self.scaling
             self.cov = self.cov + KERNEL_FLOOR_SD ** 2 * np.eye(self.cov.shape[0])
             self.normal = st.multivariate_normal(cov=self.cov)
+            self._range = np.arange(len(self._X_arr))
 
     return FlooredTransition
 
@@ -918,7 +938,7 @@ def refine_point(out: Path, *, runs: int = 800, seeds: list[int] | None = None,
         origin = info.get("git_revision")
     info["calibration_git_revision"] = info.get("calibration_git_revision",
                                                 info.get("git_revision"))
-    point, d, step = refine(start, list(seeds), workers=workers, scheduler=scheduler,
+    point, d, step, made = refine(start, list(seeds), workers=workers, scheduler=scheduler,
                             runs=runs, step=step,
                             base={**held_at_declared(names), **(calibration.get("set") or {})},
                             progress=progress)
@@ -928,7 +948,7 @@ def refine_point(out: Path, *, runs: int = 800, seeds: list[int] | None = None,
         "refine_from_calibration": origin,
         "start_distance": round(start_d, 6),
         "point_distance": round(d, 6), "refine_seeds": seeds, "refine_step": step,
-        "refine_runs": runs_before + runs,
+        "refine_runs": runs_before + made,
         "refine_seconds": round(seconds_before + time.perf_counter() - started, 1),
         "git_revision": provenance.git_revision(),
         "versions": dict(provenance.versions()), "written": provenance.timestamp(),
@@ -1052,13 +1072,14 @@ def recover(out: Path, *, budget: int = 1200, seeds: int = 2, population: int = 
 
 def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | None = None,
            runs: int = 800, step: float = 0.25, base: dict | None = None,
-           progress: bool = True) -> tuple[dict, float, float]:
+           progress: bool = True) -> tuple[dict, float, float, int]:
     """A pattern search (Hooke & Jeeves) from ``start`` for the vector of the estimated
     parameters nearest the figures on the common ``seeds``: each parameter in turn moves
     ``step`` prior standard deviations (on its sampling scale) up and down, a move that
     lowers the distance is kept, and the step halves after a pass that kept none. Stops
     after about ``runs`` model runs, or once the step is a sixteenth of a quarter prior
-    standard deviation. Returns the vector, its distance and the step it ended at."""
+    standard deviation. Returns the vector, its distance, the step it ended at and the
+    runs it made (the budget, or up to one move's runs past it)."""
     from tqdm import tqdm
 
     from runs.engine import Backend, RunTask, run_tasks
@@ -1077,6 +1098,7 @@ def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | 
                  for i, v in enumerate(vectors) for k, s in enumerate(seeds)]
         rows: list[dict] = []
         run_tasks(tasks, backend, keep=rows.extend, progress=False)
+        done[0] += len(tasks)
         bar.update(len(tasks))
         df = pd.DataFrame(rows)
         out = []
@@ -1102,14 +1124,15 @@ def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | 
 
     backend = Backend(workers, scheduler)      # an unreachable scheduler: one line, no bar
     bar = tqdm(total=runs, desc="refining", unit="run", disable=not progress)
+    done = [0]      # runs made (a disabled bar counts nothing: the budget held only with one)
     try:
         best = dict(start)
         best_d = evaluate([best])[0]
         size = step
-        while bar.n < runs and size > 0.25 / 16:
+        while done[0] < runs and size > 0.25 / 16:
             improved = False
             for name in names:
-                if bar.n >= runs:
+                if done[0] >= runs:
                     break
                 trials = [t for t in (moved(best, name, +1, size), moved(best, name, -1, size))
                           if t is not None]
@@ -1125,4 +1148,4 @@ def refine(start: dict, seeds: list[int], *, workers: int = 1, scheduler: str | 
     finally:
         bar.close()
         backend.close()
-    return best, best_d, size
+    return best, best_d, size, done[0]

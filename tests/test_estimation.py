@@ -153,6 +153,27 @@ def test_the_kernel_stays_proper_with_fewer_particles_than_parameters():
     assert np.all(np.isfinite(density)) and np.all(density > 0)
 
 
+def test_the_kernel_stays_finite_when_one_particle_holds_all_the_weight():
+    """Three particles in 26 dimensions, one with all the weight bar 1e-22: the weighted
+    covariance divides by zero there (1 - sum w^2 = 0) and pyabc's kernel came out
+    infinite, which stopped a test calibration on one CPU and not on another."""
+    from pyabc.transition import MultivariateNormalTransition
+
+    np.random.seed(1)
+    names = [f"p{i}" for i in range(26)]
+    particles = pd.DataFrame(np.random.standard_normal((3, 26)), columns=names)
+    weights = np.array([1.0, 1e-22, 1e-22])
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match="infs or NaNs"):
+        MultivariateNormalTransition().fit(particles, weights)   # what the floor replaces
+    kernel = estimation._transition_class()()
+    kernel.fit(particles, weights)
+    assert np.isfinite(kernel.cov).all()
+    spread = np.cov(particles.to_numpy(), rowvar=False)
+    assert np.trace(kernel.cov) > np.trace(spread) * 0.01       # the particles' spread, not 0
+    density = kernel.pdf(kernel.rvs(size=50))
+    assert np.all(np.isfinite(density)) and np.all(density > 0)
+
+
 def test_the_effective_sample_size_counts_equal_weights_fully_and_one_weight_once():
     from calibration.fit_report import effective_sample_size
 
@@ -228,8 +249,8 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
     # A budget for two or three generations; the kill comes after the first, so that the
     # calibration cannot have ended by then (a race when it waited for the second).
     args = [sys.executable, "-m", "runs.cli", "calibrate", "--method", "abc-smc",
-            "--budget", "30", "--population",
-            "4", "--seeds", "1", "--workers", "1", "--db", str(db), "--out", str(out),
+            "--budget", "20", "--population",
+            "3", "--seeds", "1", "--workers", "1", "--db", str(db), "--out", str(out),
             "--set", "talent_agents=10000", "--quiet"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
@@ -256,16 +277,16 @@ def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_p
         eps = [e for (e,) in conn.execute("SELECT epsilon FROM populations WHERE t >= 0 "
                                           "ORDER BY t")]
     assert all(b <= a for a, b in zip(eps[1:], eps[2:], strict=False)), eps
-    assert len(pd.read_parquet(out / "posterior.parquet")) == 4
+    assert len(pd.read_parquet(out / "posterior.parquet")) == 3
 
 
 @pytest.mark.slow
 def test_calibration_runs_on_a_dask_cluster(tmp_path, dask_cluster):
-    run = _cal(tmp_path, "--method", "abc-smc", "--budget", "16", "--population", "4",
+    run = _cal(tmp_path, "--method", "abc-smc", "--budget", "8", "--population", "3",
                "--seeds", "1", "--scheduler", dask_cluster, "--db", str(tmp_path / "h.db"),
                "--set", "talent_agents=10000")
     assert run.returncode == 0, run.stderr
-    assert len(pd.read_parquet(tmp_path / "cal" / "posterior.parquet")) == 4
+    assert len(pd.read_parquet(tmp_path / "cal" / "posterior.parquet")) == 3
     assert len(_generations(tmp_path / "h.db")) >= 1
 
 
@@ -438,11 +459,15 @@ def test_refining_goes_on_from_the_last_refined_point(tmp_path):
     assert set(first) == set(FEW) and d1 <= closest
     doc = tomllib.loads((out / "calibrated.toml").read_text())
     assert doc["values"] == pytest.approx(first)
-    assert doc["provenance"]["refine_seeds"] == [1] and doc["provenance"]["refine_runs"] == 8
-    again, d2 = estimation.refine_point(out, runs=8, progress=False)   # the same seeds
+    # the budget holds without a progress bar too (a disabled bar counted no runs)
+    made = doc["provenance"]["refine_runs"]
+    assert doc["provenance"]["refine_seeds"] == [1] and 1 <= made <= 8 + 2
+    again, d2 = estimation.refine_point(out, runs=4, progress=False)   # the same seeds
     assert d2 <= d1
     doc = tomllib.loads((out / "calibrated.toml").read_text())
-    assert doc["provenance"]["refine_runs"] == 16 and doc["provenance"]["refine_seeds"] == [1]
+    assert doc["provenance"]["refine_seeds"] == [1]
+    assert made < doc["provenance"]["refine_runs"] <= made + 4 + 2 or doc["provenance"][
+        "refine_step"] <= 0.25 / 16
     # the calibration's own provenance is kept beside the refinement's
     calibration = estimation.calibration_info(out)
     assert doc["provenance"]["simulations"] == calibration["simulations"]
