@@ -72,7 +72,7 @@ def _xianghe(*args):
 def test_the_command_runs_resumes_and_refuses_other_settings(tmp_path):
     out = tmp_path / "coverage"
     small = ("calibrate", "--coverage", "--budget", "30", "--datasets", "4", "--seeds", "1",
-             "--workers", "2", "--set", "talent_agents=2000", "--quiet", "--out", str(out))
+             "--workers", "1", "--set", "talent_agents=2000", "--quiet", "--out", str(out))
     done = _xianghe(*small)
     assert done.returncode == 0, done.stderr
     assert "under-cover" in done.stdout or "every parameter" in done.stdout

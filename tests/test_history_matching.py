@@ -139,7 +139,7 @@ def test_a_killed_calibration_resumes_to_the_same_posterior(tmp_path):
 
     script = (f"import sys; from pathlib import Path; sys.path.insert(0, {str(ROOT)!r}); "
               "from tests.test_history_matching import _match; "
-              "_match(Path(sys.argv[1]), resume=True, budget=36)")
+              "_match(Path(sys.argv[1]), resume=True, budget=24)")
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-c", script, str(killed)], cwd=ROOT,
                             start_new_session=True, stderr=subprocess.PIPE)
@@ -154,11 +154,11 @@ def test_a_killed_calibration_resumes_to_the_same_posterior(tmp_path):
     proc.wait(timeout=60)
     finished = sorted(p.relative_to(killed) for p in killed.glob("work/*/results/*"))
     assert not (killed / "cal").exists()
-    _match(killed, resume=True, budget=36)
+    _match(killed, resume=True, budget=24)
     # What was finished stayed as it was; the result is that of a run never interrupted.
     after = sorted(p.relative_to(killed) for p in killed.glob("work/*/results/*"))
     assert set(finished) <= set(after)
     whole = tmp_path / "whole"
-    _match(whole, budget=36)
+    _match(whole, budget=24)
     pd.testing.assert_frame_equal(pd.read_parquet(killed / "cal" / "posterior.parquet"),
                                   pd.read_parquet(whole / "cal" / "posterior.parquet"))

@@ -104,12 +104,13 @@ def test_the_commuting_measures_bring_more_firms_through_the_new_channel():
     (At the calibrated point few firms are still deciding after 2022, and the firms
     relocated by 2030 do not move beyond the seeds' noise: `xianghe compare baseline
     commuting --replicates 30` gives -0.4 [-0.9, 0.1].)"""
-    on = _paired("baseline", "commuting", range(1, 7))
+    small = {"talent_agents": 20_000}       # the model is scale-invariant (tests/test_scale.py)
+    on = _paired("baseline", "commuting", range(1, 7), **small)
     assert (on.xs(2030, level="year")["firm_surplus_yuan"] > 0).all()
     assert (on.xs(2021, level="year")["firms_relocated"] == 0).all()
     # A year's signings are a handful at the calibrated point: the channel is checked where
     # more firms decide in 2022 (the top of the base rate's prior, no Xianghe penalty).
-    busy = {"firm_base_move_rate": 0.08, "xianghe_firm_asc": 0.0}
+    busy = {"firm_base_move_rate": 0.08, "xianghe_firm_asc": 0.0, **small}
     on = _paired("baseline", "commuting", range(1, 7), until=2022, **busy)
     off = _paired("baseline", "commuting", range(1, 7), until=2022, **busy,
                   staff_commute_compensation_share=0.0, staff_replacement_cost_share=0.0,

@@ -384,29 +384,34 @@ def test_a_small_report_cannot_contradict_itself(tmp_path, draws):
         assert "left out" in summary and "uncertainty of the estimated parameters" not in summary
 
 
-@pytest.mark.parametrize("damage", ["deleted", "garbled"])
-def test_a_damaged_runs_manifest_is_named_and_repaired(tmp_path, damage):
+def test_a_damaged_runs_manifest_is_named_and_repaired(tmp_path):
     """Not "another report's": the line says the manifest is damaged and how to mend it;
-    --repair rebuilds the report from the sound runs, the same tables."""
-    out = tmp_path / "r"
+    --repair rebuilds the report from the sound runs, the same tables. One report made,
+    copied, its manifest deleted in one copy and garbled in the other."""
+    import shutil
+
+    made = tmp_path / "made"
     args = ["report", "--measures", "permits", "--seeds", "2", "--draws", "0", "--from",
             "2021", "--until", "2021", "--set", "talent_agents=3000", "--workers", "1",
-            "--out", str(out), "--quiet"]
-    assert xianghe(*args).returncode == 0
-    before = (out / "tables" / "effects.csv").read_bytes()
-    manifest = out / "runs" / "manifest.json"
-    if damage == "deleted":
-        manifest.unlink()
-    else:
-        manifest.write_text("{not json")
-    refused = xianghe(*args)
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
-    assert "missing or damaged" in refused.stderr and "--repair" in refused.stderr
-    assert "another report" not in refused.stderr
-    repaired = xianghe(*args, "--repair")
-    assert repaired.returncode == 0, repaired.stderr
-    assert (out / "tables" / "effects.csv").read_bytes() == before
-    other = xianghe(*[a if a != "2021" else "2022" for a in args])
+            "--quiet"]
+    assert xianghe(*args, "--out", str(made)).returncode == 0
+    before = (made / "tables" / "effects.csv").read_bytes()
+    for damage in ("deleted", "garbled"):
+        out = tmp_path / damage
+        shutil.copytree(made, out)
+        manifest = out / "runs" / "manifest.json"
+        if damage == "deleted":
+            manifest.unlink()
+        else:
+            manifest.write_text("{not json")
+        refused = xianghe(*args, "--out", str(out))
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert "missing or damaged" in refused.stderr and "--repair" in refused.stderr
+        assert "another report" not in refused.stderr
+        repaired = xianghe(*args, "--out", str(out), "--repair")
+        assert repaired.returncode == 0, repaired.stderr
+        assert (out / "tables" / "effects.csv").read_bytes() == before, damage
+    other = xianghe(*[a if a != "2021" else "2022" for a in args], "--out", str(made))
     assert other.returncode == 2 and "holds the runs of another report" in other.stderr
 
 

@@ -15,8 +15,8 @@ import runs.engine as engine
 from runs.experiments import run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["run", "--quiet", "--replicates", "2", "--until", "2026",
-        "--set", "talent_agents=100000"]   # about 2 s a seed: time to kill between seeds
+ARGS = ["run", "--quiet", "--replicates", "2", "--until", "2025",
+        "--set", "talent_agents=50000"]   # about a second a seed: time to kill between seeds
 
 
 def _start(out: Path) -> subprocess.Popen:
