@@ -1,29 +1,41 @@
 """ABC-MCMC: Markov chains on the prior restricted to the parameters whose figures all lie
-in their bands (Marjoram, Molitor, Plagnol & Tavaré 2003, PNAS 100(26)).
+in their bands (Marjoram, Molitor, Plagnol & Tavaré 2003, PNAS 100(26)), with delayed
+acceptance (Christen & Fox 2005, J. Comput. Graph. Stat. 14(4)).
 
 Why this method (docs/estimation.md has the runs): ABC-SMC's importance weights
 degenerated in the fit's 21 dimensions whatever its budget or distance (an effective
 sample of about 2 of 500), and history matching's emulators, fitted to 350 runs a wave,
 found no point with every figure in band in three waves: the set of parameters that fit
 is a thin region of the prior, which a sampler has to find from the inside. The chains
-start there -- at the calibrated point, which fits -- and walk:
+start there -- at the particles of an earlier sample, or at the calibrated point -- and
+walk:
 
 * **Target**: the prior (a standard normal on each prior's normal scores ``z``) times the
-  indicator that every figure, the mean over the common seeds, lies in its band. With
-  common random numbers a point's figures are a function of the point, so the chain's
-  target is exact, with no noisy acceptance to stick on.
-* **A step**: a Gaussian random-walk proposal; the prior ratio is tested first (a
-  proposal that fails it is rejected without running the model, "early rejection"), then
-  the proposal runs and is accepted when its figures are all in band. Every chain
+  indicator that every figure, the mean over the first stage's common seeds, lies in its
+  band, times the indicator that it does as the mean over both stages' seeds. With common
+  random numbers a point's figures are a function of the point, so the target is exact,
+  with no noisy acceptance to stick on.
+* **Delayed acceptance**: a proposal runs on the first stage's seeds; only where every
+  figure is in band does it run on the second stage's. For an indicator target Christen
+  & Fox's second-stage ratio is the second indicator alone, so the dear seeds run for
+  the few proposals the cheap ones pass.
+* **Two kinds of step, alternating**: a Gaussian random walk of every parameter, whose
+  prior ratio is tested first (a proposal that fails it is rejected without running the
+  model, "early rejection"); and, in each chain, one parameter chosen at random drawn
+  afresh from its prior (an independence proposal inside Metropolis-within-Gibbs: the
+  prior ratio cancels the proposal's, so the draw is accepted when every figure stays in
+  band). The random walk's steps stay small because the figures are rough (below); a draw
+  from the prior crosses a weakly informed parameter's range in one step. Every chain
   proposes at once, so a step is one batch of runs for the workers.
-* **Adaptation** during the first half of the budget only (burn-in): the proposal's
-  covariance is the chains' states' (Haario, Saksman & Tamminen 2001) scaled by 2.38²/d
-  and by a factor tuned towards an acceptance of 0.1 (below ``TARGET_ACCEPTANCE``);
+* **Adaptation** during the burn-in only: the random walk's covariance is the chains'
+  states' (Haario, Saksman & Tamminen 2001; with warm starts, the starts' at once) scaled
+  by 2.38²/d and by a factor tuned towards an acceptance of 0.1 (``TARGET_ACCEPTANCE``);
   then it is frozen and the chains' states are the posterior (a Markov chain with a fixed
   kernel), thinned evenly over chains and steps to the population.
 * **Effective sample size** from the chains' autocorrelation (Geyer's initial positive
-  sequence over the pooled chains, Gelman et al. 2013, BDA3 §11.5), reported per
-  parameter; the thinned sample's effective size is the smaller of its size and that.
+  sequence over the pooled chains, Gelman et al. 2013, BDA3 §11.5) and the split R-hat
+  (BDA3 §11.4), per parameter; the thinned sample's effective size is the smaller of its
+  size and the former.
 
 What the chains cannot show: a region of good fit not connected to the one they start in.
 The fit report's predictive checks judge what they found.
@@ -36,6 +48,7 @@ calibration killed at any moment resumes where it stopped and makes the same pos
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,87 +99,198 @@ def effective_sample_size(chains: np.ndarray) -> float:
     return float(m * n / tau)
 
 
+def split_rhat(chains: np.ndarray) -> float:
+    """Split R-hat of one scalar from its chains (chains x steps; Gelman et al. 2013,
+    BDA3 §11.4): near 1 when the chains' halves agree, above 1.1 when they have not mixed."""
+    n = chains.shape[1]
+    half = n // 2
+    if half < 2:
+        return float("nan")
+    parts = np.concatenate([chains[:, :half], chains[:, n - half:]])
+    within = np.mean(np.var(parts, axis=1, ddof=1))
+    between = half * np.var(parts.mean(axis=1), ddof=1)
+    if within <= 0:
+        return float("inf") if between > 0 else 1.0
+    return float(np.sqrt(((half - 1) / half * within + between / half) / within))
+
+
 def abc_mcmc(problem: Problem, work: Path, backend, *, start: np.ndarray, budget: int,
-             population: int, chains: int, progress: bool = True) -> tuple[Matching, dict]:
-    """Run ``chains`` ABC-MCMC chains from ``start`` (normal scores; a point whose figures
-    are all in band) until ``budget`` points have run; the posterior is ``population``
-    states of the second half, evenly thinned. Returns the sample and the chains'
-    diagnostics."""
+             population: int, chains: int, second: tuple[int, ...] = (),
+             independent: tuple[int, ...] = (), burn_in: float = 0.5,
+             progress: bool = True) -> tuple[Matching, dict]:
+    """Run ``chains`` ABC-MCMC chains until ``budget`` points have run on the first stage's
+    seeds (``problem.seeds``); the posterior is ``population`` states after the burn-in
+    (the share ``burn_in`` of the budget), evenly thinned.
+
+    ``start`` holds one start (a vector of normal scores) or several (a row each: the
+    chains take them in turn, those out of band left out). ``second``: the seeds of the
+    delayed acceptance's second stage, run only where the first accepts; a point is then
+    in band when the mean over both stages' seeds is too. ``independent``: the parameters
+    (indices) of which, every other step, each chain draws one, chosen at random, afresh
+    from its prior; every step between, all of them walk together. Returns the sample and
+    the chains' diagnostics."""
     from tqdm import tqdm
 
     started = time.perf_counter()
     d = len(problem.names)
-    bar = tqdm(total=budget * len(problem.seeds), unit="run", desc="calibrating",
-               disable=not progress)
-    y0 = run_design(work / "start", _design(work / "start", lambda: start[None, :]),
-                    problem, backend, bar)
-    if not in_band(y0)[0]:
+    fresh = np.array(sorted(independent), dtype=int)
+    later = replace(problem, seeds=list(second)) if second else None
+    n1, n2 = len(problem.seeds), len(second)
+    bar = tqdm(total=budget * n1, unit="run", desc="calibrating", disable=not progress)
+
+    def figures(folder: Path, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each point's figures and whether they are in band: on the first stage's seeds,
+        then, where those are, on both stages' (the mean over every seed)."""
+        y = run_design(folder, z, problem, backend, bar)
+        ok = in_band(y)
+        if later is None or not ok.any():
+            return y, ok
+        idx = np.flatnonzero(ok)
+        bar.total += len(idx) * n2
+        bar.refresh()
+        y[idx] = (n1 * y[idx] + n2 * run_design(folder / "second", z[idx], later, backend,
+                                                  bar)) / (n1 + n2)
+        ok[idx] = in_band(y[idx])
+        return y, ok
+
+    start = np.atleast_2d(np.asarray(start, dtype=float))
+    y0, ok0 = figures(work / "start", _design(work / "start", lambda: start))
+    if not ok0.any():
         bar.close()
-        worst = problem.moments[int(np.nanargmax(np.abs(y0[0])))].key
-        raise ValueError(f"the chains' start does not put every figure in band ({worst} "
-                         f"is {y0[0][np.nanargmax(np.abs(y0[0]))]:+.2f} half-bands)")
-    x = np.tile(start, (chains, 1))
-    fig = np.tile(y0[0], (chains, 1))
-    burn_in = budget // 2
+        worst = int(np.nanargmax(np.abs(y0[0])))
+        raise ValueError(f"the chains' start does not put every figure in band "
+                         f"({problem.moments[worst].key} is {y0[0][worst]:+.2f} half-bands"
+                         f"{'' if len(start) == 1 else f' at the first of {len(start)}'})")
+    fits = np.flatnonzero(ok0)
+    turn = fits[np.arange(chains) * len(fits) // chains]     # spread over the starts
+    x, fig = start[turn].copy(), y0[turn].copy()
+    spent, step = len(start), 0
+    burn = int(budget * burn_in)
     scale, chol = START_SD, np.eye(d)
-    states, figures, accepted, proposed = [], [], 0, 0
-    spent, step = 1, 0
+    if ok0.sum() > 2 * d:             # a warm start: the proposal's shape from the starts
+        chol = _shape(start[ok0])
+    states, figs, walked = [], [], []
+    tried = {"walk": 0, "fresh": 0}
+    redrawn = np.zeros((2, d), dtype=int)         # per parameter: redraws tried, accepted
+    moved = {"walk": 0, "fresh": 0}
     while spent < budget:
-        rng = np.random.default_rng([SEED, step])
-        proposal = x + scale * rng.standard_normal((chains, d)) @ chol.T
-        log_u = np.log(rng.random(chains))
-        prior_ok = log_u < -0.5 * (np.sum(proposal ** 2, axis=1) - np.sum(x ** 2, axis=1))
+        block = "fresh" if len(fresh) and step % 2 else "walk"
+        folder = work / f"step-{step + 1:05d}"
+        proposal, prior_ok, which = _proposal(folder, step, x, block, scale, chol, fresh)
         if spent + int(prior_ok.sum()) > budget:
             break                       # a step the budget cannot pay for is not started
-        folder = work / f"step-{step + 1:05d}"
+        _keep_proposal(folder, proposal, prior_ok, which)
         z = _design(folder, lambda p=proposal[prior_ok]: p)
-        bar.set_postfix_str(f"{'burn-in' if spent < burn_in else 'sampling'}, step {step + 1}"
-                            f", scale {scale:.3g}")
-        y = run_design(folder, z, problem, backend, bar) if len(z) else np.empty((0, 0))
+        sampling = spent >= burn
+        bar.set_postfix_str(f"{'sampling' if sampling else 'burn-in'}, step {step + 1}, "
+                            f"scale {scale:.3g}")
         move = np.zeros(chains, dtype=bool)
         if len(z):
-            move[np.flatnonzero(prior_ok)[in_band(y)]] = True
-            fig[move] = y[in_band(y)]
+            y, ok = figures(folder, z)
+            move[np.flatnonzero(prior_ok)[ok]] = True
+            fig[move] = y[ok]
         x[move] = proposal[move]
         spent += len(z)
-        if spent < burn_in:
-            # Adapt: the scale towards the target acceptance, the shape from the states.
-            scale *= float(np.exp(move.mean() - TARGET_ACCEPTANCE))
-            states.append(x.copy())
-            pooled = np.concatenate(states[len(states) // 2:])
-            if len(np.unique(pooled, axis=0)) > 2 * d:
-                cov = np.cov(pooled, rowvar=False) + 1e-6 * np.eye(d)
-                chol = np.linalg.cholesky(cov * 2.38 ** 2 / d)
-                chol /= max(float(np.sqrt(np.mean(np.diag(chol @ chol.T)))), 1e-12)
+        if not sampling:
+            if block == "walk":
+                # Adapt: the scale towards the target acceptance, the shape from the states.
+                scale *= float(np.exp(move.mean() - TARGET_ACCEPTANCE))
+                walked.append(x.copy())
+                pooled = np.concatenate(walked[len(walked) // 2:])
+                if len(np.unique(pooled, axis=0)) > 2 * d:
+                    chol = _shape(pooled)
         else:
-            if not figures:
-                states = []       # the burn-in's states are not the posterior
             states.append(x.copy())
-            figures.append(fig.copy())
-            accepted += int(move.sum())
-            proposed += chains
+            figs.append(fig.copy())
+            tried[block] += chains
+            moved[block] += int(move.sum())
+            if block == "fresh":
+                redrawn[0] += np.bincount(which, minlength=d)
+                redrawn[1] += np.bincount(which[move], minlength=d)
         step += 1
     bar.close()
-    if not figures:
+    if not figs:
         raise ValueError("the budget ended before the chains' burn-in")
     traj = np.stack(states, axis=1)                  # chains x steps x d
-    figs = np.stack(figures, axis=1)
+    figures_kept = np.stack(figs, axis=1)
     ess = {n: effective_sample_size(traj[:, :, i]) for i, n in enumerate(problem.names)}
+    rhat = {n: split_rhat(traj[:, :, i]) for i, n in enumerate(problem.names)}
     steps = traj.shape[1]
     per_chain = -(-population // chains)
     picks = np.unique(np.linspace(0, steps - 1, per_chain).round().astype(int))
     z = traj[:, picks, :].reshape(-1, d)[:population]
-    y = figs[:, picks, :].reshape(-1, figs.shape[2])[:population]
+    y = figures_kept[:, picks, :].reshape(-1, figures_kept.shape[2])[:population]
     rows = [problem.values(point) for point in z]
     posterior = pd.DataFrame({n: [r[n] for r in rows] for n in problem.names})
     posterior["weight"] = 1.0 / len(z)
     posterior["distance"] = np.max(np.abs(y), axis=1)
-    diagnostics = {"chains": chains, "steps": step, "sampling_steps": steps,
+    accepted, proposed = sum(moved.values()), sum(tried.values())
+    diagnostics = {"chains": chains, "starts": len(start), "starts_in_band": int(ok0.sum()),
+                   "steps": step, "sampling_steps": steps, "burn_in_share": burn_in,
+                   "second_stage_seeds": list(second),
                    "acceptance_rate": round(accepted / max(proposed, 1), 4),
+                   "acceptance_walk": round(moved["walk"] / max(tried["walk"], 1), 4),
+                   **({"acceptance_redraw": round(moved["fresh"] / max(tried["fresh"], 1), 4),
+                       "redraw_acceptance": {n: round(float(redrawn[1, i] / redrawn[0, i]), 3)
+                                             for i, n in enumerate(problem.names)
+                                             if redrawn[0, i]}} if len(fresh) else {}),
                    "proposal_scale": round(scale, 5),
                    "ess_min": round(min(ess.values()), 1),
                    "ess_min_parameter": min(ess, key=ess.get),
-                   "ess": {k: round(v, 1) for k, v in ess.items()}}
+                   "rhat_max": round(max(rhat.values()), 3),
+                   "rhat_max_parameter": max(rhat, key=rhat.get),
+                   "ess": {k: round(v, 1) for k, v in ess.items()},
+                   "rhat": {k: round(v, 3) for k, v in rhat.items()}}
     result = Matching(posterior, pd.DataFrame(y, columns=[m.key for m in problem.moments]),
                       [], spent, time.perf_counter() - started, proposed, len(z))
     return result, diagnostics
+
+
+def _proposal(folder: Path, step: int, x: np.ndarray, block: str, scale: float,
+              chol: np.ndarray, fresh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A step's proposals (chains x d), which of them pass the prior test, and the
+    parameter each chain draws afresh: read back when the step was made before, so a
+    resumed chain moves to what ran even where its kernel has since adapted otherwise (a
+    resume with a larger budget lengthens the burn-in), else made from the step's random
+    numbers."""
+    path = folder / "proposal.npz"
+    if path.is_file():
+        with np.load(path) as f:
+            return f["proposal"], f["prior_ok"], f["which"]
+    chains, d = x.shape
+    rng = np.random.default_rng([SEED, step])
+    noise = rng.standard_normal((chains, d))
+    log_u = np.log(rng.random(chains))
+    which = (fresh[rng.integers(len(fresh), size=chains)] if len(fresh)
+             else np.zeros(chains, dtype=int))
+    proposal = x.copy()
+    if block == "walk":
+        proposal += scale * noise @ chol.T
+        prior_ok = log_u < -0.5 * (np.sum(proposal ** 2, axis=1) - np.sum(x ** 2, axis=1))
+    else:         # one parameter a chain from its prior: the prior ratio cancels the proposal's
+        rows = np.arange(chains)
+        proposal[rows, which] = noise[rows, which]
+        prior_ok = np.ones(chains, dtype=bool)
+    return proposal, prior_ok, which
+
+
+def _keep_proposal(folder: Path, proposal: np.ndarray, prior_ok: np.ndarray,
+                   which: np.ndarray) -> None:
+    """Write a step's proposals before any of them runs (renamed into place)."""
+    path = folder / "proposal.npz"
+    if path.is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".proposal.npz.tmp"
+    with open(tmp, "wb") as f:
+        np.savez(f, proposal=proposal, prior_ok=prior_ok, which=which)
+    tmp.replace(path)
+
+
+def _shape(states: np.ndarray) -> np.ndarray:
+    """The Cholesky factor of the states' covariance scaled 2.38²/d (Haario et al. 2001),
+    normalised to a mean variance of one (the scale is tuned apart)."""
+    d = states.shape[1]
+    cov = np.cov(states, rowvar=False) + 1e-6 * np.eye(d)
+    chol = np.linalg.cholesky(cov * 2.38 ** 2 / d)
+    return chol / max(float(np.sqrt(np.mean(np.diag(chol @ chol.T)))), 1e-12)

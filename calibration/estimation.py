@@ -672,26 +672,35 @@ def calibrate(*, budget: int = 1200, seeds: int = 2, population: int = 200,
 
 
 METHODS = {
-    "abc-mcmc": "ABC-MCMC (Marjoram et al. 2003): chains on the prior restricted to every "
-                "figure in its band on the common seeds, started at the calibrated point",
+    "abc-mcmc": "ABC-MCMC (Marjoram et al. 2003) with delayed acceptance (Christen & Fox "
+                "2005): chains on the prior restricted to every figure in its band on the "
+                "common seeds and on the second stage's; a random walk of every parameter "
+                "alternating with one parameter a chain drawn from its prior",
     "history-matching": "history matching (GP emulators, implausibility cut-off 3), then "
                         "rejection ABC inside: every figure in its band on the common seeds",
 }
 CHAINS = 16          # ABC-MCMC chains (each step runs one proposal a chain)
+STAGE_SEEDS = 8      # ABC-MCMC's second stage: a point in band on seeds 1-2 runs on to 8
+BURN_IN = 0.5        # the share of ABC-MCMC's budget before its states are kept
 POINT_SEEDS = 10     # further seeds on which the point is chosen among the nearest particles
 POINT_CANDIDATES = 10
 
 
-def match(*, method: str = "abc-mcmc", budget: int = 3000, seeds: int = 2,
+def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2,
           population: int = 200, waves: int = 4, wave_size: int = 350, chains: int = CHAINS,
           workers: int = 1, scheduler: str | None = None,
           work: Path = Path(DEFAULT_WORK), resume: bool = False, out: Path = CALIBRATION,
           first_seed: int = 1, names: list[str] | None = None, observed: dict | None = None,
           priors: str | Path | None = None, base: dict | None = None,
-          point_seeds: int = POINT_SEEDS, progress: bool = True) -> Calibration:
+          point_seeds: int = POINT_SEEDS, stage_seeds: int = STAGE_SEEDS,
+          start: str | Path | None = None, burn_in: float = BURN_IN,
+          progress: bool = True) -> Calibration:
     """The posterior of the prior restricted to every figure in its band (the mean over
     ``seeds`` common seeds), by ``method``: ``abc-mcmc`` (:mod:`calibration.abc_mcmc`:
-    ``chains`` chains from the calibrated point, until ``budget`` points have run) or
+    ``chains`` chains from ``start``, until ``budget`` points have run on the first
+    ``seeds`` seeds, those in band there running on to seed ``stage_seeds``, the first
+    ``burn_in`` of the budget burn-in; every other step one parameter a chain drawn afresh
+    from its prior) or
     ``history-matching`` (:mod:`calibration.history_matching`: ``waves`` waves of
     ``wave_size`` points cut the space no run can fit, then prior draws in what is left
     are kept when every figure lies in its band, until ``population`` are kept or
@@ -704,6 +713,7 @@ def match(*, method: str = "abc-mcmc", budget: int = 3000, seeds: int = 2,
 
     from runs.errors import check_count
 
+    budget = budget or (1500 if method == "abc-mcmc" else 3000)
     for option, value, least in (("--budget", budget, 1), ("--seeds", seeds, 1),
                                  ("--population", population, 2), ("--waves", waves, 1),
                                  ("--wave-size", wave_size, 2), ("--chains", chains, 1)):
@@ -714,9 +724,19 @@ def match(*, method: str = "abc-mcmc", budget: int = 3000, seeds: int = 2,
     names += [n for n in given if n not in names]
     chosen = {n: given.get(n, PARAMS[n].prior_dist) for n in names}
     common = list(range(first_seed, first_seed + seeds))
+    if method == "abc-mcmc":
+        if not 0 <= burn_in < 1:
+            raise InputError(f"--burn-in {burn_in}: the share of the budget before the "
+                             "chains' states are kept; allowed: from 0 up to, not "
+                             "including, 1")
+        second = list(range(first_seed + seeds, first_seed + max(stage_seeds, seeds)))
+        starts, start_from = _starts(start, names, chosen, observed)
+        mcmc = {"chains": chains, "second_stage_seeds": second, "burn_in": burn_in,
+                "redrawn": names, "start": start_from,
+                "starts": np.round(starts, 12).tolist()}
     settings = {"method": method, "names": names, "seeds": common,
                 "population": population, "observed": observed,
-                **({"chains": chains} if method == "abc-mcmc"
+                **(mcmc if method == "abc-mcmc"
                    else {"waves": waves, "wave_size": wave_size}),
                 "priors": {n: p.text for n, p in chosen.items()}, "set": base}
     work = Path(work)
@@ -739,16 +759,17 @@ def match(*, method: str = "abc-mcmc", budget: int = 3000, seeds: int = 2,
         if method == "abc-mcmc":
             from calibration.abc_mcmc import abc_mcmc
 
-            start = np.array([_STANDARD.inv_cdf(min(max(chosen[n].cdf(PARAMS[n].default),
-                                                        1e-4), 1 - 1e-4)) for n in names])
             try:
-                result, diagnostics = abc_mcmc(problem, work, backend, start=start,
-                                               budget=budget, population=population,
-                                               chains=chains, progress=progress)
+                result, diagnostics = abc_mcmc(
+                    problem, work, backend, start=starts, budget=budget,
+                    population=population, chains=chains, second=tuple(second),
+                    independent=tuple(range(len(names))),
+                    burn_in=burn_in, progress=progress)
             except ValueError as err:
-                raise InputError(f"--method abc-mcmc: {err}; allowed: a calibrated point "
-                                 "(calibration/calibrated.toml, or --refine) that fits, or "
-                                 "a larger --budget") from None
+                raise InputError(f"--method abc-mcmc: {err}; allowed: a start that fits "
+                                 "(--start point, the calibrated point of "
+                                 "calibration/calibrated.toml, or --start FILE, a posterior "
+                                 "sample), or a larger --budget") from None
         else:
             result = hm.history_match(problem, work, backend, budget=budget,
                                       population=population, waves=waves,
@@ -777,8 +798,11 @@ def match(*, method: str = "abc-mcmc", budget: int = 3000, seeds: int = 2,
             "point": f"of the {POINT_CANDIDATES} particles nearest the figures, the one "
                      f"nearest on {point_seeds} further seeds"}
     if method == "abc-mcmc":
-        info.update({k: v for k, v in diagnostics.items() if k != "ess"})
-        info["ess_by_parameter"] = json.dumps(diagnostics["ess"])
+        per_parameter = {"ess": "ess_by_parameter", "rhat": "rhat_by_parameter",
+                         "redraw_acceptance": "redraw_acceptance"}
+        info.update({k: v for k, v in diagnostics.items() if k not in per_parameter})
+        info.update({name: json.dumps(diagnostics[k]) for k, name in per_parameter.items()
+                     if k in diagnostics})
     else:
         info.update({"waves": len(result.waves), "wave_size": wave_size,
                      "nroy_share": result.waves[-1]["nroy_share"] if result.waves else 1.0,
@@ -787,6 +811,34 @@ def match(*, method: str = "abc-mcmc", budget: int = 3000, seeds: int = 2,
                                               4)})
     _write_results(out, calibration, settings, budget, info)
     return calibration
+
+
+def _starts(start: str | Path | None, names: list[str], priors: dict,
+            observed: dict | None) -> tuple[np.ndarray, str]:
+    """The chains' starts, normal scores a row, and where they came from: the particles of
+    a posterior sample (``start`` a file; by default the project's posterior when it holds
+    exactly ``names`` and the figures are the real ones), else the calibrated point."""
+    def scores(values: dict) -> list[float]:
+        return [_STANDARD.inv_cdf(min(max(priors[n].cdf(values[n]), 1e-4), 1 - 1e-4))
+                for n in names]
+
+    if start is None and observed is None and POSTERIOR_FILE.is_file():
+        held = [c for c in load_posterior(POSTERIOR_FILE).columns
+                if c not in ("weight", "distance")]
+        if sorted(held) == sorted(names):
+            start = POSTERIOR_FILE
+    if start is None or str(start) == "point":
+        return np.array([scores({n: PARAMS[n].default for n in names})]), "point"
+    path = Path(start)
+    if not path.is_file():
+        raise InputError(f"--start {start}: no such file; allowed: point (the calibrated "
+                         "point) or a posterior sample (.parquet)")
+    sample = load_posterior(path)
+    missing = [n for n in names if n not in sample.columns]
+    if missing:
+        raise InputError(f"--start {start}: holds no column {missing[0]}; allowed: a "
+                         "posterior sample of every estimated parameter, or point")
+    return np.array([scores(row) for row in sample[names].to_dict("records")]), str(path)
 
 
 def _nearest_point(result, problem, seeds: list[int], backend) -> dict:
@@ -883,6 +935,14 @@ def calibration_info(folder: Path) -> dict:
         return {}
 
 
+def _toml(value) -> str:
+    """A provenance value in TOML: JSON's, but for the floats JSON has no word for (an
+    R-hat of chains that never moved is infinite)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return json.dumps(value)
+
+
 def _point_file(out: Path, point: dict, info: dict, what: str) -> Path:
     """calibrated.toml written beside its place (the caller renames it into place)."""
     lines = ["# The calibrated point the baseline uses (written by `xianghe calibrate`):",
@@ -892,7 +952,7 @@ def _point_file(out: Path, point: dict, info: dict, what: str) -> Path:
              "[values]"]
     lines += [f"{k} = {v!r}" for k, v in point.items()]
     lines += ["", "[provenance]"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in info.items() if not isinstance(v, dict)]
+    lines += [f"{k} = {_toml(v)}" for k, v in info.items() if not isinstance(v, dict)]
     lines += ["", "[provenance.versions]"]
     lines += [f"{json.dumps(k)} = {json.dumps(str(v))}" for k, v in info["versions"].items()]
     tmp = out / ".calibrated.toml.new"

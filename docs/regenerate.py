@@ -318,14 +318,7 @@ def fit(tmp: Path) -> dict[str, str]:
         "checks_passed": f"{int(checks['passed'].sum())} of {len(checks)}",
         "in_band": f"{in_band} of {len(table)}",
         "ess": f"{ess} of {meta['population']}",
-        "calibration": (
-            f"{meta['chains']} chains of {meta['steps']} steps ({meta['sampling_steps']} after "
-            f"the burn-in), {meta['simulations']:,} particles of {len(meta['seeds'])} seeds "
-            f"each, {_minutes(meta['wall_seconds'])}; acceptance {meta['acceptance_rate']:.0%} "
-            f"after the burn-in, proposal scale {meta['proposal_scale']:.3g} prior sd; "
-            f"effective sample size of the chains "
-            f"{meta.get('ess_min_chains', meta['ess_min']):.1f} for the least mixed "
-            f"parameter (`{meta['ess_min_parameter']}`)" if "chains" in meta else
+        "calibration": (_chains(meta) if "chains" in meta else
             f"{meta['generations']} generations, {meta['simulations']:,} particles "
             f"of {len(meta['seeds'])} seeds each, {_minutes(meta['wall_seconds'])}, "
             f"final epsilon {meta['final_epsilon']:.1f} half-bands"),
@@ -339,6 +332,30 @@ def fit(tmp: Path) -> dict[str, str]:
         "predictions": ", ".join(f"`{r.indicator}` {_g(r.point_mean)}"
                                  for r in predictions.itertuples()),
     }
+
+
+def _chains(meta: dict) -> str:
+    """What the ABC-MCMC chains did, from the posterior's provenance."""
+    second = meta.get("second_stage_seeds") or []
+    text = (f"{meta['chains']} chains of {meta['steps']} steps ({meta['sampling_steps']} after "
+            f"the burn-in)" + (f" from {meta['starts_in_band']} of {meta['starts']} starts"
+                               if meta.get("starts", 1) > 1 else "") +
+            f", {meta['simulations']:,} particles of {len(meta['seeds'])} seeds each"
+            + (f", those in band on to seed {second[-1]}" if second else "")
+            + f", {_minutes(meta['wall_seconds'])}; acceptance {meta['acceptance_rate']:.0%} "
+            "after the burn-in")
+    if "acceptance_walk" in meta:
+        text += (f" ({meta['acceptance_walk']:.0%} of the random-walk steps, scale "
+                 f"{meta['proposal_scale']:.3g} prior sd; {meta['acceptance_redraw']:.0%} of "
+                 "the single-parameter draws from the prior)")
+    else:
+        text += f", proposal scale {meta['proposal_scale']:.3g} prior sd"
+    text += (f"; effective sample size of the chains "
+             f"{meta.get('ess_min_chains', meta['ess_min']):.1f} for the least mixed "
+             f"parameter (`{meta['ess_min_parameter']}`)")
+    if "rhat_max" in meta:
+        text += f", split R-hat up to {meta['rhat_max']:.2f} (`{meta['rhat_max_parameter']}`)"
+    return text
 
 
 def coverage(tmp: Path) -> dict[str, str]:

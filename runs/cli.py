@@ -424,7 +424,8 @@ def _cmd_calibrate(args) -> int:
                                  ("--population", args.population, 2),
                                  ("--draws", args.draws, 2), ("--seed", args.seed, 0),
                                  ("--waves", args.waves, 1), ("--wave-size", args.wave_size, 2),
-                                 ("--chains", args.chains, 1), ("--datasets", args.datasets, 2)):
+                                 ("--chains", args.chains, 1), ("--datasets", args.datasets, 2),
+                                 ("--stage-seeds", args.stage_seeds, 1)):
         if value is not None:
             check_count(option, value, least)
     if args.coverage:
@@ -441,6 +442,8 @@ def _cmd_calibrate(args) -> int:
     if args.db is not None and hm:
         raise InputError(f"--db {args.db}: pyabc's history, allowed only with --method "
                          f"abc-smc ({args.method} keeps its runs in --work)")
+    if not hm:
+        _mcmc_options(args)          # abc-mcmc's options are refused with any other task
     if args.work is not None and not hm:
         raise InputError(f"--work {args.work}: allowed only for an abc-mcmc or "
                          "history-matching calibration (abc-smc keeps its history in --db)")
@@ -520,14 +523,14 @@ def _cmd_calibrate(args) -> int:
     if hm:
         with output(Path(args.work), "calibration work", option="--work"):
             result = estimation.match(method=args.method, chains=args.chains,
-                                      budget=3000 if args.budget is None else args.budget,
+                                      budget=args.budget,
                                       seeds=2 if args.seeds is None else args.seeds,
                                       population=args.population, waves=args.waves,
                                       wave_size=args.wave_size, workers=workers,
                                       scheduler=args.scheduler, work=Path(args.work),
                                       resume=args.resume, out=out, first_seed=args.seed,
                                       priors=args.priors, base=base or None,
-                                      progress=not args.quiet)
+                                      **_mcmc_options(args), progress=not args.quiet)
         print(f"{out}: {len(result.posterior)} particles with every figure in band, "
               f"{result.simulations} particles run, {result.seconds / 60:.1f} min; runs "
               f"kept in {args.work}")
@@ -541,6 +544,20 @@ def _cmd_calibrate(args) -> int:
     print(f"{out}: {result.generations} generation(s), {result.simulations} particles, "
           f"epsilon {result.epsilon:.3g}, {result.seconds / 60:.1f} min; history {args.db}")
     return 0
+
+
+def _mcmc_options(args) -> dict:
+    """``--start``, ``--stage-seeds`` and ``--burn-in``: abc-mcmc's alone."""
+    given = {"--start": args.start, "--stage-seeds": args.stage_seeds,
+             "--burn-in": args.burn_in}
+    if args.method != "abc-mcmc" or args.recover or args.screen or args.report or args.refine:
+        for option, value in given.items():
+            if value is not None:
+                raise InputError(f"{option} {value}: allowed only for an abc-mcmc "
+                                 "calibration (--method abc-mcmc)")
+        return {}
+    keys = {"--start": "start", "--stage-seeds": "stage_seeds", "--burn-in": "burn_in"}
+    return {keys[o]: v for o, v in given.items() if v is not None}
 
 
 def _elasticities_over_draws(args, measures, common: dict, workers: int) -> int:
@@ -811,9 +828,22 @@ def build_parser() -> argparse.ArgumentParser:
                           "Monte Carlo")
     cal.add_argument("--chains", type=int, default=16,
                      help="abc-mcmc's chains, each proposing one point a step (default 16)")
+    cal.add_argument("--start", metavar="point|FILE",
+                     help="abc-mcmc's starts: a posterior sample, the chains taking its "
+                          "particles in turn, or point, the calibrated point (default: the "
+                          "project's posterior when it holds the estimated parameters)")
+    cal.add_argument("--stage-seeds", type=int,
+                     help="abc-mcmc's second stage: a point in band on the --seeds seeds runs "
+                          "on to this many and is kept when it stays in band (default 8; "
+                          "--seeds or fewer: one stage)")
+    cal.add_argument("--burn-in", type=float,
+                     help="abc-mcmc: the share of the budget before the chains' states are "
+                          "kept (default 0.5)")
     cal.add_argument("--budget", type=int,
-                     help="particles to run (default 3000 with abc-mcmc, half of them "
-                          "burn-in, and history matching, waves included; 1200 with abc-smc, "
+                     help="particles to run (default 1500 with abc-mcmc, half of them "
+                          "burn-in, each on --seeds seeds and those in band on to "
+                          "--stage-seeds; 3000 with history matching, waves included; 1200 "
+                          "with abc-smc, "
                           "where no generation starts that the rest cannot pay for); with "
                           "--refine, model runs (default 800)")
     cal.add_argument("--seeds", type=int,

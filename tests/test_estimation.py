@@ -210,6 +210,9 @@ def _cal(tmp_path, *args):
     (["--priors", "{tmp}/priors.toml"], "'no_such_parameter' is not an uncertain"),
     (["--priors", "{tmp}/missing.toml"], "cannot read it"),
     (["--screen", "--report"], "not allowed with argument --screen"),
+    (["--start", "{tmp}/none.parquet"], "none.parquet: no such file; allowed: point"),
+    (["--burn-in", "1"], "--burn-in 1.0: the share of the budget"),
+    (["--method", "history-matching", "--start", "point"], "allowed only for an abc-mcmc"),
 ])
 def test_bad_calibration_input_exits_2_writing_nothing(tmp_path, args, words):
     (tmp_path / "garbage.db").write_bytes(b"this is no database" * 100)

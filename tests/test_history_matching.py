@@ -91,7 +91,8 @@ def _match(tmp_path, **kw):
     from calibration import estimation
 
     args = dict(budget=40, seeds=1, population=3, waves=2, wave_size=12, chains=3,
-                point_seeds=2, work=tmp_path / "work", out=tmp_path / "cal", names=FEW,
+                point_seeds=2, stage_seeds=1, work=tmp_path / "work", out=tmp_path / "cal",
+                names=FEW,
                 observed=_observed(), base=SMALL, progress=False)
     return estimation.match(**{**args, **kw})
 
