@@ -123,6 +123,11 @@ DRAW_SEEDS = 5
 # band on every target on seeds no fit used.
 MIN_ESS_SHARE = 0.5
 MIN_SHARE_IN_BAND = 0.5
+# Chains whose halves disagree have not forgotten their starts, and an effective sample
+# size pooled over them overstates what they hold: a sample from chains passes only with
+# every estimated parameter's split R-hat at most this (Gelman et al. 2013, BDA3 §11.4;
+# Vehtari et al. 2021, Bayesian Analysis 16(2), argue for 1.01 with many long chains).
+MAX_RHAT = 1.1
 
 
 def _runs(point: dict, draws: list[dict], seeds: int, workers: int, scheduler: str | None,
@@ -176,9 +181,41 @@ def fit_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fit_checks(table: pd.DataFrame, ess: float, particles: int) -> pd.DataFrame:
+def sample_checks(ess: float, particles: int, chains: dict | None = None) -> list[tuple]:
+    """The checks of the sample alone, before any run of the report: its effective size
+    against ``MIN_ESS_SHARE`` of its particles and, for a sample from Markov chains
+    (``chains``, their provenance: ``rhat_max``, ``rhat_max_parameter``), that they
+    converged; chains that recorded no R-hat fail it. Rows of (check, passed, detail)."""
+    rows = [("effective sample size at least half the particles",
+             ess >= MIN_ESS_SHARE * particles, f"{ess:.1f} of {particles}")]
+    if chains is not None:
+        rhat = chains.get("rhat_max")
+        rows.append((
+            f"the chains converged: split R-hat at most {MAX_RHAT} for every parameter",
+            rhat is not None and float(rhat) <= MAX_RHAT,
+            "not recorded by the sampler that made this sample" if rhat is None else
+            f"largest {float(rhat):.2f} ({chains.get('rhat_max_parameter', '?')})"))
+    return rows
+
+
+def sample_ess(calibration: Path) -> tuple[float, int, dict | None]:
+    """A stored posterior's effective sample size (Kish's of its weights, or its chains'
+    where smaller), its particles, and its chains' provenance (None for independent
+    draws)."""
+    posterior = pd.read_parquet(Path(calibration) / POSTERIOR_FILE.name)
+    info = calibration_info(calibration)
+    ess = effective_sample_size(posterior["weight"])
+    # A sample of Markov chains' states: their autocorrelation, not the weights, sets it.
+    if info.get("ess_min") is not None:
+        ess = min(ess, float(info["ess_min"]))
+    return ess, len(posterior), info if "chains" in info else None
+
+
+def fit_checks(table: pd.DataFrame, ess: float, particles: int,
+               chains: dict | None = None) -> pd.DataFrame:
     """Whether the posterior and the point pass the checks (see ``MIN_ESS_SHARE``), one
-    row each: the check, passed or not, and what failed it."""
+    row each: the check, passed or not, and what failed it; ``chains`` as for
+    :func:`sample_checks`."""
     name = table["indicator"] + " " + table["period"].astype(str)
 
     def failing(mask: pd.Series) -> str:
@@ -188,8 +225,7 @@ def fit_checks(table: pd.DataFrame, ess: float, particles: int) -> pd.DataFrame:
     outside = ~table["observed_in_predictive_90"].astype(bool)
     missed = ~table["point_in_band"].astype(bool)
     rows = [
-        ("effective sample size at least half the particles", ess >= MIN_ESS_SHARE * particles,
-         f"{ess:.1f} of {particles}"),
+        *sample_checks(ess, particles, chains),
         (f"every target: at least {MIN_SHARE_IN_BAND:.0%} of the draws in band", not few.any(),
          f"below: {failing(few)}"),
         ("every target: observed value inside the draws' 5-95 % interval (a lower bound: "
@@ -333,12 +369,9 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
     info.update({k: v for k, v in point_info.items()
                  if k == "point" or k.startswith(("refine_", "point_"))})
     info = json.dumps(info)
-    ess = effective_sample_size(posterior["weight"])
-    # A sample of Markov chains' states: their autocorrelation, not the weights, sets it.
+    ess, _, chains = sample_ess(calibration)
     ess_chains = calibration_info(calibration).get("ess_min")
-    if ess_chains is not None:
-        ess = min(ess, float(ess_chains))
-    checks = fit_checks(table, ess, len(posterior))
+    checks = fit_checks(table, ess, len(posterior), chains)
     out = Path(out)
     new = staging(out)
     try:

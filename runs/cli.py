@@ -534,6 +534,7 @@ def _cmd_calibrate(args) -> int:
         print(f"{out}: {len(result.posterior)} particles with every figure in band, "
               f"{result.simulations} particles run, {result.seconds / 60:.1f} min; runs "
               f"kept in {args.work}")
+        _print_sample_checks(out, workers)
         return 0
     result = estimation.calibrate(budget=1200 if args.budget is None else args.budget,
                                   seeds=2 if args.seeds is None else args.seeds,
@@ -544,6 +545,20 @@ def _cmd_calibrate(args) -> int:
     print(f"{out}: {result.generations} generation(s), {result.simulations} particles, "
           f"epsilon {result.epsilon:.3g}, {result.seconds / 60:.1f} min; history {args.db}")
     return 0
+
+
+def _print_sample_checks(out: Path, workers: int) -> None:
+    """The checks a calibration can make of its sample at once (the fit report's first
+    ones), and the command for the rest, which run the model."""
+    from calibration.fit_report import sample_checks, sample_ess
+
+    ess, particles, chains = sample_ess(out)
+    checks = sample_checks(ess, particles, chains)
+    for check, passed, detail in checks:
+        print(f"  {'passed' if passed else 'FAILED'}: {check} ({detail})")
+    print(f"{sum(c[1] for c in checks)} of {len(checks)} checks of the sample passed; the "
+          "predictive checks run the draws and the point: uv run xianghe calibrate --report "
+          f"--out {out} --workers {workers}")
 
 
 def _mcmc_options(args) -> dict:

@@ -517,3 +517,21 @@ def test_the_fit_checks_fail_on_what_the_posterior_issue_asks():
         assert checks["passed"].sum() == 3
         assert "checkpoint_peak_delay_min 2020" in checks.loc[~checks["passed"], "detail"].item()
         assert "firms_relocated" not in checks.loc[~checks["passed"], "detail"].item()
+
+
+def test_a_sample_from_chains_passes_only_when_they_converged():
+    """Chains add the R-hat check: it fails above 1.1, and where the sampler recorded no
+    R-hat; a sample of independent draws has no such row."""
+    from calibration.fit_report import MAX_RHAT, fit_checks
+
+    good = pd.DataFrame({"indicator": ["firms_relocated"], "period": ["2020"],
+                         "share_of_draws_in_band": [0.9], "observed_in_predictive_90": [True],
+                         "point_in_band": [True]})
+    assert len(fit_checks(good, 150.0, 200)) == 4
+    chains = {"chains": 16, "rhat_max": MAX_RHAT, "rhat_max_parameter": "beta_cost"}
+    assert fit_checks(good, 150.0, 200, chains)["passed"].all()
+    for bad in ({**chains, "rhat_max": 1.3}, {"chains": 16}):
+        checks = fit_checks(good, 150.0, 200, bad)
+        assert len(checks) == 5 and checks["passed"].sum() == 4
+        assert "R-hat" in checks.loc[~checks["passed"], "check"].item()
+    assert "beta_cost" in fit_checks(good, 150.0, 200, {**chains, "rhat_max": 2.0}).loc[1, "detail"]

@@ -98,7 +98,7 @@ def _match(tmp_path, **kw):
 
 
 @pytest.mark.parametrize("method", ["abc-mcmc", "history-matching"])
-def test_a_calibration_keeps_particles_with_every_figure_in_band(tmp_path, method):
+def test_a_calibration_keeps_particles_with_every_figure_in_band(tmp_path, method, capsys):
     import tomllib
 
     import pandas as pd
@@ -125,6 +125,15 @@ def test_a_calibration_keeps_particles_with_every_figure_in_band(tmp_path, metho
         _match(tmp_path, method=method)
     with pytest.raises(InputError, match="other settings"):
         _match(tmp_path, method=method, population=2, resume=True)
+    # What the command says at the end: the sample's own checks, R-hat for chains alone.
+    from runs import cli
+
+    capsys.readouterr()
+    cli._print_sample_checks(tmp_path / "cal", 2)
+    said = capsys.readouterr().out
+    assert "effective sample size at least half the particles" in said
+    assert ("split R-hat" in said) == (method == "abc-mcmc")
+    assert f"--report --out {tmp_path / 'cal'} --workers 2" in said
 
 
 @pytest.mark.slow
