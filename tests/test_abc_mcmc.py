@@ -115,3 +115,21 @@ def test_a_chain_resumed_with_a_larger_budget_moves_only_to_points_that_ran(monk
     points = set(ran) | {(0.0, 0.0)}
     kept = result.posterior[["a", "b"]].itertuples(index=False, name=None)
     assert all(p in points for p in kept)
+
+
+def test_the_scale_does_not_shrink_where_the_figures_are_rough(monkeypatch, tmp_path):
+    """Figures so rough that about 7 % of proposals fit whatever the step (a point's luck,
+    not its distance): tuned to an acceptance of 0.1 the scale shrank without end; tuned
+    to the furthest jumps it grows until the region's edge (|z| <= 2) bounds it."""
+    def figures_at(folder, z, problem, backend, bar=None):
+        luck = np.modf(np.abs(np.sin(z @ np.array([12.9898, 78.233])) * 43758.5453))[0]
+        inside = np.all(np.abs(z) <= 2, axis=1) & ((luck < 0.07) | np.all(z == 0, axis=1))
+        return np.where(inside, 0.0, 5.0)[:, None] * np.ones((1, 2))
+
+    monkeypatch.setattr(abc_mcmc, "run_design", figures_at)
+    problem = Problem(["a", "b"], {}, [1], {}, [_Moment("f"), _Moment("g")])
+    problem.values = lambda z: {"a": float(z[0]), "b": float(z[1])}
+    _, info = abc_mcmc.abc_mcmc(problem, tmp_path, None, start=np.array([0.0, 0.0]),
+                                budget=6_000, population=200, chains=24, progress=False)
+    assert info["proposal_scale"] > abc_mcmc.START_SD
+    assert info["acceptance_walk"] < 0.1
