@@ -836,7 +836,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "rejection ABC, or ABC-SMC)")
     cal.add_argument("--method", choices=("abc-mcmc", "history-matching", "abc-smc"),
                      help="abc-mcmc: chains on the prior restricted to every figure in band, "
-                          "from the calibrated point (default; abc-smc where --db names a "
+                          "from the starts of --start (default; abc-smc where --db names a "
                           "pyabc history); history-matching: waves of "
                           "emulators cut the space no run fits, then prior draws inside are "
                           "kept when every figure is in band; abc-smc: pyabc's sequential "
