@@ -1070,6 +1070,22 @@ def posterior_draws(draws: int, seed: int, path: Path = POSTERIOR_FILE) -> list[
     return out
 
 
+def lever_prior_draws(draws: int, seed: int) -> list[dict]:
+    """``draws`` parameter vectors for the lever strengths' prior predictive: each lever
+    strength (:data:`LEVER_STRENGTHS`) and every parameter beyond the figures' reach (the
+    screening's ``prior`` place: the measures' own costs and strengths) from its prior,
+    fixed by ``seed``; the rest stay at the calibrated point. What the literature's priors
+    alone say a measure does, before the figures restrict the strengths."""
+    if draws < 1:
+        raise InputError(f"--prior-draws {draws}: allowed: an integer of 1 or more")
+    screen = screened() if SCREENING_FILE.exists() else {}
+    fitted = set(screen.get("estimated", [])) | set(screen.get("held", []))
+    drawn = [p for p in uncertain() if p.name in LEVER_STRENGTHS or p.name not in fitted]
+    rng = np.random.default_rng([seed, 20_142])
+    return [{p.name: _value(p, p.prior_dist.ppf(float(rng.uniform()))) for p in drawn}
+            for _ in range(draws)]
+
+
 # ---------------------------------------------------------------------------- recovery
 
 def recover(out: Path, *, budget: int = 1200, seeds: int = 2, population: int = 200,

@@ -245,7 +245,9 @@ def morris(tmp: Path) -> dict[str, str]:
 def elasticities(tmp: Path) -> dict[str, str]:
     return {"output": xianghe("elasticities", "--workers", "2").rstrip("\n"),
             "draws": xianghe("elasticities", "--draws", "20", "--seeds", "2", "--workers",
-                             "2").rstrip("\n")}
+                             "2").rstrip("\n"),
+            "prior": xianghe("elasticities", "--prior-draws", "20", "--seeds", "2",
+                             "--workers", "2").rstrip("\n")}
 
 
 def report(tmp: Path) -> dict[str, str]:
@@ -430,7 +432,8 @@ SOURCES = {s.name: s for s in (
            ("runs/designs/levers-morris.toml", "runs/design.py", "runs/analysis.py",
             "runs/plots.py")),
     Source("elasticities", ("xianghe elasticities --workers 2",
-                            "xianghe elasticities --draws 20 --seeds 2 --workers 2"),
+                            "xianghe elasticities --draws 20 --seeds 2 --workers 2",
+                            "xianghe elasticities --prior-draws 20 --seeds 2 --workers 2"),
            elasticities, ("runs/elasticities.py", "runs/scenarios/*.toml")),
     Source("report", ("xianghe report --out DIR",), report,
            ("runs/report.py", "runs/analysis.py", "runs/scenarios/*.toml",

@@ -370,9 +370,15 @@ def _cmd_elasticities(args) -> int:
     common = _parse_set(args.set)
     resolve(common)
     workers = _workers(args, default=1)
+    if args.draws is not None and args.prior_draws is not None:
+        raise InputError(f"--prior-draws {args.prior_draws}: allowed: --draws or "
+                         "--prior-draws, not both")
     if args.draws is not None:
         check_count("--draws", args.draws, 1)
         return _elasticities_over_draws(args, measures, common, workers)
+    if args.prior_draws is not None:
+        check_count("--prior-draws", args.prior_draws, 1)
+        return _elasticities_over_draws(args, measures, common, workers, prior=True)
     from .elasticities import NEW_PLANTS, PROBE, elasticities, new_project_elasticities
 
     table = elasticities(args.seed, args.seeds, common, measures, workers=workers,
@@ -575,28 +581,36 @@ def _mcmc_options(args) -> dict:
     return {keys[o]: v for o, v in given.items() if v is not None}
 
 
-def _elasticities_over_draws(args, measures, common: dict, workers: int) -> int:
+def _elasticities_over_draws(args, measures, common: dict, workers: int,
+                             prior: bool = False) -> int:
     """``elasticities --draws N``: each measure's magnitudes over posterior draws, the
-    lever strengths among them (their literature priors as the figures restrict them)."""
-    from calibration.estimation import posterior_draws
+    lever strengths among them (their literature priors as the figures restrict them);
+    with ``prior`` (``--prior-draws N``), over the lever strengths' priors alone, the rest
+    at the calibrated point."""
+    from calibration.estimation import lever_prior_draws, posterior_draws
 
     from .elasticities import LITERATURE, elasticities, predictive
 
-    draws = posterior_draws(args.draws, args.seed)
+    n = args.prior_draws if prior else args.draws
+    draws = lever_prior_draws(n, args.seed) if prior else posterior_draws(n, args.seed)
     table = elasticities(args.seed, args.seeds, common, measures, workers=workers,
                          progress=not args.quiet, draws=draws)
     summary = predictive(table)
     seeds = list(range(args.seed, args.seed + args.seeds))
     if args.json:
-        print(json.dumps({"seeds": seeds, "parameters": draws,
+        print(json.dumps({"seeds": seeds, "over": "prior" if prior else "posterior",
+                          "parameters": draws,
                           "literature": {k: {"low": r.low, "high": r.high, "source": r.source}
                                          for k, r in LITERATURE.items()},
                           "draws": table.replace({float("nan"): None}).to_dict(orient="records"),
                           "predictive": summary.replace({float("nan"): None})
                           .to_dict(orient="records")}))
         return 0
-    print(f"Each measure from 2022 against the baseline over {args.draws} posterior draws "
-          f"(lever strengths among them), seeds {seeds[0]}..{seeds[-1]} each, to 2030: "
+    over = (f"{n} draws of the lever strengths and the measures' own parameters from "
+            "their priors (the rest at the calibrated point)" if prior else
+            f"{n} posterior draws (lever strengths among them)")
+    print(f"Each measure from 2022 against the baseline over {over}, "
+          f"seeds {seeds[0]}..{seeds[-1]} each, to 2030: "
           "5-95 % of the draws, their median in brackets, and the share of the draws inside "
           "the literature's range")
     keys = ("elasticity", "additionality", "cost_per_job_yuan")
@@ -828,6 +842,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="instead of the calibrated point: N posterior draws (lever "
                          "strengths among them); prints each magnitude's 5-95 %% over "
                          "the draws and the share inside the literature's range")
+    el.add_argument("--prior-draws", type=int,
+                    help="instead: N draws of the lever strengths (and the measures' own "
+                         "parameters) from their literature priors, the rest at the "
+                         "calibrated point: the priors' predictive of each magnitude")
     el.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     el.add_argument("--quiet", action="store_true", help="no progress bar")
     el.set_defaults(func=_cmd_elasticities)

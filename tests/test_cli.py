@@ -294,10 +294,29 @@ def test_elasticities_over_draws_give_each_measures_predictive_range():
     assert text.returncode == 0 and "5-95 % of the draws" in text.stdout
 
 
+def test_elasticities_over_the_lever_priors_draw_the_strengths_and_keep_the_fit():
+    """``--prior-draws``: the lever strengths and the measures' own parameters vary over
+    the draws; the parameters the figures fix are not drawn (they stay at the point)."""
+    from calibration import estimation
+
+    run = xianghe("elasticities", "--seeds", "1", "--prior-draws", "2", "--measures",
+                  "subsidies", "--set", "talent_agents=5000", "--json", "--quiet")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["over"] == "prior" and len(out["parameters"]) == 2
+    a, b = out["parameters"]
+    fitted = set(estimation.screened()["estimated"]) | set(estimation.screened()["held"])
+    assert set(estimation.LEVER_STRENGTHS) <= set(a) and not fitted & set(a)
+    assert all(a[n] != b[n] for n in estimation.LEVER_STRENGTHS)
+    assert {r["measure"] for r in out["predictive"]} == {"subsidies"}
+
+
 @pytest.mark.parametrize("args, needle", [
     (["--measures", "nope"], "--measures 'nope'"),
     (["--seeds", "0"], "--seeds"),
     (["--draws", "0"], "--draws"),
+    (["--prior-draws", "0"], "--prior-draws"),
+    (["--prior-draws", "2", "--draws", "2"], "not both"),
     (["--set", "no_such=1"], "no_such"),
 ])
 def test_elasticities_bad_input_exits_2(args, needle):
