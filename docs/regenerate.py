@@ -243,11 +243,28 @@ def morris(tmp: Path) -> dict[str, str]:
 
 
 def elasticities(tmp: Path) -> dict[str, str]:
-    return {"output": xianghe("elasticities", "--workers", "2").rstrip("\n"),
-            "draws": xianghe("elasticities", "--draws", "20", "--seeds", "2", "--workers",
-                             "2").rstrip("\n"),
-            "prior": xianghe("elasticities", "--prior-draws", "20", "--seeds", "2",
-                             "--workers", "2").rstrip("\n")}
+    out = {"output": xianghe("elasticities", "--workers", "2").rstrip("\n"),
+           "draws": xianghe("elasticities", "--draws", "20", "--seeds", "2", "--workers",
+                            "2").rstrip("\n"),
+           "prior": xianghe("elasticities", "--prior-draws", "20", "--seeds", "2",
+                            "--workers", "2").rstrip("\n")}
+    return {**out, **_additionality(out["output"], out["prior"])}
+
+
+def _additionality(point: str, prior: str) -> dict[str, str]:
+    """The README's sentence on additionality: each measure's 5-95 % over the prior draws,
+    and how many measures' calibrated-point value lies inside its range."""
+    cell = r"(\S+) to (\S+) \(\S+\), (?:\d+% in|none)"
+    ranges = {m[1]: (float(m[4]), float(m[5])) for m in
+              re.finditer(rf"^  (\w+)\s+{cell}\s+{cell}", prior, flags=re.MULTILINE)}
+    at = {m[1]: float(m[2]) for m in re.finditer(
+        r"^  (\w+)\s+\S+\s+\S+%\s+\S+\s+(\S+)\s", point, flags=re.MULTILINE)}
+    inside = [n for n, (lo, hi) in ranges.items() if n in at and lo <= at[n] <= hi]
+    outside = [n for n in ranges if n in at and n not in inside]
+    return {"prior_additionality": ", ".join(f"{n} {lo:.2f} to {hi:.2f}"
+                                             for n, (lo, hi) in ranges.items()),
+            "point_inside": f"{len(inside)} of {len(ranges)}",
+            "point_outside": ", ".join(f"{n} ({at[n]:.2f})" for n in outside) or "none"}
 
 
 def report(tmp: Path) -> dict[str, str]:
