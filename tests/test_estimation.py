@@ -249,10 +249,13 @@ def test_a_calibration_is_not_started_twice_in_one_history(tmp_path):
 @pytest.mark.slow
 def test_a_killed_calibration_resumes_without_redoing_finished_generations(tmp_path):
     db, out = tmp_path / "h.db", tmp_path / "cal"
-    # A budget for two or three generations; the kill comes after the first, so that the
-    # calibration cannot have ended by then (a race when it waited for the second).
+    # A budget for several generations; the kill comes after the first, so that the
+    # calibration cannot have ended by then (a race when it waited for the second). The
+    # budget also bounds the resumed generation (what it has left plus half of it): at 20,
+    # a second generation that needed more than 25 particles for its 3 (pyabc's proposals
+    # are random, 3-24 measured) was given up and the resume added none.
     args = [sys.executable, "-m", "runs.cli", "calibrate", "--method", "abc-smc",
-            "--budget", "20", "--population",
+            "--budget", "40", "--population",
             "3", "--seeds", "1", "--workers", "1", "--db", str(db), "--out", str(out),
             "--set", "talent_agents=10000", "--quiet"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
