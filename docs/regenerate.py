@@ -430,6 +430,14 @@ def benchmarks(tmp: Path) -> dict[str, str]:
             "scale_invariance": script("benchmarks/scale_invariance.py").rstrip("\n")}
 
 
+def seed_noise(tmp: Path) -> dict[str, str]:
+    out = script("benchmarks/seed_noise.py").rstrip("\n")
+    table = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
+    shares = table["all"]          # k = 1, 2, 5, 8 (its sd and mean are blank)
+    return {"table": out, "all_1": shares[0], "all_2": shares[1], "all_8": shares[-1],
+            "sd_relocated": table["firms_relocated_2020"][0]}
+
+
 SOURCES = {s.name: s for s in (
     Source("first-experiment", (" ".join(("xianghe", *FIRST_EXPERIMENT)),
                                 "xianghe compare baseline subsidies --replicates 2 --draws 20"),
@@ -461,6 +469,8 @@ SOURCES = {s.name: s for s in (
     Source("coverage", ("xianghe calibrate --coverage --workers 2 --out DIR",), coverage,
            ("calibration/coverage.py", "calibration/history_matching.py",
             "calibration/screening.csv", "calibration/targets.toml")),
+    Source("seed-noise", ("python benchmarks/seed_noise.py",), seed_noise,
+           ("benchmarks/seed_noise.py", "calibration/targets.toml")),
     Source("benchmarks", ("python benchmarks/all.py", "python benchmarks/cli_latency.py",
                           "python benchmarks/scale_invariance.py"), benchmarks,
            ("benchmarks/*.py", "runs/app.py"), results=False),
