@@ -678,6 +678,10 @@ METHODS = {
                 "alternating with one parameter a chain drawn from its prior",
     "history-matching": "history matching (GP emulators, implausibility cut-off 3), then "
                         "rejection ABC inside: every figure in its band on the common seeds",
+    "emulation": "sequential emulation (Wilkinson 2014): GP emulators of the figures' means "
+                 "refined in waves of draws from their posterior, the prior times each "
+                 "figure's probability that a five-seed mean lies in its band; the sample "
+                 "drawn by Metropolis chains on the last emulators",
 }
 CHAINS = 16          # ABC-MCMC chains (each step runs one proposal a chain)
 STAGE_SEEDS = 8      # ABC-MCMC's second stage: a point in band on seeds 1-2 runs on to 8
@@ -687,7 +691,8 @@ POINT_CANDIDATES = 10
 
 
 def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2,
-          population: int = 200, waves: int = 4, wave_size: int = 350, chains: int = CHAINS,
+          population: int = 200, waves: int | None = None, wave_size: int | None = None,
+          chains: int = CHAINS,
           workers: int = 1, scheduler: str | None = None,
           work: Path = Path(DEFAULT_WORK), resume: bool = False, out: Path = CALIBRATION,
           first_seed: int = 1, names: list[str] | None = None, observed: dict | None = None,
@@ -704,7 +709,10 @@ def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2
     ``history-matching`` (:mod:`calibration.history_matching`: ``waves`` waves of
     ``wave_size`` points cut the space no run can fit, then prior draws in what is left
     are kept when every figure lies in its band, until ``population`` are kept or
-    ``budget`` points have run). Writes ``out/posterior.parquet`` (``population``
+    ``budget`` points have run) or ``emulation`` (:mod:`calibration.emulation`: ``waves``
+    waves of ``wave_size`` points, each drawn from the posterior on emulators fitted to
+    every run before it, the first around the starts of ``start``; then ``population``
+    draws from the last emulators' posterior). Writes ``out/posterior.parquet`` (``population``
     particles of equal weight) and ``out/calibrated.toml`` (of the ten particles nearest
     the figures, the one nearest on ten further seeds). Its work folder ``work`` keeps every design and
     run: ``resume`` continues it after an interruption, also with a larger ``budget``
@@ -713,7 +721,9 @@ def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2
 
     from runs.errors import check_count
 
-    budget = budget or (1500 if method == "abc-mcmc" else 3000)
+    budget = budget or {"abc-mcmc": 1500, "emulation": 2200}.get(method, 3000)
+    waves = waves or (5 if method == "emulation" else 4)
+    wave_size = wave_size or (400 if method == "emulation" else 350)
     for option, value, least in (("--budget", budget, 1), ("--seeds", seeds, 1),
                                  ("--population", population, 2), ("--waves", waves, 1),
                                  ("--wave-size", wave_size, 2), ("--chains", chains, 1)):
@@ -731,13 +741,21 @@ def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2
                              "including, 1")
         second = list(range(first_seed + seeds, first_seed + max(stage_seeds, seeds)))
         starts, start_from = _starts(start, names, chosen, observed)
-        mcmc = {"chains": chains, "second_stage_seeds": second, "burn_in": burn_in,
-                "redrawn": names, "start": start_from,
-                "starts": np.round(starts, 12).tolist()}
+        own = {"chains": chains, "second_stage_seeds": second, "burn_in": burn_in,
+               "redrawn": names, "start": start_from,
+               "starts": np.round(starts, 12).tolist()}
+    elif method == "emulation":
+        if budget < wave_size + population:
+            raise InputError(f"--budget {budget}: emulation runs at least one wave of "
+                             f"--wave-size {wave_size} points and its sample of --population "
+                             f"{population}; allowed: {wave_size + population} or more")
+        starts, start_from = _starts(start, names, chosen, observed)
+        own = {"waves": waves, "wave_size": wave_size, "start": start_from,
+               "starts": np.round(starts, 12).tolist()}
+    else:
+        own = {"waves": waves, "wave_size": wave_size}
     settings = {"method": method, "names": names, "seeds": common,
-                "population": population, "observed": observed,
-                **(mcmc if method == "abc-mcmc"
-                   else {"waves": waves, "wave_size": wave_size}),
+                "population": population, "observed": observed, **own,
                 "priors": {n: p.text for n, p in chosen.items()}, "set": base}
     work = Path(work)
     stored = hm.read_settings(work)
@@ -770,16 +788,23 @@ def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2
                                  "(--start point, the calibrated point of "
                                  "calibration/calibrated.toml, or --start FILE, a posterior "
                                  "sample), or a larger --budget") from None
+        elif method == "emulation":
+            from calibration.emulation import emulate
+
+            result = emulate(problem, work, backend, budget=budget, population=population,
+                             waves=waves, wave_size=wave_size, starts=starts,
+                             progress=progress)
+            diagnostics = result.diagnostics
         else:
             result = hm.history_match(problem, work, backend, budget=budget,
                                       population=population, waves=waves,
                                       wave_size=wave_size, progress=progress)
-        if result.candidates == 0:
+        if method != "emulation" and result.candidates == 0:
             raise InputError(f"--waves {waves}: they ruled out every point of the prior (no "
                              f"point within {hm.CUTOFF:g} standard deviations of every band); "
                              "allowed: --priors or --set under which the model can reach "
                              "the figures")
-        if result.accepted < 2:
+        if method != "emulation" and result.accepted < 2:
             raise InputError(f"--budget {budget}: {result.accepted} of {result.candidates} "
                              "particles drawn after the waves put every figure in its band; "
                              "allowed: a larger --budget or more --waves")
@@ -794,8 +819,10 @@ def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2
                               simulations=result.simulations, epsilon=1.0,
                               seconds=result.seconds, posterior=result.posterior,
                               point=point)
+    nearest = ("whose emulated means are nearest the figures" if method == "emulation"
+               else "nearest the figures")
     info = {"method": METHODS[method],
-            "point": f"of the {POINT_CANDIDATES} particles nearest the figures, the one "
+            "point": f"of the {POINT_CANDIDATES} particles {nearest}, the one "
                      f"nearest on {point_seeds} further seeds"}
     if method == "abc-mcmc":
         per_parameter = {"ess": "ess_by_parameter", "rhat": "rhat_by_parameter",
@@ -803,6 +830,23 @@ def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2
         info.update({k: v for k, v in diagnostics.items() if k not in per_parameter})
         info.update({name: json.dumps(diagnostics[k]) for k, name in per_parameter.items()
                      if k in diagnostics})
+    elif method == "emulation":
+        from calibration import emulation
+
+        ess = dict(zip(names, np.round(diagnostics["ess"], 1).tolist(), strict=True))
+        rhat = dict(zip(names, np.round(diagnostics["rhat"], 4).tolist(), strict=True))
+        keys = [m.key for m in problem.moments]
+        info.update({
+            "chains": emulation.CHAINS, "waves": len(result.waves), "wave_size": wave_size,
+            "chain_acceptance": round(diagnostics["acceptance"], 4),
+            "ess_min": min(ess.values()), "ess_min_parameter": min(ess, key=ess.get),
+            "rhat_max": max(rhat.values()), "rhat_max_parameter": max(rhat, key=rhat.get),
+            "ess_by_parameter": json.dumps(ess), "rhat_by_parameter": json.dumps(rhat),
+            "waves_record": json.dumps(result.waves),
+            "emulated_mean_half_bands": json.dumps(dict(zip(
+                keys, np.round(diagnostics["emulated_mean"], 3).tolist(), strict=True))),
+            "sample_in_band_share_common_seeds": round(float(
+                (result.posterior["distance"] <= 1).mean()), 4)})
     else:
         info.update({"waves": len(result.waves), "wave_size": wave_size,
                      "nroy_share": result.waves[-1]["nroy_share"] if result.waves else 1.0,
@@ -842,13 +886,15 @@ def _starts(start: str | Path | None, names: list[str], priors: dict,
 
 
 def _nearest_point(result, problem, seeds: list[int], backend) -> dict:
-    """Of the accepted particles nearest the figures (largest deviation in half-bands),
-    the one nearest on further seeds: a particle chosen on the seeds it was accepted on
-    would carry their luck."""
+    """Of the accepted particles nearest the figures (largest deviation in half-bands;
+    with emulators, of their emulated means), the one nearest on further seeds: a
+    particle chosen on the seeds it was accepted on would carry their luck."""
     from runs.engine import RunTask, run_tasks
 
     post = result.posterior
-    nearest = post.sort_values("distance", kind="stable").index[:POINT_CANDIDATES]
+    emulated = getattr(result, "emulated_distance", None)
+    by = post["distance"] if emulated is None else pd.Series(emulated, index=post.index)
+    nearest = by.sort_values(kind="stable").index[:POINT_CANDIDATES]
     years = target_years(problem.moments)
     tasks = [RunTask(len(seeds) * i + k, int(i), seed,
                      {**problem.held, **{n: post.loc[i, n] for n in problem.names}}, {}, years)

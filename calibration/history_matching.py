@@ -206,10 +206,12 @@ def _lhs(n: int, d: int, seed: int) -> np.ndarray:
     return norm.ppf(qmc.LatinHypercube(d=d, seed=seed).random(n))
 
 
-def run_design(folder: Path, z: np.ndarray, problem: Problem, backend, bar=None) -> np.ndarray:
+def run_design(folder: Path, z: np.ndarray, problem: Problem, backend, bar=None,
+               spread: bool = False):
     """The figures (half-bands from the band centres, mean over the common seeds) at each
     point of ``z``, run into ``folder``'s store; runs already there are not run again.
-    ``bar`` (tqdm) counts the runs."""
+    ``bar`` (tqdm) counts the runs. With ``spread``, also their variance over the seeds
+    (NaN where fewer than two ran)."""
     from calibration.estimation import target_years
     from runs.engine import RunTask, run_tasks
     from runs.store import ResultStore, schema
@@ -229,10 +231,15 @@ def run_design(folder: Path, z: np.ndarray, problem: Problem, backend, bar=None)
     df = store.read()
     df = df[df["status"] == "ok"]
     y = np.full((len(z), len(problem.moments)), np.nan)
+    var = np.full_like(y, np.nan)
     for j, m in enumerate(problem.moments):
-        per = m.target.by_run(df, ["point", "seed"]).groupby(level="point").mean()
+        by_point = m.target.by_run(df, ["point", "seed"]).groupby(level="point")
+        per = by_point.mean()
         y[per.index.to_numpy(), j] = (per.to_numpy() - problem.centre(m)) / m.half_band
-    return y
+        if spread:
+            v = by_point.var()
+            var[v.index.to_numpy(), j] = v.to_numpy() / m.half_band ** 2
+    return (y, var) if spread else y
 
 
 def _design(folder: Path, make) -> np.ndarray:

@@ -537,9 +537,10 @@ def _cmd_calibrate(args) -> int:
                                       resume=args.resume, out=out, first_seed=args.seed,
                                       priors=args.priors, base=base or None,
                                       **_mcmc_options(args), progress=not args.quiet)
-        print(f"{out}: {len(result.posterior)} particles with every figure in band, "
-              f"{result.simulations} particles run, {result.seconds / 60:.1f} min; runs "
-              f"kept in {args.work}")
+        kept = ("draws from the emulators' posterior" if args.method == "emulation"
+                else "particles with every figure in band")
+        print(f"{out}: {len(result.posterior)} {kept}, {result.simulations} particles run, "
+              f"{result.seconds / 60:.1f} min; runs kept in {args.work}")
         _print_sample_checks(out, workers)
         return 0
     result = estimation.calibrate(budget=1200 if args.budget is None else args.budget,
@@ -568,16 +569,18 @@ def _print_sample_checks(out: Path, workers: int) -> None:
 
 
 def _mcmc_options(args) -> dict:
-    """``--start``, ``--stage-seeds`` and ``--burn-in``: abc-mcmc's alone."""
+    """``--start`` (abc-mcmc's and emulation's), ``--stage-seeds`` and ``--burn-in``
+    (abc-mcmc's alone)."""
     given = {"--start": args.start, "--stage-seeds": args.stage_seeds,
              "--burn-in": args.burn_in}
-    if args.method != "abc-mcmc" or args.recover or args.screen or args.report or args.refine:
-        for option, value in given.items():
-            if value is not None:
-                raise InputError(f"{option} {value}: allowed only for an abc-mcmc "
-                                 "calibration (--method abc-mcmc)")
-        return {}
+    task = args.recover or args.screen or args.report or args.refine
     keys = {"--start": "start", "--stage-seeds": "stage_seeds", "--burn-in": "burn_in"}
+    for option, value in given.items():
+        methods = ("abc-mcmc", "emulation") if option == "--start" else ("abc-mcmc",)
+        if value is not None and (args.method not in methods or task):
+            raise InputError(f"{option} {value}: allowed only for an "
+                             f"{' or '.join(methods)} calibration (--method "
+                             f"{'|'.join(methods)})")
     return {keys[o]: v for o, v in given.items() if v is not None}
 
 
@@ -852,19 +855,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="estimate the posterior (history matching and "
                                            "rejection ABC, or ABC-SMC)")
-    cal.add_argument("--method", choices=("abc-mcmc", "history-matching", "abc-smc"),
+    cal.add_argument("--method", choices=("abc-mcmc", "history-matching", "emulation",
+                                          "abc-smc"),
                      help="abc-mcmc: chains on the prior restricted to every figure in band, "
                           "from the starts of --start (default; abc-smc where --db names a "
                           "pyabc history); history-matching: waves of "
                           "emulators cut the space no run fits, then prior draws inside are "
-                          "kept when every figure is in band; abc-smc: pyabc's sequential "
-                          "Monte Carlo")
+                          "kept when every figure is in band; emulation: waves of "
+                          "emulators of the figures' means, refined where their posterior "
+                          "lies, then sampled by chains on them; abc-smc: pyabc's "
+                          "sequential Monte Carlo")
     cal.add_argument("--chains", type=int, default=16,
                      help="abc-mcmc's chains, each proposing one point a step (default 16)")
     cal.add_argument("--start", metavar="point|FILE",
-                     help="abc-mcmc's starts: a posterior sample, the chains taking its "
-                          "particles in turn, or point, the calibrated point (default: the "
-                          "project's posterior when it holds the estimated parameters)")
+                     help="abc-mcmc's starts (and emulation's first wave's): a posterior "
+                          "sample, the chains taking its particles in turn, or point, the "
+                          "calibrated point (default: the project's posterior when it holds "
+                          "the estimated parameters)")
     cal.add_argument("--stage-seeds", type=int,
                      help="abc-mcmc's second stage: a point in band on the --seeds seeds runs "
                           "on to this many and is kept when it stays in band (default 8; "
@@ -875,7 +882,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--budget", type=int,
                      help="particles to run (default 1500 with abc-mcmc, half of them "
                           "burn-in, each on --seeds seeds and those in band on to "
-                          "--stage-seeds; 3000 with history matching, waves included; 1200 "
+                          "--stage-seeds; 3000 with history matching, waves included; 2200 "
+                          "with emulation, its waves and final sample; 1200 "
                           "with abc-smc, "
                           "where no generation starts that the rest cannot pay for); with "
                           "--refine, model runs (default 800)")
@@ -896,10 +904,11 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--work",
                      help="history matching's folder of waves and runs, kept for --resume "
                           "(default out/calibration/work)")
-    cal.add_argument("--waves", type=int, default=4,
-                     help="history-matching waves before the final stage (default 4)")
-    cal.add_argument("--wave-size", type=int, default=350,
-                     help="points a wave runs (default 350)")
+    cal.add_argument("--waves", type=int,
+                     help="history-matching waves before the final stage (default 4); "
+                          "emulation's waves (default 5)")
+    cal.add_argument("--wave-size", type=int,
+                     help="points a wave runs (default 350; 400 with emulation)")
     cal.add_argument("--out", help="folder for calibrated.toml and posterior.parquet "
                                    "(default: the project's calibration/)")
     cal.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

@@ -213,6 +213,10 @@ def _cal(tmp_path, *args):
     (["--start", "{tmp}/none.parquet"], "none.parquet: no such file; allowed: point"),
     (["--burn-in", "1"], "--burn-in 1.0: the share of the budget"),
     (["--method", "history-matching", "--start", "point"], "allowed only for an abc-mcmc"),
+    (["--method", "emulation", "--burn-in", "0.3"],
+     "--burn-in 0.3: allowed only for an abc-mcmc calibration"),
+    (["--method", "emulation", "--start", "{tmp}/none.parquet"], "none.parquet: no such file"),
+    (["--method", "emulation", "--budget", "500"], "--budget 500: emulation runs at least"),
 ])
 def test_bad_calibration_input_exits_2_writing_nothing(tmp_path, args, words):
     (tmp_path / "garbage.db").write_bytes(b"this is no database" * 100)

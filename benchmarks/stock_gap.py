@@ -1,0 +1,88 @@
+"""Why no posterior holds both firm stocks of 2020 in band: the gap between the firms that
+got land in Xianghe by 2020 (band 80-90) and those producing there (74-86), over the runs
+a calibration made where every *other* figure is in band, and the parameters that move it.
+
+The county's report has 80+ relocated and 79 of them producing: a gap of a few firms.
+In the model the gap is the firms still in permits or construction at the end of 2020
+plus those that left again, so it measures the pipeline's length. The script reads the
+waves of calibrations' work folders (``xianghe calibrate --method emulation`` or
+``history-matching``; every wave's runs on seeds 1-2) and prints the gap's quantiles
+there and each estimated parameter's correlation with it (in the prior's normal scores).
+It runs no model; it measures and asserts nothing.
+
+    uv run python benchmarks/stock_gap.py out/calibration/work [more work folders]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from calibration import estimation as est  # noqa: E402
+from calibration import history_matching as hm  # noqa: E402
+from runs.engine import Backend  # noqa: E402
+
+RELOCATED, PRODUCING = "firms_relocated_2020", "firms_operating_2020"
+
+
+def gaps(folders: list[Path]) -> tuple:
+    """The normal scores and figures (half-bands) of every wave's runs in ``folders``,
+    the mask of runs with every other figure in band, the figures' keys, the parameters'
+    names and the problem (bands and centres)."""
+    settings = hm.read_settings(folders[0])
+    names = settings["names"] if settings else est.estimated_names()
+    priors = {n: est.PARAMS[n].prior_dist for n in names}
+    held = {**est.held_at_declared(names), **est.ESTIMATION_SCALE}
+    problem = hm.Problem(names, priors, [1, 2], held, est.moments(), None)
+    waves = sorted(w for f in folders for w in f.glob("wave-*") if (w / "design.npy").is_file())
+    if not waves:
+        raise SystemExit(f"no wave-*/design.npy under {', '.join(map(str, folders))}")
+    backend = Backend(1, None)
+    try:
+        z = np.vstack([np.load(w / "design.npy") for w in waves])
+        y = np.vstack([hm.run_design(w, np.load(w / "design.npy"), problem, backend)
+                       for w in waves])
+    finally:
+        backend.close()
+    keys = [m.key for m in problem.moments]
+    others = [j for j, k in enumerate(keys) if k not in (RELOCATED, PRODUCING)]
+    fit = np.all(np.abs(np.nan_to_num(y[:, others], nan=np.inf)) <= 1, axis=1)
+    return z, y, fit, keys, names, problem
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("work", type=Path, nargs="+", help="calibration work folders")
+    args = ap.parse_args()
+    z, y, fit, keys, names, problem = gaps(args.work)
+    if fit.sum() < 2:
+        print(f"{len(z)} runs, {int(fit.sum())} with every figure but the two stocks in "
+              "band: too few to measure the gap")
+        return
+    moments = {m.key: m for m in problem.moments}
+    r, p = keys.index(RELOCATED), keys.index(PRODUCING)
+    firms = {j: problem.centre(moments[keys[j]]) + moments[keys[j]].half_band * y[fit, j]
+             for j in (r, p)}
+    gap = firms[r] - firms[p]
+    inside = np.abs(y[fit][:, [r, p]]) <= 1
+    print(f"{len(z)} runs, {int(fit.sum())} with every figure but the two stocks in band "
+          "(means of seeds 1-2)")
+    print(f"  of those, relocated in band {inside[:, 0].mean():.2f}, producing in band "
+          f"{inside[:, 1].mean():.2f}, both {inside.all(axis=1).mean():.2f}")
+    print("  gap relocated - producing, firms: 5/25/50/75/95 % "
+          + " / ".join(f"{q:.1f}" for q in np.percentile(gap, [5, 25, 50, 75, 95])))
+    print("  producing / relocated: 5/50/95 % "
+          + " / ".join(f"{q:.3f}" for q in np.percentile(firms[p] / firms[r], [5, 50, 95])))
+    corr = np.array([np.corrcoef(z[fit, i], gap)[0, 1] for i in range(len(names))])
+    print("  correlation of each parameter's normal score with the gap (largest first):")
+    for i in np.argsort(-np.abs(corr))[:8]:
+        print(f"    {names[i]:32s} {corr[i]:+.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""calibration/emulation.py: the emulators and their posterior on a figure whose mean is
+known (y = 3 z0 half-bands plus the seeds' noise, so the band holds |z0| <= 1/3), the
+noise measured from the seeds, and the method inside ``match`` (resumed after kill -9)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from calibration import emulation
+from calibration.emulation import fit, log_posterior, sample, seed_noise
+
+
+def _emulators(noise_sd: float = 0.5, figures: int = 1):
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((300, 2))
+    y = np.column_stack([3 * z[:, 0] + noise_sd * rng.standard_normal(300)
+                         for _ in range(figures)])
+    with ThreadPoolExecutor(2) as pool:
+        return fit(z, y, np.full_like(y, noise_sd ** 2), pool)
+
+
+def test_the_emulator_learns_the_mean_and_leaves_the_seeds_noise_out_of_its_variance():
+    em = _emulators()
+    grid = np.column_stack([np.linspace(-1, 1, 21), np.zeros(21)])
+    mean, var = em.predict(grid)
+    assert np.abs(mean[:, 0] - 3 * grid[:, 0]).max() < 0.3
+    assert var.max() < 0.25 ** 2          # the mean's uncertainty, far below the noise's
+
+
+def test_a_failed_run_is_emulated_as_far_out_not_dropped_into_the_band():
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((200, 1))
+    y = (3 * z).copy()
+    y[z[:, 0] > 1.5] = np.nan             # the runs out there failed
+    with ThreadPoolExecutor(1) as pool:
+        em = fit(z, y, np.full_like(y, 0.01), pool)
+    assert em.predict(np.array([[2.5]]))[0][0, 0] > 3
+
+
+def test_its_posterior_puts_the_draws_where_the_mean_is_in_band():
+    em = _emulators()
+    noise = np.array([0.5 ** 2 / emulation.JUDGED_SEEDS])
+    inside, outside = np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])
+    assert log_posterior(em, inside, noise)[0] > log_posterior(em, outside, noise)[0] + 5
+    draws, diag = sample(em, noise, np.random.default_rng(2).standard_normal((300, 2)), 400,
+                         np.random.default_rng(3))
+    assert draws.shape == (400, 2)
+    assert np.mean(np.abs(draws[:, 0]) <= 1 / 3 + 0.1) > 0.9
+    assert np.std(draws[:, 1]) > 0.7       # the parameter the figure ignores keeps its prior
+    assert max(diag["rhat"]) < 1.1 and min(diag["ess"]) > 100
+    assert 0.1 < diag["acceptance"] < 0.5
+
+
+def test_a_mean_over_five_seeds_is_judged_with_its_noise():
+    """The posterior weighs a point by the chance that a five-seed mean of its figure lies
+    in band: a point whose mean sits on the band's edge counts half as much as one at the
+    centre, and a noisier figure spreads the draws further (its edge is softer)."""
+    em = _emulators()
+    noise = np.array([0.2 ** 2])
+    edge, centre = np.array([[1 / 3, 0.0]]), np.array([[0.0, 0.0]])
+    drop = log_posterior(em, centre, noise)[0] - log_posterior(em, edge, noise)[0]
+    assert drop == pytest.approx(np.log(2) + 0.5 / 9, abs=0.15)
+    z = np.random.default_rng(2).standard_normal((300, 2))
+    quiet, _ = sample(em, np.array([0.0]), z, 400, np.random.default_rng(3))
+    noisy, _ = sample(em, np.array([0.5]), z, 400, np.random.default_rng(3))
+    assert np.std(noisy[:, 0]) > np.std(quiet[:, 0])
+
+
+def test_the_seeds_noise_is_measured_where_the_figures_are_near():
+    y = np.array([[0.5, 0.2]] * 20 + [[8.0, 9.0]] * 20)
+    spread = np.array([[0.3, 0.1]] * 20 + [[50.0, 50.0]] * 20)
+    assert seed_noise(y, spread) == pytest.approx([0.3, 0.1])
+    # One seed a point measures nothing: the stated default, never NaN.
+    nothing = seed_noise(y, np.full_like(y, np.nan))
+    assert nothing == pytest.approx([emulation.UNMEASURED] * 2)
+    # Far from every band, all points measure it.
+    assert seed_noise(y[20:], spread[20:]) == pytest.approx([50.0, 50.0])
+
+
+@pytest.mark.slow
+def test_a_killed_emulation_resumes_to_the_same_posterior(tmp_path):
+    from tests.test_history_matching import kill_and_resume
+
+    kill_and_resume(tmp_path, "wave-2/results/part-*.parquet", 1, method="emulation")
+
+
+def test_the_stock_gap_benchmark_reads_a_calibrations_waves(tmp_path, capsys):
+    import sys
+
+    from benchmarks import stock_gap
+    from tests.test_history_matching import _match
+
+    _match(tmp_path, method="emulation")
+    z, y, fit_, keys, names, _problem = stock_gap.gaps([tmp_path / "work"])
+    waves = sorted((tmp_path / "work").glob("wave-*"))
+    assert len(z) == sum(len(np.load(w / "design.npy")) for w in waves)
+    assert y.shape == (len(z), len(keys)) and z.shape[1] == len(names)
+    others = [j for j, k in enumerate(keys) if k not in (stock_gap.RELOCATED,
+                                                          stock_gap.PRODUCING)]
+    assert (fit_ == np.all(np.abs(np.nan_to_num(y[:, others], nan=9)) <= 1, axis=1)).all()
+    sys.argv = ["stock_gap.py", str(tmp_path / "work")]
+    stock_gap.main()
+    said = capsys.readouterr().out
+    assert f"{len(z)} runs, {int(fit_.sum())} with every figure but the two stocks" in said
+    assert ("gap relocated - producing" in said) == (fit_.sum() >= 2)
