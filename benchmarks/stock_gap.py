@@ -8,7 +8,8 @@ plus those that left again, so it measures the pipeline's length. The script rea
 waves of calibrations' work folders (``xianghe calibrate --method emulation`` or
 ``history-matching``; every wave's runs on seeds 1-2) and prints the gap's quantiles
 there and each estimated parameter's correlation with it (in the prior's normal scores).
-It runs no model; it measures and asserts nothing.
+It reads the waves whose runs have all finished and runs no model; it measures and
+asserts nothing.
 
     uv run python benchmarks/stock_gap.py out/calibration/work [more work folders]
 """
@@ -26,6 +27,7 @@ import numpy as np  # noqa: E402
 from calibration import estimation as est  # noqa: E402
 from calibration import history_matching as hm  # noqa: E402
 from runs.engine import Backend  # noqa: E402
+from runs.store import ResultStore, schema  # noqa: E402
 
 RELOCATED, PRODUCING = "firms_relocated_2020", "firms_operating_2020"
 
@@ -34,14 +36,22 @@ def gaps(folders: list[Path]) -> tuple:
     """The normal scores and figures (half-bands) of every wave's runs in ``folders``,
     the mask of runs with every other figure in band, the figures' keys, the parameters'
     names and the problem (bands and centres)."""
-    settings = hm.read_settings(folders[0])
-    names = settings["names"] if settings else est.estimated_names()
-    priors = {n: est.PARAMS[n].prior_dist for n in names}
-    held = {**est.held_at_declared(names), **est.ESTIMATION_SCALE}
-    problem = hm.Problem(names, priors, [1, 2], held, est.moments(), None)
-    waves = sorted(w for f in folders for w in f.glob("wave-*") if (w / "design.npy").is_file())
+    settings = hm.read_settings(folders[0]) or {}
+    names = settings.get("names") or est.estimated_names()
+    stated = settings.get("priors", {})          # the calibration's own priors (--priors)
+    priors = {n: (est.Prior.parse(stated[n], est.PARAMS[n].low, est.PARAMS[n].high)
+                  if n in stated else est.PARAMS[n].prior_dist) for n in names}
+    held = {**est.held_at_declared(names), **est.ESTIMATION_SCALE, **settings.get("set", {})}
+    problem = hm.Problem(names, priors, settings.get("seeds", [1, 2]), held, est.moments(),
+                         settings.get("observed"))
+
+    def finished(wave: Path) -> bool:     # every run of its design stored: nothing to run
+        return (wave / "design.npy").is_file() and len(ResultStore(wave, schema([])).done()) \
+            >= len(np.load(wave / "design.npy")) * len(problem.seeds)
+
+    waves = sorted(w for f in folders for w in f.glob("wave-*") if finished(w))
     if not waves:
-        raise SystemExit(f"no wave-*/design.npy under {', '.join(map(str, folders))}")
+        raise SystemExit(f"no finished wave-* under {', '.join(map(str, folders))}")
     backend = Backend(1, None)
     try:
         z = np.vstack([np.load(w / "design.npy") for w in waves])
@@ -71,7 +81,7 @@ def main() -> None:
     gap = firms[r] - firms[p]
     inside = np.abs(y[fit][:, [r, p]]) <= 1
     print(f"{len(z)} runs, {int(fit.sum())} with every figure but the two stocks in band "
-          "(means of seeds 1-2)")
+          f"(means of seeds {', '.join(map(str, problem.seeds))})")
     print(f"  of those, relocated in band {inside[:, 0].mean():.2f}, producing in band "
           f"{inside[:, 1].mean():.2f}, both {inside.all(axis=1).mean():.2f}")
     print("  gap relocated - producing, firms: 5/25/50/75/95 % "

@@ -217,11 +217,13 @@ def emulate(problem: hm.Problem, work: Path, backend, *, budget: int, population
     wave."""
     from tqdm.auto import tqdm
 
+    # The bar counts runs; its rate is the average since the start (smoothing 0), so the
+    # time left it shows includes the emulators' fits between the waves.
     started = time.perf_counter()
     d = len(problem.names)
     waves = max(1, min(waves, (budget - population) // wave_size))   # budget >= one wave
     bar = tqdm(total=(waves * wave_size + population) * len(problem.seeds), unit="run",
-               desc="emulation", disable=not progress, smoothing=0.1)
+               desc="emulation", disable=not progress, smoothing=0)
     say = bar.write if progress else (lambda _s: None)
     zs, ys, spreads, record = [], [], [], []
     emulators = noise = None
