@@ -952,6 +952,9 @@ def _write_results(out: Path, result: Calibration, settings: dict, budget: int,
         "population": settings["population"], "seeds": settings["seeds"],
         "synthetic_observation": settings["observed"] is not None,
         "set": settings.get("set", {}),
+        # priors that --priors replaced (the fit report's contraction is against these)
+        "priors_replaced": {n: text for n, text in settings.get("priors", {}).items()
+                            if text != PARAMS[n].prior_dist.text},
         "wall_seconds": round(result.seconds, 1),
         "git_revision": provenance.git_revision(),
         "versions": {k: v for k, v in provenance.versions().items()},

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from model import INDICATORS, NAMES
-from model.params import PARAMS
+from model.params import PARAMS, Prior
 
 from runs import provenance
 from runs.engine import RunTask, run_all
@@ -50,9 +50,17 @@ def effective_sample_size(weights) -> float:
     return float(w.sum() ** 2 / np.sum(w ** 2))
 
 
-def prior_moments(name: str) -> tuple[float, float]:
-    """Mean and variance of a parameter's prior (by its quantiles)."""
-    prior = PARAMS[name].prior_dist
+def calibration_priors(info: dict) -> dict:
+    """The priors a calibration used where ``--priors`` replaced the declared ones
+    (its provenance's ``priors_replaced``), name -> Prior."""
+    return {n: Prior.parse(text, PARAMS[n].low, PARAMS[n].high)
+            for n, text in (info.get("priors_replaced") or {}).items()}
+
+
+def prior_moments(name: str, prior=None) -> tuple[float, float]:
+    """Mean and variance of a parameter's prior (by its quantiles; ``prior`` replacing the
+    declared one)."""
+    prior = prior or PARAMS[name].prior_dist
     xs = np.array([prior.ppf(q) for q in np.linspace(0.0005, 0.9995, 2000)])
     return float(xs.mean()), float(xs.var())
 
@@ -63,16 +71,20 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(x[order][min(np.searchsorted(cum, q), len(x) - 1)])
 
 
-def contraction(posterior: pd.DataFrame, screening: pd.DataFrame | None) -> pd.DataFrame:
+def contraction(posterior: pd.DataFrame, screening: pd.DataFrame | None,
+                priors: dict | None = None) -> pd.DataFrame:
     """A row per uncertain parameter: prior and posterior mean and sd, the posterior's 90 %
     interval and its contraction 1 - var(posterior)/var(prior) (0 for a parameter the
-    figures do not reach: its posterior is its prior)."""
+    figures do not reach: its posterior is its prior); ``priors`` (name -> Prior) are the
+    calibration's where they replaced the declared ones."""
     w = posterior["weight"].to_numpy()
     placed = screening.set_index("parameter") if screening is not None else None
+    priors = priors or {}
     rows = []
     for p in uncertain():
-        mean0, var0 = prior_moments(p.name)
-        row = {"parameter": p.name, "prior": p.prior, "prior_mean": mean0,
+        mean0, var0 = prior_moments(p.name, priors.get(p.name))
+        row = {"parameter": p.name, "prior": priors[p.name].text if p.name in priors
+               else p.prior, "prior_mean": mean0,
                "prior_sd": math.sqrt(var0)}
         if p.name in posterior:
             x = posterior[p.name].to_numpy(dtype=float)
@@ -257,7 +269,8 @@ def prediction_table(runs: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
 
 
 def _figures(folder: Path, runs: pd.DataFrame, posterior: pd.DataFrame,
-             table: pd.DataFrame, point_label: str = "calibrated point") -> None:
+             table: pd.DataFrame, point_label: str = "calibrated point",
+             priors: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -296,7 +309,7 @@ def _figures(folder: Path, runs: pd.DataFrame, posterior: pd.DataFrame,
                              figsize=(2.1 * cols, 1.7 * math.ceil(len(names) / cols)))
     w = posterior["weight"].to_numpy()
     for ax, name in zip(np.atleast_1d(axes).flat, names, strict=False):
-        prior = PARAMS[name].prior_dist
+        prior = (priors or {}).get(name) or PARAMS[name].prior_dist
         log = prior.kind.startswith("log")
         lo, hi = prior.ppf(0.001), prior.ppf(0.999)
         grid = np.geomspace(lo, hi, 200) if log else np.linspace(lo, hi, 200)
@@ -363,8 +376,8 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
     runs = _runs({**base, **point}, vectors, seeds, workers, scheduler, progress)
     table = fit_table(runs)
     predictions = prediction_table(runs)
-    shrink = contraction(posterior, screening)
     info = calibration_info(calibration)
+    shrink = contraction(posterior, screening, calibration_priors(info))
     # the point's own provenance (a refinement says how it was found)
     info.update({k: v for k, v in point_info.items()
                  if k == "point" or k.startswith(("refine_", "point_"))})
@@ -383,7 +396,8 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
         pairs.to_csv(new / "correlations.csv", index=False)
         runs.to_parquet(new / "runs.parquet", index=False)
         _figures(new, runs, posterior, table,
-                 "calibrated point" if point else "declared values")
+                 "calibrated point" if point else "declared values",
+                 calibration_priors(calibration_info(calibration)))
         fit_cols = table[["indicator", "period", "low", "high", "point_mean", "sd_over_seeds",
                           "posterior_mean", "sd_over_posterior", "predictive_q05",
                           "predictive_q95", "point_in_band", "share_of_draws_in_band",

@@ -106,3 +106,27 @@ def test_the_stock_gap_benchmark_reads_a_calibrations_waves(tmp_path, capsys):
     said = capsys.readouterr().out
     assert f"{len(z)} runs, {int(fit_.sum())} with every figure but the two stocks" in said
     assert ("gap relocated - producing" in said) == (fit_.sum() >= 2)
+
+
+def test_priors_a_calibration_replaced_are_in_its_provenance_and_its_contraction(tmp_path):
+    """A calibration with --priors records the priors it replaced, and the fit report's
+    contraction measures the posterior against them, not the declared ones."""
+    import pandas as pd
+
+    from calibration.estimation import calibration_info
+    from calibration.fit_report import calibration_priors, contraction
+    from tests.test_history_matching import FEW, _match
+
+    path = tmp_path / "priors.toml"
+    path.write_text('[priors]\ncounty_land_quota_km2 = "uniform(1, 2)"\n')
+    _match(tmp_path, method="emulation", priors=path)
+    info = calibration_info(tmp_path / "cal")
+    assert info["priors_replaced"] == {"county_land_quota_km2": "uniform(1, 2)"}
+    priors = calibration_priors(info)
+    posterior = pd.read_parquet(tmp_path / "cal" / "posterior.parquet")
+    assert posterior["county_land_quota_km2"].between(1, 2).all()
+    row = contraction(posterior, None, priors).set_index("parameter").loc[
+        "county_land_quota_km2"]
+    assert row["prior"] == "uniform(1, 2)"
+    assert row["prior_sd"] == pytest.approx(1 / np.sqrt(12), rel=0.01)
+    assert set(FEW) - {"county_land_quota_km2"} <= set(posterior.columns)
