@@ -114,13 +114,13 @@ def fit(z: np.ndarray, y: np.ndarray, alpha: np.ndarray, executor) -> Emulators:
     latest = np.arange(max(0, len(z) - GP_POINTS), len(z))
     rng = np.random.default_rng(SEED)
     sub = np.sort(rng.choice(latest, min(HYPER_POINTS, len(latest)), replace=False))
+    design = np.column_stack([np.ones(len(z)), z])
     betas, residuals, jobs = [], [], []
     for j in range(y.shape[1]):
         ok = np.isfinite(y[:, j])
         yj = np.clip(np.where(ok, y[:, j], hm.CLIP), -hm.CLIP, hm.CLIP)
-        design = np.column_stack([np.ones(ok.sum()), z[ok]])
-        beta, *_ = np.linalg.lstsq(design, yj[ok], rcond=None)
-        resid = yj - np.column_stack([np.ones(len(z)), z]) @ beta
+        beta, *_ = np.linalg.lstsq(design[ok], yj[ok], rcond=None)
+        resid = yj - design @ beta
         betas.append(beta)
         residuals.append(resid)
         jobs.append((z[sub], resid[sub], alpha[sub, j]))

@@ -810,7 +810,7 @@ def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2
                              "allowed: a larger --budget or more --waves")
         point = _nearest_point(result, problem,
                                list(range(first_seed + seeds, first_seed + seeds + point_seeds)),
-                               backend)
+                               backend, result.emulated_distance if method == "emulation" else None)
     finally:
         backend.close()
     out = Path(out)
@@ -885,15 +885,16 @@ def _starts(start: str | Path | None, names: list[str], priors: dict,
     return np.array([scores(row) for row in sample[names].to_dict("records")]), str(path)
 
 
-def _nearest_point(result, problem, seeds: list[int], backend) -> dict:
-    """Of the accepted particles nearest the figures (largest deviation in half-bands;
-    with emulators, of their emulated means), the one nearest on further seeds: a
-    particle chosen on the seeds it was accepted on would carry their luck."""
+def _nearest_point(result, problem, seeds: list[int], backend,
+                   distance: np.ndarray | None = None) -> dict:
+    """Of the accepted particles nearest the figures (largest deviation in half-bands, by
+    default the posterior's ``distance``; ``distance`` a particle replaces it, e.g. by
+    emulated means), the one nearest on further seeds: a particle chosen on the seeds it
+    was accepted on would carry their luck."""
     from runs.engine import RunTask, run_tasks
 
     post = result.posterior
-    emulated = getattr(result, "emulated_distance", None)
-    by = post["distance"] if emulated is None else pd.Series(emulated, index=post.index)
+    by = post["distance"] if distance is None else pd.Series(distance, index=post.index)
     nearest = by.sort_values(kind="stable").index[:POINT_CANDIDATES]
     years = target_years(problem.moments)
     tasks = [RunTask(len(seeds) * i + k, int(i), seed,

@@ -377,7 +377,8 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
     table = fit_table(runs)
     predictions = prediction_table(runs)
     info = calibration_info(calibration)
-    shrink = contraction(posterior, screening, calibration_priors(info))
+    priors = calibration_priors(info)
+    shrink = contraction(posterior, screening, priors)
     # the point's own provenance (a refinement says how it was found)
     info.update({k: v for k, v in point_info.items()
                  if k == "point" or k.startswith(("refine_", "point_"))})
@@ -396,8 +397,7 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
         pairs.to_csv(new / "correlations.csv", index=False)
         runs.to_parquet(new / "runs.parquet", index=False)
         _figures(new, runs, posterior, table,
-                 "calibrated point" if point else "declared values",
-                 calibration_priors(calibration_info(calibration)))
+                 "calibrated point" if point else "declared values", priors)
         fit_cols = table[["indicator", "period", "low", "high", "point_mean", "sd_over_seeds",
                           "posterior_mean", "sd_over_posterior", "predictive_q05",
                           "predictive_q95", "point_in_band", "share_of_draws_in_band",
