@@ -27,20 +27,27 @@ of the noise (Wood 2010, Nature 466).
   that the mean over ``JUDGED_SEEDS`` seeds lies in its band, the emulator's variance and
   that mean's noise variance added: the posterior of an ABC with a uniform kernel on
   every figure of a five-seed mean (the fit report judges draws by five seeds), the
-  figures taken as independent given the point. ``CHAINS`` random-walk Metropolis chains
-  sample it, started at the runs it rates highest, their covariance and scale adapted
-  during the burn-in (Roberts & Rosenthal 2001).
+  figures taken as independent given the point. Tempered sequential Monte Carlo samples
+  it (Del Moral, Doucet & Jasra 2006): ``ISLANDS`` independent populations, each drawn
+  from the prior and carried to the posterior through temperatures of the likelihood,
+  resampled and moved by random-walk Metropolis steps at each. Metropolis chains alone
+  did not mix on it (200 chains, their R-hat 2.6-3.0 after 400-1,500 steps; the
+  posterior is thin across the directions the merchants, the development intensity and
+  the land price fix, and broad along the rest); SMC needs no chain to cross it, only
+  local moves. Its effective size is measured from the particles' genealogy (Chan & Lai
+  2013; Du & Guyader 2021), a check that fails when few ancestors' families hold the
+  sample.
 * **A wave** runs ``wave_size`` draws of that posterior (the first: the starts, as many
   points around them and a Latin hypercube over the prior), and the emulators are fitted
   again on every run so far: each wave teaches them where the last one thought the
   posterior was, which corrects the emulators exactly where the posterior needs them.
-* **The posterior sample** is ``population`` states of the last emulators' chains, run on
-  the common seeds for the record. Its effective size and split R-hat come from the
-  chains (BDA3 §11.4-11.5). The emulators choose the particles; whether they reproduce
+* **The posterior sample** is ``population`` draws of the last emulators' posterior (the
+  waves' designs come from a cheaper run of the same sampler), run on the common seeds
+  for the record. The emulators choose the particles; whether they reproduce
   the figures is for the fit report to say, which runs them on seeds no wave used.
 
 As in history matching, every design is written before its runs and the runs as they
-finish; emulators and chains are computed again from those files with fixed random
+finish; emulators and samplers are computed again from those files with fixed random
 states, so a calibration killed at any moment resumes where it stopped and makes the same
 posterior.
 """
@@ -65,11 +72,13 @@ JUDGED_SEEDS = 5      # the posterior judges the mean over this many seeds
 NEAR = 3.0            # half-bands: the points whose seeds measure the noise
 NOISE_FLOOR = 0.05    # half-bands: the smallest one-seed noise sd a figure is given
 UNMEASURED = 1.0      # half-bands squared: the noise variance where one seed measures none
-CHAINS = 200          # Metropolis chains on the emulators
-BURN_IN = 400         # steps before their states are kept
-THIN = 10             # steps between kept states
-KEPT = 10             # kept states a chain, at least (R-hat needs several)
-SEED = 20_251         # the designs' and the chains' random states (with the wave index)
+ISLANDS = 4           # independent SMC populations of the posterior sample
+PARTICLES = 1000      # particles an island
+MOVES = 20            # Metropolis moves at each temperature
+FINAL_MOVES = 40      # more at the last: the families of few ancestors spread (ESS grows)
+WAVE_ISLANDS, WAVE_PARTICLES, WAVE_MOVES = 2, 500, 5    # a wave's design: a cheaper run
+ESS_STEP = 0.5        # the share of effective particles a temperature step keeps
+SEED = 20_251         # the designs' and the samplers' random states (with the wave)
 
 
 @dataclass
@@ -132,50 +141,126 @@ def fit(z: np.ndarray, y: np.ndarray, alpha: np.ndarray, executor) -> Emulators:
     return Emulators(betas, gps)
 
 
+def log_likelihood(emulators: Emulators, z: np.ndarray, noise: np.ndarray,
+                   chunk: int = 250) -> np.ndarray:
+    """The log of the product over figures of the probability that a mean with the
+    emulated mean and variance plus ``noise`` (a variance a figure) lies in its band, at
+    each row of ``z`` (computed ``chunk`` rows at a time: the processes' variances cost
+    the same per row and stay in cache)."""
+    out = []
+    for i in range(0, len(z), chunk):
+        mean, var = emulators.predict(z[i:i + chunk])
+        sd = np.sqrt(var + noise)
+        inside = norm.cdf((1 - mean) / sd) - norm.cdf((-1 - mean) / sd)
+        out.append(np.log(np.maximum(inside, 1e-300)).sum(axis=1))
+    return np.concatenate(out) if out else np.empty(0)
+
+
 def log_posterior(emulators: Emulators, z: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """The log density, up to a constant, of the posterior on the emulators at ``z``:
-    standard normal prior scores times, per figure, the probability that a mean with the
-    emulated mean and variance plus ``noise`` (a variance a figure) lies in its band."""
-    mean, var = emulators.predict(z)
-    sd = np.sqrt(var + noise)
-    inside = norm.cdf((1 - mean) / sd) - norm.cdf((-1 - mean) / sd)
-    return -0.5 * np.sum(z ** 2, axis=1) + np.log(np.maximum(inside, 1e-300)).sum(axis=1)
+    standard normal prior scores times :func:`log_likelihood`."""
+    return -0.5 * np.sum(z ** 2, axis=1) + log_likelihood(emulators, z, noise)
 
 
-def sample(emulators: Emulators, noise: np.ndarray, runs: np.ndarray, n: int,
-           rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """``n`` states of ``CHAINS`` Metropolis chains on the emulators' posterior, started
-    at the ``runs`` it rates highest, and the chains' diagnostics (per parameter:
-    effective size of the ``n`` states, split R-hat; the acceptance rate)."""
-    from calibration.abc_mcmc import effective_sample_size, split_rhat
+def _kish(log_w: np.ndarray) -> float:
+    w = np.exp(log_w - log_w.max())
+    return float(w.sum() ** 2 / (w ** 2).sum())
 
-    d = runs.shape[1]
-    target = (lambda x: log_posterior(emulators, x, noise))
-    x = runs[np.argsort(-target(runs))[:CHAINS]].copy()
-    x = x[np.arange(CHAINS) % len(x)]
-    lp = target(x)
-    cov, scale, accepted, kept = np.cov(x, rowvar=False), 2.38 ** 2 / d, [], []
-    per_chain = max(KEPT, -(-n // CHAINS))
-    for step in range(BURN_IN + THIN * per_chain):
-        chol = np.linalg.cholesky((cov + 1e-6 * np.eye(d)) * scale)
-        y = x + rng.standard_normal((CHAINS, d)) @ chol.T
-        lp_y = target(y)
-        take = np.log(rng.random(CHAINS)) < lp_y - lp
-        x[take], lp[take] = y[take], lp_y[take]
-        accepted.append(take.mean())
-        if step < BURN_IN and step % 25 == 24:
-            cov = np.cov(x, rowvar=False)
-            scale *= np.exp(np.mean(accepted[-25:]) - 0.234)
-        if step >= BURN_IN and (step - BURN_IN) % THIN == THIN - 1:
-            kept.append(x.copy())
-    chains = np.stack(kept, axis=1)                      # chains x kept x parameters
-    total = chains.shape[0] * chains.shape[1]
-    ess = [min(n, effective_sample_size(chains[:, :, j]) * n / total) for j in range(d)]
-    rhat = [split_rhat(chains[:, :, j]) for j in range(d)]
-    flat = chains.reshape(-1, d)
-    chosen = flat[np.sort(rng.choice(total, n, replace=False))] if n < total else flat
-    return chosen, {"ess": ess, "rhat": rhat,
-                    "acceptance": float(np.mean(accepted[BURN_IN:]))}
+
+def _island(args: tuple) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """One population of the tempered SMC (module level: it runs in workers): its
+    particles at temperature 1, each one's ancestor at the prior, the moves' acceptance
+    rate and the number of temperatures."""
+    emulators, noise, d, particles, moves, final_moves, seed = args
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((particles, d))
+    ll = log_likelihood(emulators, x, noise)
+    eve = np.arange(particles)
+    phi, scale, accepted, temperatures = 0.0, 2.38 ** 2 / d, [], 0
+
+    def move(steps: int) -> None:
+        """Random-walk Metropolis steps at temperature ``phi``, the population's
+        covariance scaled toward the acceptance rate of 0.234 (Roberts et al. 1997)."""
+        nonlocal scale
+        chol = np.linalg.cholesky(np.cov(x, rowvar=False) + 1e-9 * np.eye(d))
+        for _ in range(steps):
+            y = x + np.sqrt(scale) * rng.standard_normal((particles, d)) @ chol.T
+            ll_y = log_likelihood(emulators, y, noise)
+            log_ratio = phi * (ll_y - ll) - 0.5 * np.sum(y ** 2 - x ** 2, axis=1)
+            take = np.log(rng.random(particles)) < log_ratio
+            x[take], ll[take] = y[take], ll_y[take]
+            accepted.append(take.mean())
+            scale *= np.exp(take.mean() - 0.234)
+
+    while phi < 1:
+        # the next temperature keeps ESS_STEP of the particles' conditional effective size
+        if _kish((1 - phi) * ll) >= ESS_STEP * particles:
+            new = 1.0
+        else:
+            low, high = phi, 1.0
+            for _ in range(60):
+                mid = (low + high) / 2
+                low, high = (mid, high) if _kish((mid - phi) * ll) >= ESS_STEP * particles \
+                    else (low, mid)
+            new = max(low, phi + 1e-12)
+        w = np.exp((new - phi) * ll - np.max((new - phi) * ll))
+        phi, temperatures = new, temperatures + 1
+        picked = np.minimum(np.searchsorted(np.cumsum(w / w.sum()),
+                                            (rng.random() + np.arange(particles)) / particles),
+                            particles - 1)                         # systematic resampling
+        x, ll, eve = x[picked], ll[picked], eve[picked]
+        move(moves + (final_moves if phi >= 1 else 0))
+    return x, eve, float(np.mean(accepted)), temperatures
+
+
+def genealogy_ess(x: np.ndarray, eve: np.ndarray) -> np.ndarray:
+    """Each column's effective sample size in a population of equally weighted particles
+    descended from ancestors ``eve``: its variance over the variance of its mean that the
+    ancestors' families imply (Chan & Lai 2013, Ann. Stat. 41(6); Lee & Whiteley 2018,
+    Biometrika 105(3); for adaptive SMC samplers Du & Guyader 2021, Ann. Appl. Probab.
+    31(3)). Particles of one family count as much as their family varies."""
+    f = x - x.mean(axis=0)
+    families = np.zeros((int(eve.max()) + 1, x.shape[1]))
+    np.add.at(families, eve, f)
+    return len(x) * np.sum(f ** 2, axis=0) / np.maximum(np.sum(families ** 2, axis=0),
+                                                        1e-300)
+
+
+def sample(emulators: Emulators, noise: np.ndarray, n: int, seed: list[int], executor=None,
+           *, islands: int = ISLANDS, particles: int = PARTICLES,
+           moves: int = MOVES, final_moves: int = FINAL_MOVES) -> tuple[np.ndarray, dict]:
+    """``n`` draws of the emulators' posterior by tempered sequential Monte Carlo (Del
+    Moral, Doucet & Jasra 2006, JRSS B 68(3)): ``islands`` independent populations of
+    ``particles`` (on ``executor``'s workers, any concurrent.futures executor; in this
+    process without one), each from the prior to the posterior through temperatures
+    chosen to keep ``ESS_STEP`` of its effective size a step, resampled and moved
+    ``moves`` random-walk Metropolis steps at each (``final_moves`` more at the last).
+    The random states follow from ``seed`` and the island alone, so the draws do not
+    depend on the workers. Returns
+    the draws (drawn without replacement from every island's particles) and diagnostics
+    per parameter: the draws' effective size (:func:`genealogy_ess` of the populations,
+    less the sampling of ``n`` of them), the ancestors left, the acceptance rate and the
+    temperatures."""
+    d = len(emulators.betas[0]) - 1
+    particles = max(particles, -(-n // islands))         # enough for n draws
+    jobs = [(emulators, noise, d, particles, moves, final_moves, [*seed, i])
+            for i in range(islands)]
+    done = list(executor.map(_island, jobs) if executor is not None else map(_island, jobs))
+    x = np.vstack([r[0] for r in done])
+    eve = np.concatenate([r[1] + i * particles for i, r in enumerate(done)])
+    total = len(x)
+    ess_total = genealogy_ess(x, eve)
+    take = min(n, total)
+    # a subsample's mean varies by the population's variance plus the subsampling's
+    ess = 1 / (1 / ess_total + 1 / take - 1 / total)
+    rng = np.random.default_rng([*seed, islands])
+    chosen = x[np.sort(rng.choice(total, take, replace=False))]
+    return chosen, {"ess": np.minimum(ess, take).tolist(),
+                    "ess_population": ess_total.tolist(),
+                    "ancestors": int(len(np.unique(eve))), "particles": total,
+                    "islands": islands, "moves": moves, "final_moves": final_moves,
+                    "acceptance": float(np.mean([r[2] for r in done])),
+                    "temperatures": [r[3] for r in done]}
 
 
 def seed_noise(y: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -196,7 +281,7 @@ def seed_noise(y: np.ndarray, spread: np.ndarray) -> np.ndarray:
 class Emulation:
     """What :func:`emulate` found: the posterior sample (equal weights; ``distance``, its
     largest miss on the common seeds), its figures there, a record a wave, points run,
-    seconds, the chains' diagnostics, and each particle's largest miss by the emulated
+    seconds, the sampler's diagnostics, and each particle's largest miss by the emulated
     means (where the point is looked for)."""
 
     posterior: pd.DataFrame
@@ -250,8 +335,10 @@ def emulate(problem: hm.Problem, work: Path, backend, *, budget: int, population
         else:
             bar.set_postfix_str(f"fitting wave {k + 1}'s emulators")
             refit()
-            z = hm._design(folder, lambda r=rng: sample(emulators, noise, np.vstack(zs),
-                                                        wave_size, r)[0])
+            z = hm._design(folder, lambda k=k: sample(
+                emulators, noise, wave_size, [SEED, k], backend.executor,
+                islands=WAVE_ISLANDS, particles=WAVE_PARTICLES, moves=WAVE_MOVES,
+                final_moves=0)[0])
         bar.set_postfix_str(f"wave {k + 1} of {waves}")
         y, spread = hm.run_design(folder, z, problem, backend, bar, spread=True)
         in_band = np.all(np.abs(np.nan_to_num(y, nan=np.inf)) <= 1, axis=1)
@@ -274,12 +361,12 @@ def emulate(problem: hm.Problem, work: Path, backend, *, budget: int, population
     bar.set_postfix_str("the posterior sample")
     refit()
     folder = work / "final"
-    rng = np.random.default_rng([SEED, 1_000])
-    diagnostics_file = folder / "chains.json"
+    diagnostics_file = folder / "sampler.json"
     if not (folder / "design.npy").is_file():
-        z, diagnostics = sample(emulators, noise, np.vstack(zs), population, rng)
+        z, diagnostics = sample(emulators, noise, population, [SEED, 1_000],
+                                backend.executor)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / ".chains.json.tmp"
+        tmp = folder / ".sampler.json.tmp"
         tmp.write_text(json.dumps(diagnostics), "utf-8")
         tmp.replace(diagnostics_file)
         hm._design(folder, lambda: z)

@@ -681,13 +681,13 @@ METHODS = {
     "emulation": "sequential emulation (Wilkinson 2014): GP emulators of the figures' means "
                  "refined in waves of draws from their posterior, the prior times each "
                  "figure's probability that a five-seed mean lies in its band; the sample "
-                 "drawn by Metropolis chains on the last emulators",
+                 "drawn by tempered SMC on the last emulators",
 }
 CHAINS = 16          # ABC-MCMC chains (each step runs one proposal a chain)
 STAGE_SEEDS = 8      # ABC-MCMC's second stage: a point in band on seeds 1-2 runs on to 8
 BURN_IN = 0.5        # the share of ABC-MCMC's budget before its states are kept
-POINT_SEEDS = 10     # further seeds on which the point is chosen among the nearest particles
-POINT_CANDIDATES = 10
+POINT_SEEDS = 20     # further seeds on which the point is chosen among the nearest particles
+POINT_CANDIDATES = 20  # the nearest particles it is chosen among
 
 
 def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2,
@@ -831,17 +831,17 @@ def match(*, method: str = "abc-mcmc", budget: int | None = None, seeds: int = 2
         info.update({name: json.dumps(diagnostics[k]) for k, name in per_parameter.items()
                      if k in diagnostics})
     elif method == "emulation":
-        from calibration import emulation
-
         ess = dict(zip(names, np.round(diagnostics["ess"], 1).tolist(), strict=True))
-        rhat = dict(zip(names, np.round(diagnostics["rhat"], 4).tolist(), strict=True))
         keys = [m.key for m in problem.moments]
         info.update({
-            "chains": emulation.CHAINS, "waves": len(result.waves), "wave_size": wave_size,
-            "chain_acceptance": round(diagnostics["acceptance"], 4),
+            "sampler": "tempered SMC on the emulators", "islands": diagnostics["islands"],
+            "smc_particles": diagnostics["particles"],
+            "smc_ancestors": diagnostics["ancestors"],
+            "smc_temperatures": json.dumps(diagnostics["temperatures"]),
+            "smc_acceptance": round(diagnostics["acceptance"], 4),
+            "waves": len(result.waves), "wave_size": wave_size,
             "ess_min": min(ess.values()), "ess_min_parameter": min(ess, key=ess.get),
-            "rhat_max": max(rhat.values()), "rhat_max_parameter": max(rhat, key=rhat.get),
-            "ess_by_parameter": json.dumps(ess), "rhat_by_parameter": json.dumps(rhat),
+            "ess_by_parameter": json.dumps(ess),
             "waves_record": json.dumps(result.waves),
             "emulated_mean_half_bands": json.dumps(dict(zip(
                 keys, np.round(diagnostics["emulated_mean"], 3).tolist(), strict=True))),

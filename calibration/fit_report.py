@@ -409,8 +409,10 @@ def write_report(calibration: Path, out: Path, *, seeds: int = 20, draws: int = 
             f"Posterior sample: {len(posterior)} weighted particles, effective sample size "
             f"{ess:.1f} ("
             + ("the smaller of the sample and the chains' effective size, from their "
-               "autocorrelation, for the least mixed parameter" if ess_chains is not None
-               else "Kish, (sum w)^2 / sum w^2") + ").", "",
+               "autocorrelation, for the least mixed parameter" if chains is not None
+               else "the smaller of the sample's and the SMC particles' effective size, "
+               "from their genealogy, for the least mixed parameter"
+               if ess_chains is not None else "Kish, (sum w)^2 / sum w^2") + ").", "",
             f"## Checks: {int(checks['passed'].sum())} of {len(checks)} passed", "",
             f"Each posterior draw is judged by its mean over {DRAW_SEEDS} seeds; the point "
             f"by its mean over {seeds}.", "",

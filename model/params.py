@@ -685,9 +685,12 @@ _DECLARED: list[Param] = [
     *_group(
         "pipeline",
         Number(name="construction_months", default=12.0, unit="months",
-               low=1.0, high=60.0, role=UNCERTAINTY, prior="uniform(9, 24)",
-               meaning="months of construction after permits",
-               source=ASSUMED_FIXED),
+               low=1.0, high=60.0, role=UNCERTAINTY, prior="uniform(3, 24)",
+               meaning="months of construction after permits (a project's mean: ready-built "
+                       "standard factories take a fit-out, new plants months of building)",
+               source="Changzhou investment office 2014, after CBRE: a standard steel-frame "
+                      "factory takes 120-150 days to build, a concrete one 180, and zones "
+                      "rent ready-built standard factories; docs/priors.md"),
         Integer(name="land_wait_max_quarters", default=6, unit="quarters",
                 low=1, high=40, role=UNCERTAINTY, prior="uniform(4, 12)",
                 meaning="quarters a signed project waits for land before it is abandoned as blocked",

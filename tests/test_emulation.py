@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from calibration import emulation
-from calibration.emulation import fit, log_posterior, sample, seed_noise
+from calibration.emulation import fit, genealogy_ess, log_posterior, sample, seed_noise
 
 
 def _emulators(noise_sd: float = 0.5, figures: int = 1):
@@ -45,13 +45,26 @@ def test_its_posterior_puts_the_draws_where_the_mean_is_in_band():
     noise = np.array([0.5 ** 2 / emulation.JUDGED_SEEDS])
     inside, outside = np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])
     assert log_posterior(em, inside, noise)[0] > log_posterior(em, outside, noise)[0] + 5
-    draws, diag = sample(em, noise, np.random.default_rng(2).standard_normal((300, 2)), 400,
-                         np.random.default_rng(3))
+    with ThreadPoolExecutor(2) as pool:
+        draws, diag = sample(em, noise, 400, [3], pool, islands=2, particles=500)
     assert draws.shape == (400, 2)
     assert np.mean(np.abs(draws[:, 0]) <= 1 / 3 + 0.1) > 0.9
     assert np.std(draws[:, 1]) > 0.7       # the parameter the figure ignores keeps its prior
-    assert max(diag["rhat"]) < 1.1 and min(diag["ess"]) > 100
+    assert min(diag["ess"]) > 100 and diag["particles"] == 1000
     assert 0.1 < diag["acceptance"] < 0.5
+    # the islands' random states are their own: the same draws without workers
+    again, _ = sample(em, noise, 400, [3], None, islands=2, particles=500)
+    assert np.array_equal(again, draws)
+
+
+def test_the_effective_size_counts_families_not_particles():
+    """Copies of a few ancestors are worth a few draws, however many particles they fill;
+    independent particles are worth their number."""
+    rng = np.random.default_rng(5)
+    free = rng.standard_normal((2000, 3))
+    assert genealogy_ess(free, np.arange(2000)) == pytest.approx([2000] * 3, rel=0.1)
+    ten = np.repeat(rng.standard_normal((10, 3)), 200, axis=0)
+    assert genealogy_ess(ten, np.repeat(np.arange(10), 200)).max() < 20
 
 
 def test_a_mean_over_five_seeds_is_judged_with_its_noise():
@@ -63,9 +76,8 @@ def test_a_mean_over_five_seeds_is_judged_with_its_noise():
     edge, centre = np.array([[1 / 3, 0.0]]), np.array([[0.0, 0.0]])
     drop = log_posterior(em, centre, noise)[0] - log_posterior(em, edge, noise)[0]
     assert drop == pytest.approx(np.log(2) + 0.5 / 9, abs=0.15)
-    z = np.random.default_rng(2).standard_normal((300, 2))
-    quiet, _ = sample(em, np.array([0.0]), z, 400, np.random.default_rng(3))
-    noisy, _ = sample(em, np.array([0.5]), z, 400, np.random.default_rng(3))
+    quiet, _ = sample(em, np.array([0.0]), 400, [3], islands=1, particles=800)
+    noisy, _ = sample(em, np.array([0.5]), 400, [3], islands=1, particles=800)
     assert np.std(noisy[:, 0]) > np.std(quiet[:, 0])
 
 

@@ -126,14 +126,17 @@ def test_a_calibration_keeps_particles_with_every_figure_in_band(tmp_path, metho
         _match(tmp_path, method=method)
     with pytest.raises(InputError, match="other settings"):
         _match(tmp_path, method=method, population=2, resume=True)
-    # What the command says at the end: the sample's own checks, R-hat for chains alone.
+    # What the command says at the end: the sample's own checks, R-hat for chains.
     from runs import cli
 
     capsys.readouterr()
     cli._print_sample_checks(tmp_path / "cal", 2)
     said = capsys.readouterr().out
     assert "effective sample size at least half the particles" in said
-    assert ("split R-hat" in said) == (method in ("abc-mcmc", "emulation"))
+    assert ("split R-hat" in said) == (method == "abc-mcmc")      # SMC's draws: no chains
+    if method == "emulation":       # its effective size from the SMC particles' genealogy
+        assert doc["provenance"]["sampler"] == "tempered SMC on the emulators"
+        assert 0 < doc["provenance"]["ess_min"] <= len(posterior)
     assert f"--report --out {tmp_path / 'cal'} --workers 2" in said
 
 
