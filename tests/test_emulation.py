@@ -118,6 +118,13 @@ def test_the_stock_gap_benchmark_reads_a_calibrations_waves(tmp_path, capsys):
     said = capsys.readouterr().out
     assert f"{len(z)} runs, {int(fit_.sum())} with every figure but the two stocks" in said
     assert ("gap relocated - producing" in said) == (fit_.sum() >= 2)
+    assert ("left again" in said) == (fit_.sum() >= 2)
+    # the firm stocks of 2020, a row a run in the order of the figures' rows
+    stocks = stock_gap.stocks_2020(stock_gap.finished_waves([tmp_path / "work"], _problem))
+    assert len(stocks) == len(z)
+    held = stocks.dropna()
+    assert (held["firms_operating"] + held["firms_left_again"]
+            <= held["firms_relocated"] + 1e-9).all()
 
 
 def test_priors_a_calibration_replaced_are_in_its_provenance_and_its_contraction(tmp_path):
