@@ -84,8 +84,7 @@ def stocks_2020(waves: list[Path]) -> pd.DataFrame:
                "firms_left_again"]
     per_wave = []
     for wave in waves:
-        runs = pd.concat([pd.read_parquet(f, columns=columns)
-                          for f in sorted((wave / "results").glob("*.parquet"))])
+        runs = ResultStore(wave, schema([])).read()[columns]
         runs = runs[(runs["status"] == "ok") & (runs["year"] == 2020)]
         means = runs.groupby("point")[columns[4:]].mean()
         per_wave.append(means.reindex(range(len(np.load(wave / "design.npy")))))

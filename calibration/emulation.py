@@ -162,15 +162,15 @@ def log_posterior(emulators: Emulators, z: np.ndarray, noise: np.ndarray) -> np.
     return -0.5 * np.sum(z ** 2, axis=1) + log_likelihood(emulators, z, noise)
 
 
-def _kish(log_w: np.ndarray) -> float:
-    w = np.exp(log_w - log_w.max())
-    return float(w.sum() ** 2 / (w ** 2).sum())
-
-
 def _island(args: tuple) -> tuple[np.ndarray, np.ndarray, float, int]:
     """One population of the tempered SMC (module level: it runs in workers): its
     particles at temperature 1, each one's ancestor at the prior, the moves' acceptance
     rate and the number of temperatures."""
+    from calibration.fit_report import effective_sample_size
+
+    def kish(log_w: np.ndarray) -> float:           # of weights given by their logs
+        return effective_sample_size(np.exp(log_w - log_w.max()))
+
     emulators, noise, d, particles, moves, final_moves, seed = args
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((particles, d))
@@ -194,13 +194,13 @@ def _island(args: tuple) -> tuple[np.ndarray, np.ndarray, float, int]:
 
     while phi < 1:
         # the next temperature keeps ESS_STEP of the particles' conditional effective size
-        if _kish((1 - phi) * ll) >= ESS_STEP * particles:
+        if kish((1 - phi) * ll) >= ESS_STEP * particles:
             new = 1.0
         else:
             low, high = phi, 1.0
             for _ in range(60):
                 mid = (low + high) / 2
-                low, high = (mid, high) if _kish((mid - phi) * ll) >= ESS_STEP * particles \
+                low, high = (mid, high) if kish((mid - phi) * ll) >= ESS_STEP * particles \
                     else (low, mid)
             new = max(low, phi + 1e-12)
         w = np.exp((new - phi) * ll - np.max((new - phi) * ll))
@@ -257,7 +257,7 @@ def sample(emulators: Emulators, noise: np.ndarray, n: int, seed: list[int], exe
     chosen = x[np.sort(rng.choice(total, take, replace=False))]
     return chosen, {"ess": np.minimum(ess, take).tolist(),
                     "ess_population": ess_total.tolist(),
-                    "ancestors": int(len(np.unique(eve))), "particles": total,
+                    "ancestors": len(np.unique(eve)), "particles": total,
                     "islands": islands, "moves": moves, "final_moves": final_moves,
                     "acceptance": float(np.mean([r[2] for r in done])),
                     "temperatures": [r[3] for r in done]}
