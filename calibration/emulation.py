@@ -27,7 +27,12 @@ of the noise (Wood 2010, Nature 466).
   that the mean over ``JUDGED_SEEDS`` seeds lies in its band, the emulator's variance and
   that mean's noise variance added: the posterior of an ABC with a uniform kernel on
   every figure of a five-seed mean (the fit report judges draws by five seeds), the
-  figures taken as independent given the point. Tempered sequential Monte Carlo samples
+  figures taken as independent given the point but for the pairs of ``PAIRS``: the two
+  firm stocks count the same firms, so producing is emulated as it is, relocated as the
+  relocated not producing (their excess), and the chance that both lie in band is the
+  bivariate normal's, their noise covariance measured from the seeds as the variances
+  are (:func:`pair_in_band`; the basis emulators of Higdon et al. 2008, JASA 103, rotate
+  outputs to components emulated apart in the same way). Tempered sequential Monte Carlo samples
   it (Del Moral, Doucet & Jasra 2006): ``ISLANDS`` independent populations, each drawn
   from the prior and carried to the posterior through temperatures of the likelihood,
   resampled and moved by random-walk Metropolis steps at each. Metropolis chains alone
@@ -57,7 +62,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -78,16 +83,88 @@ MOVES = 20            # Metropolis moves at each temperature
 FINAL_MOVES = 40      # more at the last: the families of few ancestors spread (ESS grows)
 WAVE_ISLANDS, WAVE_PARTICLES, WAVE_MOVES = 2, 500, 5    # a wave's design: a cheaper run
 ESS_STEP = 0.5        # the share of effective particles a temperature step keeps
+# Figures judged as a pair: (the first, emulated as it is; the second, emulated as its
+# excess over the first). The firm stocks of 2020 count the same firms (producing ones
+# among the relocated): their emulators' misses moved together (correlation 0.91 on a
+# wave they had not seen) and the seeds' noise of the relocated not producing is a fifth
+# of producing's, so the excess is emulated far better than either stock.
+PAIRS = (("firms_operating_2020", "firms_relocated_2020"),)
+PAIR_NODES = 16       # Gauss-Legendre nodes of a pair's probability of the band
 SEED = 20_251         # the designs' and the samplers' random states (with the wave)
+
+
+@dataclass
+class Pair:
+    """Two figures judged together (columns ``first`` and ``second``, half-bands): the
+    first emulated as it is, the second's column holding its excess over the first,
+    ``ratio`` times the second minus the first (``ratio``: the second's half-band over the
+    first's, so the excess counts in the first's units), and ``noise_cov``, the covariance
+    of the first's and the excess's noise in the judged mean."""
+
+    first: int
+    second: int
+    ratio: float
+    noise_cov: float = 0.0
+
+
+def rotate(runs: np.ndarray, pairs: list[Pair]) -> np.ndarray:
+    """Figures (the last axis, half-bands) with each pair's second replaced by its excess
+    over the first, the basis the emulators work in."""
+    out = runs.copy()
+    for pair in pairs:
+        out[..., pair.second] = pair.ratio * runs[..., pair.second] - runs[..., pair.first]
+    return out
+
+
+def pairs_of(moments: list) -> list[Pair]:
+    """The :data:`PAIRS` among ``moments`` (calibration.estimation.Moment), as indices
+    into them and the ratio of their half-bands."""
+    keys = [m.key for m in moments]
+    return [Pair(keys.index(a), keys.index(b),
+                 moments[keys.index(b)].half_band / moments[keys.index(a)].half_band)
+            for a, b in PAIRS if a in keys and b in keys]
+
+
+def mean_and_spread(runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean over the seeds (axis 1) of runs' figures, NaN where none ran, and their
+    variance over the seeds, NaN where fewer than two ran."""
+    ran = np.isfinite(runs).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(runs, axis=1) / ran
+        var = np.nansum((runs - mean[:, None, :]) ** 2, axis=1) / (ran - 1)
+    return np.where(ran > 0, mean, np.nan), np.where(ran > 1, var, np.nan)
+
+
+def pair_covariance(runs: list[np.ndarray], pair: Pair) -> float:
+    """The covariance over a point's seeds of a pair's first figure and its excess (runs
+    in the emulators' basis, an array a wave), pooled as :func:`seed_noise` pools: over
+    the points within ``NEAR`` half-bands of every band (every point where fewer than ten
+    are); 0 where no point ran two seeds."""
+    per_point, near = [], []
+    for wave in runs:
+        mean, _ = mean_and_spread(wave)
+        dev = wave - mean[:, None, :]
+        n = np.isfinite(dev[..., pair.first] * dev[..., pair.second]).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_point.append(np.nansum(dev[..., pair.first] * dev[..., pair.second], axis=1)
+                             / (n - 1))
+        per_point[-1][n < 2] = np.nan
+        near.append(np.all(np.abs(np.nan_to_num(mean, nan=np.inf)) <= NEAR, axis=1))
+    cov, near = np.concatenate(per_point), np.concatenate(near)
+    rows = cov[near] if near.sum() >= 10 else cov
+    rows = rows[np.isfinite(rows)]
+    return float(rows.mean()) if rows.size else 0.0
 
 
 @dataclass
 class Emulators:
     """One emulator a figure: linear coefficients (intercept first) and a fitted process
-    on the residuals; figures in half-bands."""
+    on the residuals; figures in half-bands, each pair's second as its excess over the
+    first (:class:`Pair`)."""
 
     betas: list[np.ndarray]
     gps: list
+    pairs: list[Pair] = field(default_factory=list)
 
     def predict(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each figure's emulated mean and the variance of that estimate, a column a
@@ -98,6 +175,15 @@ class Emulators:
             means.append(beta[0] + z @ beta[1:] + mu)
             variances.append(np.maximum(sd ** 2, 1e-8))
         return np.array(means).T, np.array(variances).T
+
+    def figures(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`predict`, every pair's second back as the figure itself (its
+        emulators' misses taken as independent)."""
+        mean, var = self.predict(z)
+        for pair in self.pairs:
+            mean[:, pair.second] = (mean[:, pair.first] + mean[:, pair.second]) / pair.ratio
+            var[:, pair.second] = (var[:, pair.first] + var[:, pair.second]) / pair.ratio ** 2
+        return mean, var
 
 
 def _hyperparameters(args: tuple):
@@ -145,15 +231,42 @@ def log_likelihood(emulators: Emulators, z: np.ndarray, noise: np.ndarray,
                    chunk: int = 250) -> np.ndarray:
     """The log of the product over figures of the probability that a mean with the
     emulated mean and variance plus ``noise`` (a variance a figure) lies in its band, at
-    each row of ``z`` (computed ``chunk`` rows at a time: the processes' variances cost
-    the same per row and stay in cache)."""
+    each row of ``z``; a pair's two figures (:class:`Pair`) have that probability
+    together (:func:`pair_in_band`). Computed ``chunk`` rows at a time: the processes'
+    variances cost the same per row and stay in cache."""
     out = []
     for i in range(0, len(z), chunk):
         mean, var = emulators.predict(z[i:i + chunk])
         sd = np.sqrt(var + noise)
         inside = norm.cdf((1 - mean) / sd) - norm.cdf((-1 - mean) / sd)
+        for pair in emulators.pairs:
+            a, b = pair.first, pair.second
+            inside[:, a] = pair_in_band(mean[:, a], var[:, a] + noise[a], mean[:, b],
+                                        var[:, b] + noise[b], pair.noise_cov, pair.ratio)
+            inside[:, b] = 1.0
         out.append(np.log(np.maximum(inside, 1e-300)).sum(axis=1))
     return np.concatenate(out) if out else np.empty(0)
+
+
+def pair_in_band(m1: np.ndarray, v1: np.ndarray, me: np.ndarray, ve: np.ndarray,
+                 cov: float, ratio: float) -> np.ndarray:
+    """The probability that a first figure and a second lie in their bands [-1, 1] when
+    the first ~ N(m1, v1) and the excess e = ratio * second - first ~ N(me, ve), with
+    covariance ``cov``: the integral over the first's band of its density times the
+    chance that the excess puts the second in band, |first + e| <= ratio. Integrated by
+    Gauss-Legendre over the first's normal quantile (exact for any v1: the integrand is
+    smooth in it)."""
+    s1 = np.sqrt(v1)
+    lo, hi = norm.cdf((-1 - m1) / s1), norm.cdf((1 - m1) / s1)
+    x, w = np.polynomial.legendre.leggauss(PAIR_NODES)
+    u = lo[:, None] + (hi - lo)[:, None] * (x[None, :] + 1) / 2
+    first = m1[:, None] + s1[:, None] * norm.ppf(np.clip(u, 1e-15, 1 - 1e-15))
+    slope = cov / v1
+    mean_e = me[:, None] + slope[:, None] * (first - m1[:, None])
+    sd_e = np.sqrt(np.maximum(ve - slope * cov, 1e-12))[:, None]
+    second = (norm.cdf((ratio - first - mean_e) / sd_e)
+              - norm.cdf((-ratio - first - mean_e) / sd_e))
+    return (hi - lo) / 2 * (second * w[None, :]).sum(axis=1)
 
 
 def log_posterior(emulators: Emulators, z: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -310,15 +423,19 @@ def emulate(problem: hm.Problem, work: Path, backend, *, budget: int, population
     bar = tqdm(total=(waves * wave_size + population) * len(problem.seeds), unit="run",
                desc="emulation", disable=not progress, smoothing=0)
     say = bar.write if progress else (lambda _s: None)
-    zs, ys, spreads, record = [], [], [], []
+    zs, runs, record = [], [], []         # runs: in the emulators' basis (rotate)
+    pairs = pairs_of(problem.moments)
     emulators = noise = None
 
     def refit() -> None:
         nonlocal emulators, noise
-        z, y, spread = np.vstack(zs), np.vstack(ys), np.vstack(spreads)
+        z = np.vstack(zs)
+        y, spread = (np.vstack(a) for a in zip(*map(mean_and_spread, runs), strict=True))
         one_seed = seed_noise(y, spread)
         alpha = np.tile(one_seed / len(problem.seeds), (len(z), 1))
         emulators = fit(z, y, alpha, backend.executor)
+        emulators.pairs = [Pair(p.first, p.second, p.ratio,
+                                pair_covariance(runs, p) / JUDGED_SEEDS) for p in pairs]
         noise = one_seed / JUDGED_SEEDS
 
     for k in range(waves):
@@ -340,19 +457,19 @@ def emulate(problem: hm.Problem, work: Path, backend, *, budget: int, population
                 islands=WAVE_ISLANDS, particles=WAVE_PARTICLES, moves=WAVE_MOVES,
                 final_moves=0)[0])
         bar.set_postfix_str(f"wave {k + 1} of {waves}")
-        y, spread = hm.run_design(folder, z, problem, backend, bar, spread=True)
+        wave = hm.seed_figures(folder, z, problem, backend, bar)
+        y = mean_and_spread(wave)[0]
         in_band = np.all(np.abs(np.nan_to_num(y, nan=np.inf)) <= 1, axis=1)
         miss = ""
         if emulators is not None:
-            rms = np.sqrt(np.nanmean((y - emulators.predict(z)[0]) ** 2, axis=0))
+            rms = np.sqrt(np.nanmean((y - emulators.figures(z)[0]) ** 2, axis=0))
             record_miss = {m.key: round(float(r), 3)
                            for m, r in zip(problem.moments, rms, strict=True)}
             miss = f", emulators' largest root-mean-square miss {max(rms):.2f}"
         else:
             record_miss = {}
         zs.append(z)
-        ys.append(y)
-        spreads.append(spread)
+        runs.append(rotate(wave, pairs))
         largest = float(np.nanmedian(np.nanmax(np.abs(y), axis=1)))
         record.append({"wave": k + 1, "runs": len(z), "in_band": int(in_band.sum()),
                        "median_largest_miss": round(largest, 3), "emulator_rms": record_miss})
@@ -380,7 +497,7 @@ def emulate(problem: hm.Problem, work: Path, backend, *, budget: int, population
     posterior["weight"] = 1.0 / len(z)
     posterior["distance"] = np.nanmax(np.abs(np.nan_to_num(y, nan=np.inf)), axis=1)
     figures = pd.DataFrame(y, columns=[m.key for m in problem.moments])
-    emulated = emulators.predict(z)[0]
+    emulated = emulators.figures(z)[0]
     diagnostics = {**diagnostics, "noise": noise.tolist(),
                    "emulated_mean": emulated.mean(axis=0).tolist()}
     simulations = sum(len(a) for a in zs) + len(z)

@@ -206,12 +206,10 @@ def _lhs(n: int, d: int, seed: int) -> np.ndarray:
     return norm.ppf(qmc.LatinHypercube(d=d, seed=seed).random(n))
 
 
-def run_design(folder: Path, z: np.ndarray, problem: Problem, backend, bar=None,
-               spread: bool = False):
-    """The figures (half-bands from the band centres, mean over the common seeds) at each
-    point of ``z``, run into ``folder``'s store; runs already there are not run again.
-    ``bar`` (tqdm) counts the runs. With ``spread``, also their variance over the seeds
-    (NaN where fewer than two ran)."""
+def _runs(folder: Path, z: np.ndarray, problem: Problem, backend, bar=None):
+    """The finished runs (a row a run and year) at each point of ``z`` on each common
+    seed, run into ``folder``'s store; runs already there are not run again. ``bar``
+    (tqdm) counts the runs."""
     from calibration.estimation import target_years
     from runs.engine import RunTask, run_tasks
     from runs.store import ResultStore, schema
@@ -229,7 +227,16 @@ def run_design(folder: Path, z: np.ndarray, problem: Problem, backend, bar=None,
     run_tasks(tasks, backend, store=store, progress=False,
               keep=None if bar is None else (lambda _rows: bar.update(1)))
     df = store.read()
-    df = df[df["status"] == "ok"]
+    return df[df["status"] == "ok"]
+
+
+def run_design(folder: Path, z: np.ndarray, problem: Problem, backend, bar=None,
+               spread: bool = False):
+    """The figures (half-bands from the band centres, mean over the common seeds) at each
+    point of ``z``, run into ``folder``'s store; runs already there are not run again.
+    ``bar`` (tqdm) counts the runs. With ``spread``, also their variance over the seeds
+    (NaN where fewer than two ran)."""
+    df = _runs(folder, z, problem, backend, bar)
     y = np.full((len(z), len(problem.moments)), np.nan)
     var = np.full_like(y, np.nan)
     for j, m in enumerate(problem.moments):
@@ -240,6 +247,22 @@ def run_design(folder: Path, z: np.ndarray, problem: Problem, backend, bar=None,
             v = by_point.var()
             var[v.index.to_numpy(), j] = v.to_numpy() / m.half_band ** 2
     return (y, var) if spread else y
+
+
+def seed_figures(folder: Path, z: np.ndarray, problem: Problem, backend,
+                 bar=None) -> np.ndarray:
+    """Every run's figures (half-bands from the band centres) at each point of ``z`` on
+    each common seed: an array (points, seeds, figures), NaN where a run failed (run as
+    :func:`run_design` runs them)."""
+    df = _runs(folder, z, problem, backend, bar)
+    out = np.full((len(z), len(problem.seeds), len(problem.moments)), np.nan)
+    column = {seed: c for c, seed in enumerate(problem.seeds)}
+    for j, m in enumerate(problem.moments):
+        per = m.target.by_run(df, ["point", "seed"])
+        points = per.index.get_level_values("point").to_numpy()
+        seeds = np.array([column[s] for s in per.index.get_level_values("seed")], dtype=int)
+        out[points, seeds, j] = (per.to_numpy() - problem.centre(m)) / m.half_band
+    return out
 
 
 def _design(folder: Path, make) -> np.ndarray:

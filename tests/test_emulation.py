@@ -10,7 +10,18 @@ import numpy as np
 import pytest
 
 from calibration import emulation
-from calibration.emulation import fit, genealogy_ess, log_posterior, sample, seed_noise
+from calibration.emulation import (
+    Pair,
+    fit,
+    genealogy_ess,
+    log_likelihood,
+    log_posterior,
+    pair_covariance,
+    pair_in_band,
+    rotate,
+    sample,
+    seed_noise,
+)
 
 
 def _emulators(noise_sd: float = 0.5, figures: int = 1):
@@ -79,6 +90,55 @@ def test_a_mean_over_five_seeds_is_judged_with_its_noise():
     quiet, _ = sample(em, np.array([0.0]), 400, [3], islands=1, particles=800)
     noisy, _ = sample(em, np.array([0.5]), 400, [3], islands=1, particles=800)
     assert np.std(noisy[:, 0]) > np.std(quiet[:, 0])
+
+
+@pytest.mark.parametrize("m1, v1, me, ve, cov, ratio", [
+    (0.0, 0.4, 0.0, 0.1, 0.0, 1.0), (-0.9, 0.6, 1.2, 0.2, 0.15, 5 / 6),
+    (2.5, 0.05, -2.0, 0.3, -0.05, 1.3), (0.3, 1e-4, 0.4, 0.05, 0.0, 0.8)])
+def test_a_pairs_chance_of_both_bands_is_the_bivariate_normals(m1, v1, me, ve, cov, ratio):
+    """Both figures in band, |first| <= 1 and |second| <= 1 where second = (first +
+    excess) / ratio, by the quadrature against a million bivariate normal draws; a nearly
+    certain first (the last case) as well as a spread one."""
+    rng = np.random.default_rng(7)
+    draws = rng.multivariate_normal([m1, me], [[v1, cov], [cov, ve]], 1_000_000)
+    second = (draws[:, 0] + draws[:, 1]) / ratio
+    expected = np.mean((np.abs(draws[:, 0]) <= 1) & (np.abs(second) <= 1))
+    got = pair_in_band(np.array([m1]), np.array([v1]), np.array([me]), np.array([ve]),
+                       cov, ratio)[0]
+    assert got == pytest.approx(expected, abs=2e-3)
+
+
+def test_a_pair_is_emulated_as_its_first_and_the_excess_and_judged_together():
+    """The second figure's column holds ratio * second - first; the emulators give the
+    figure back, and the likelihood takes the pair's probability, not the product."""
+    runs = np.arange(24.0).reshape(2, 3, 4)
+    pair = Pair(1, 3, 0.5)
+    turned = rotate(runs, [pair])
+    assert np.array_equal(turned[..., 3], 0.5 * runs[..., 3] - runs[..., 1])
+    assert np.array_equal(turned[..., [0, 1, 2]], runs[..., [0, 1, 2]])
+    em = _emulators(figures=2)
+    em.pairs = [Pair(0, 1, 2.0, 0.01)]
+    z = np.array([[0.1, 0.0], [0.3, 0.5]])
+    mean, var = em.predict(z)
+    back, back_var = em.figures(z)
+    assert back[:, 1] == pytest.approx((mean[:, 0] + mean[:, 1]) / 2)
+    assert back_var[:, 1] == pytest.approx((var[:, 0] + var[:, 1]) / 4)
+    noise = np.array([0.04, 0.02])
+    both = pair_in_band(mean[:, 0], var[:, 0] + 0.04, mean[:, 1], var[:, 1] + 0.02, 0.01, 2.0)
+    assert log_likelihood(em, z, noise) == pytest.approx(np.log(both))
+
+
+def test_a_pairs_noise_covariance_is_pooled_over_the_points_seeds():
+    """Seeds that move the first and the excess together by a known covariance, on
+    points near every band, measured within a tenth."""
+    rng = np.random.default_rng(3)
+    cov = np.array([[0.5, -0.2], [-0.2, 0.3]])
+    runs = [np.zeros((200, 4, 2)) for _ in range(2)]
+    for wave in runs:
+        wave[:] = rng.multivariate_normal([0, 0], cov, (200, 4)) + 0.2
+        wave[:5, 0, 0] = np.nan                  # failed runs leave their point fewer seeds
+    assert pair_covariance(runs, Pair(0, 1, 1.0)) == pytest.approx(-0.2, abs=0.02)
+    assert pair_covariance([r[:, :1] for r in runs], Pair(0, 1, 1.0)) == 0.0
 
 
 def test_the_seeds_noise_is_measured_where_the_figures_are_near():
