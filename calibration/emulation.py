@@ -62,7 +62,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -137,21 +137,18 @@ def mean_and_spread(runs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def pair_covariance(runs: list[np.ndarray], pair: Pair) -> float:
     """The covariance over a point's seeds of a pair's first figure and its excess (runs
-    in the emulators' basis, an array a wave), pooled as :func:`seed_noise` pools: over
-    the points within ``NEAR`` half-bands of every band (every point where fewer than ten
-    are); 0 where no point ran two seeds."""
-    per_point, near = [], []
+    in the emulators' basis, an array a wave), pooled as :func:`seed_noise` pools
+    (:func:`near_rows`); 0 where no point ran two seeds."""
+    means, covs = [], []
     for wave in runs:
-        mean, _ = mean_and_spread(wave)
+        mean = mean_and_spread(wave)[0]
         dev = wave - mean[:, None, :]
-        n = np.isfinite(dev[..., pair.first] * dev[..., pair.second]).sum(axis=1)
+        product = dev[..., pair.first] * dev[..., pair.second]
+        n = np.isfinite(product).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            per_point.append(np.nansum(dev[..., pair.first] * dev[..., pair.second], axis=1)
-                             / (n - 1))
-        per_point[-1][n < 2] = np.nan
-        near.append(np.all(np.abs(np.nan_to_num(mean, nan=np.inf)) <= NEAR, axis=1))
-    cov, near = np.concatenate(per_point), np.concatenate(near)
-    rows = cov[near] if near.sum() >= 10 else cov
+            covs.append(np.where(n > 1, np.nansum(product, axis=1) / (n - 1), np.nan))
+        means.append(mean)
+    rows = near_rows(np.vstack(means), np.concatenate(covs))
     rows = rows[np.isfinite(rows)]
     return float(rows.mean()) if rows.size else 0.0
 
@@ -376,13 +373,20 @@ def sample(emulators: Emulators, noise: np.ndarray, n: int, seed: list[int], exe
                     "temperatures": [r[3] for r in done]}
 
 
+def near_rows(y: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The rows of ``values`` at the points whose figures ``y`` lie within ``NEAR``
+    half-bands of every band (the noise where the posterior lies), or every row where
+    fewer than ten do."""
+    near = np.all(np.abs(np.nan_to_num(y, nan=np.inf)) <= NEAR, axis=1)
+    return values[near] if near.sum() >= 10 else values
+
+
 def seed_noise(y: np.ndarray, spread: np.ndarray) -> np.ndarray:
     """Each figure's one-seed noise variance (half-bands squared): the variance over a
     point's seeds (``spread``), averaged over the points within ``NEAR`` half-bands of
     every band (over every point where fewer than ten are); ``UNMEASURED`` where no point
     ran two seeds."""
-    near = np.all(np.abs(np.nan_to_num(y, nan=np.inf)) <= NEAR, axis=1)
-    rows = spread[near] if near.sum() >= 10 else spread
+    rows = near_rows(y, spread)
     measured = np.isfinite(rows)
     noise = np.where(measured.any(axis=0),
                      np.nansum(rows, axis=0) / np.maximum(measured.sum(axis=0), 1),
@@ -434,8 +438,8 @@ def emulate(problem: hm.Problem, work: Path, backend, *, budget: int, population
         one_seed = seed_noise(y, spread)
         alpha = np.tile(one_seed / len(problem.seeds), (len(z), 1))
         emulators = fit(z, y, alpha, backend.executor)
-        emulators.pairs = [Pair(p.first, p.second, p.ratio,
-                                pair_covariance(runs, p) / JUDGED_SEEDS) for p in pairs]
+        emulators.pairs = [replace(p, noise_cov=pair_covariance(runs, p) / JUDGED_SEEDS)
+                           for p in pairs]
         noise = one_seed / JUDGED_SEEDS
 
     for k in range(waves):
