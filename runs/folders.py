@@ -130,7 +130,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("confirmation work", ("settings.json", "design.npy", "results"),
          "xianghe calibrate --confirm --work", markers=("settings.json",)),
     Kind("calibration work", ("settings.json",), "xianghe calibrate --work",
-         lambda m: m.get("method") in ("abc-mcmc", "history-matching"),
+         lambda m: m.get("method") in ("abc-mcmc", "history-matching", "emulation"),
          markers=("settings.json",)),
 )}
 

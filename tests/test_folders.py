@@ -143,3 +143,18 @@ def test_leftovers_are_only_the_projects_own_names(tmp_path):
     assert (folder / "deep" / ".part-2.tmp").exists()
     os.rmdir(theirs)
     shutil.rmtree(filled)
+
+
+@pytest.mark.parametrize("method", ["abc-mcmc", "history-matching", "emulation"])
+def test_a_work_folder_of_every_method_that_keeps_one_can_be_resumed(tmp_path, method):
+    # `calibrate --resume --work` after a kill: the folder holds only the settings and
+    # the waves' runs, and every method that writes them must be able to continue there.
+    from runs import folders
+
+    work = tmp_path / "work"
+    (work / "wave-1").mkdir(parents=True)
+    (work / "settings.json").write_text(json.dumps({"method": method}), "utf-8")
+    assert folders.accept(work, "calibration work", "--work") == "own"
+    (work / "settings.json").write_text(json.dumps({"method": "mine"}), "utf-8")
+    with pytest.raises(Exception, match="holds no output of `xianghe calibrate --work`"):
+        folders.accept(work, "calibration work", "--work")
