@@ -369,3 +369,59 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
                         criterion, common)
     return reports.make(plan, Path(out), format, workers=workers, scheduler=scheduler,
                         progress=progress, wait=wait, repair=repair)
+
+
+@_user_errors
+def discover(measures: list[ScenarioRef] | str | None = None, *, min_gain: float = 200,
+             max_cost_per_job: float | None = None, space: str = "posterior",
+             draws: int = 120, seeds: int = 1, seed: int = 1, from_year: int = 2022,
+             until: int = 2030, params: dict[str, Any] | None = None,
+             out: str | Path = "out/discovery", workers: int | None = None,
+             scheduler: str | None = None, posterior: str | Path | None = None,
+             progress: bool = False, wait: bool = False, repair: bool = False):
+    """Scenario discovery (:mod:`runs.discover`): the measure (one of ``measures``) or their
+    package (several; default the county report's seven) against the baseline over
+    ``draws`` parameter draws (``space``: "posterior", or "prior" for the lever strengths
+    and the parameters the figures cannot inform) and ``seeds`` seeds each; a case fails
+    with fewer than ``min_gain`` extra projects producing at the end of ``until`` or, if
+    given, a public cost above ``max_cost_per_job`` yuan per extra job. PRIM and CART (EMA
+    Workbench) find where the failures lie. Writes ``out/discovery.md``, ``out/tables/``,
+    ``out/figures/`` and the runs (``out/runs/``, from which a killed discovery resumes).
+    Returns :class:`runs.discover.Discovery`."""
+    import math
+
+    from .report_options import check_years
+
+    _check_count("--draws", draws, 2, "a box needs cases to tell apart")
+    _check_count("--seeds", seeds, 1)
+    _check_count("--seed", seed, 0)
+    if space not in ("posterior", "prior"):
+        raise InputError(f"--space {space!r}: allowed: posterior, prior")
+    if space == "prior" and posterior is not None:
+        raise InputError(f"--posterior {posterior}: allowed only with --space posterior")
+    if not math.isfinite(min_gain):
+        raise InputError(f"--min-gain {min_gain}: allowed: a finite number of projects")
+    if max_cost_per_job is not None and not (math.isfinite(max_cost_per_job)
+                                             and max_cost_per_job > 0):
+        raise InputError(f"--max-cost-per-job {max_cost_per_job}: allowed: a positive "
+                         "number of yuan")
+    check_years(from_year, until)
+    if isinstance(measures, str):
+        measures = [m.strip() for m in measures.split(",") if m.strip()]
+    check_runs("discover", 2 * seeds * draws, "2 scenarios x --seeds x --draws")
+    workers = _workers(workers)
+    common = _params(params)
+    prepare(_folder(out), "discovery", store="runs")
+    if space == "prior":
+        from calibration.estimation import lever_prior_draws
+
+        vectors = lever_prior_draws(draws, seed)
+    else:
+        vectors = _draws(draws, seed, posterior)
+    from . import discover as discovery
+
+    p = discovery.plan(measures, list(range(seed, seed + seeds)), vectors, from_year, until,
+                       common)
+    return discovery.make(p, Path(out), min_gain=min_gain, max_cost_per_job=max_cost_per_job,
+                          space=space, workers=workers, scheduler=scheduler,
+                          progress=progress, wait=wait, repair=repair)

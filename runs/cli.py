@@ -732,6 +732,21 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_discover(args) -> int:
+    from . import api
+
+    d = api.discover(args.measures, min_gain=args.min_gain,
+                     max_cost_per_job=args.max_cost_per_job, space=args.space,
+                     draws=args.draws, seeds=args.seeds, seed=args.seed,
+                     from_year=getattr(args, "from"), until=args.until,
+                     params=_parse_set(args.set), out=args.out, workers=args.workers,
+                     scheduler=args.scheduler, posterior=args.posterior,
+                     progress=not args.quiet, wait=args.wait, repair=args.repair)
+    print(d.summary)
+    print(f"wrote {d.path}", file=sys.stderr)
+    return 0
+
+
 def _draws_options(parser: argparse.ArgumentParser, fixed_by: str) -> None:
     parser.add_argument("--draws", type=int, metavar="D",
                         help="run over D parameter vectors drawn from the posterior, "
@@ -863,7 +878,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "emulators cut the space no run fits, then prior draws inside are "
                           "kept when every figure is in band; emulation: waves of "
                           "emulators of the figures' means, refined where their posterior "
-                          "lies, then sampled by chains on them; abc-smc: pyabc's "
+                          "lies, then sampled by tempered SMC on them; abc-smc: pyabc's "
                           "sequential Monte Carlo")
     cal.add_argument("--chains", type=int, default=16,
                      help="abc-mcmc's chains, each proposing one point a step (default 16)")
@@ -983,6 +998,46 @@ def build_parser() -> argparse.ArgumentParser:
                          "then rebuild the report from the runs that are sound")
     rp.set_defaults(func=_cmd_report)
 
+    dv = sub.add_parser("discover", help="scenario discovery: the parameter ranges where a "
+                                         "measure or the package fails its aim (PRIM, CART)")
+    dv.add_argument("--measures", help="comma-separated measures: one is judged alone, "
+                                       "several as their package (default: the county "
+                                       "report's seven, as a package)")
+    dv.add_argument("--min-gain", type=float, default=200,
+                    help="the aim: at least this many more projects producing in Xianghe "
+                         "at the end of --until than without (default 200)")
+    dv.add_argument("--max-cost-per-job", type=float,
+                    help="and, if given, a discounted public cost of at most this many yuan "
+                         "per extra job")
+    dv.add_argument("--space", default="posterior",
+                    help="the states of the world: posterior (default; draws of the "
+                         "calibration's posterior, the rest from their priors) or prior (the "
+                         "lever strengths and the parameters the figures cannot inform from "
+                         "their priors, the rest at the calibrated point)")
+    dv.add_argument("--draws", type=int, default=120,
+                    help="parameter draws, fixed by --seed (default 120)")
+    dv.add_argument("--seeds", type=int, default=1, help="seeds per draw (default 1)")
+    dv.add_argument("--posterior", metavar="FILE",
+                    help="posterior sample the draws come from "
+                         "(default calibration/posterior.parquet)")
+    dv.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    dv.add_argument("--from", type=int, default=2022,
+                    help="year the measures start (default 2022)")
+    dv.add_argument("--until", type=int, default=2030, help="last year (default 2030)")
+    dv.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="set a parameter in both scenarios (repeatable)")
+    dv.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    dv.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    dv.add_argument("--out", default="out/discovery",
+                    help="folder for discovery.md, tables, figures and runs "
+                         "(default out/discovery)")
+    dv.add_argument("--quiet", action="store_true", help="no progress bar")
+    dv.add_argument("--wait", action="store_true",
+                    help="wait for another command writing to --out rather than refuse")
+    dv.add_argument("--repair", action="store_true",
+                    help="set a damaged runs manifest aside and rebuild from the sound runs")
+    dv.set_defaults(func=_cmd_discover)
+
     params = sub.add_parser("params", help="list every parameter")
     params.add_argument("--markdown", action="store_true", help="as a Markdown table")
     params.set_defaults(func=_cmd_params)
@@ -1008,7 +1063,7 @@ def _show_notes() -> None:
 
 # The commands that load the simulation stack (numpy, pandas, Mesa).
 SIMULATING = ("run", "compare", "sweep", "sensitivity", "plot", "elasticities", "calibrate",
-              "report")
+              "report", "discover")
 
 
 def _bytecode_note() -> None:

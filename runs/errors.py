@@ -34,6 +34,7 @@ CEILINGS: dict[str, tuple[int, str]] = {
 MAX_RUNS = {"run": (2_000, HELD_IN_MEMORY),
             "compare": (100_000, "each run a row in memory"),
             "report": (20_000, "the report analyses every year of every run in memory"),
+            "discover": (20_000, "a discovery, as a report, analyses every run in memory"),
             "sweep": (100_000, "the design's tasks are built in memory"),
             "design points": (10_000, "design points are held in memory with their parameters")}
 

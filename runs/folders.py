@@ -112,8 +112,11 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("sweep", ("results", "plots", "damaged", MANIFEST, f"{MANIFEST}.damaged"),
          "xianghe sweep", lambda m: "design" in m),
     Kind("report", ("report.md", "report.html", "figures", "tables", "runs", MANIFEST),
-         "xianghe report", lambda m: "measures" in m or "scenarios" in m,
+         "xianghe report",
+         lambda m: m.get("kind") in (None, "report") and ("measures" in m or "scenarios" in m),
          markers=(MANIFEST, "runs/manifest.json")),
+    Kind("discovery", ("discovery.md", "figures", "tables", "runs", MANIFEST),
+         "xianghe discover", markers=(MANIFEST, "runs/manifest.json")),
     Kind("fit report", ("report.md", "fit.csv", "predictions.csv", "contraction.csv",
                         "correlations.csv",
                         "runs.parquet", "posterior-predictive.png", "posterior-predictive.svg",
@@ -157,13 +160,15 @@ def accept(folder: Path, kind: str, option: str = "--out", *, store: str | None 
         entries = [e.name for e in os.scandir(folder)]
         if not entries:
             return "empty"
-        if k.owns(folder) or (store is not None and (folder / store).is_dir()):
+        if k.owns(folder):
+            return "own"
+        other = next((o for o in KINDS.values() if o.name != kind and o.owns(folder)), None)
+        if other is None and store is not None and (folder / store).is_dir():
             return "own"
     except OSError as err:
         raise InputError(f"{option} {text[:80]}{'...' if len(text) > 80 else ''}: cannot be "
                          f"used ({err.strerror or err}); allowed: a folder path this user "
                          "may read and write") from None
-    other = next((o for o in KINDS.values() if o.name != kind and o.owns(folder)), None)
     what = (f"holds the output of `{other.command}`" if other is not None else
             f"is not empty ({', '.join(sorted(entries)[:3])}{', ...' if len(entries) > 3 else ''})"
             f" and holds no output of `{k.command}`")

@@ -324,10 +324,11 @@ def check_runs(out: Path, digest: str, repair: bool) -> None:
 
 
 def run_plan(p: Plan, out: Path, *, workers: int, scheduler: str | None, progress: bool,
-             batch: int = 2, repair: bool = False) -> pd.DataFrame:
+             batch: int = 2, repair: bool = False, kind: str = "report") -> pd.DataFrame:
     """Run what ``out/runs`` does not hold yet; every run of the plan, one row a run and
     year, with its scenario's name. With ``repair``, a damaged manifest of the runs is set
-    aside and written again, and parts that are not this report's are set aside."""
+    aside and written again, and parts that are not this report's are set aside. ``kind``:
+    the command whose runs they are (a report, a discovery), named in their manifest."""
     store_dir = out / RUNS
     digest = p.digest()
     check_runs(out, digest, repair)
@@ -344,14 +345,14 @@ def run_plan(p: Plan, out: Path, *, workers: int, scheduler: str | None, progres
         print(f"{store_dir}: {done}", file=sys.stderr)
     tasks = p.tasks()
     store_dir.mkdir(parents=True, exist_ok=True)
-    write_manifest(store_dir, {"digest": digest, "scenarios": p.names,
+    write_manifest(store_dir, {"kind": kind, "digest": digest, "scenarios": p.names,
                                "scenario_params": p.params, "seeds": p.seeds,
                                "draw_parameters": p.draws, "years": list(p.years),
                                "runs": len(tasks),
                                "package_version": provenance.package_version()})
     backend = Backend(workers, scheduler)
     try:
-        run_tasks(tasks, backend, store=store, batch=batch, progress=progress, desc="report")
+        run_tasks(tasks, backend, store=store, batch=batch, progress=progress, desc=kind)
     finally:
         backend.close()
     df = store.read()

@@ -42,3 +42,22 @@ def one_line(run: subprocess.CompletedProcess, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
+
+
+def kill_when_a_part_is_stored(args: tuple[str, ...] | list[str], results: Path,
+                               within: float = 300) -> None:
+    """Start ``xianghe ARGS`` in a process group of its own and kill -9 the group as soon
+    as ``results`` (a store's folder) holds a finished part file."""
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + within
+    while not (results.is_dir() and list(results.glob("*.parquet"))):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)

@@ -66,6 +66,8 @@ def designs(tmp_path_factory) -> dict[str, Path]:
     ("compare", "baseline", "permits", "--replicates", HUGE),
     ("report", "--seeds", HUGE),
     ("report", "--draws", HUGE),
+    ("discover", "--draws", HUGE),
+    ("discover", "--seeds", HUGE),
     ("elasticities", "--seeds", HUGE),
     ("calibrate", "--budget", HUGE),
     ("calibrate", "--population", HUGE),

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import time
 
 import numpy as np
 import pandas as pd
@@ -16,7 +14,7 @@ import pytest
 
 from runs import api
 from runs import report as reports
-from tests.helpers import ROOT, command, xianghe
+from tests.helpers import ROOT, kill_when_a_part_is_stored, xianghe
 
 SMALL = {"talent_agents": 3000}
 ARGS = dict(measures=["permits", "commuting"], seeds=2, draws=3, until=2024,
@@ -240,16 +238,8 @@ def test_a_killed_report_resumes_without_redoing_finished_runs(tmp_path):
     args = ["report", "--measures", "permits", "--seeds", "4", "--draws", "0", "--from",
             "2021", "--until", "2021", "--set", "talent_agents=3000", "--workers", "1",
             "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
     results = out / "runs" / "results"
-    deadline = time.monotonic() + 300
-    while not (results.is_dir() and list(results.glob("*.parquet"))):
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=60)
+    kill_when_a_part_is_stored(args, results)
     kept = {p.name: p.stat().st_mtime_ns for p in results.glob("*.parquet")}
     done = set(pd.concat(pd.read_parquet(results / n) for n in kept)["run_id"])
     assert 0 < len(done) < 8 and not (out / "report.md").exists()
