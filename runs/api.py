@@ -374,7 +374,7 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
 @_user_errors
 def discover(measures: list[ScenarioRef] | str | None = None, *, min_gain: float = 200,
              max_cost_per_job: float | None = None, space: str = "posterior",
-             draws: int = 120, seeds: int = 1, seed: int = 1, from_year: int = 2022,
+             draws: int = 400, seeds: int = 1, seed: int = 1, from_year: int = 2022,
              until: int = 2030, params: dict[str, Any] | None = None,
              out: str | Path = "out/discovery", workers: int | None = None,
              scheduler: str | None = None, posterior: str | Path | None = None,

@@ -1014,8 +1014,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "calibration's posterior, the rest from their priors) or prior (the "
                          "lever strengths and the parameters the figures cannot inform from "
                          "their priors, the rest at the calibrated point)")
-    dv.add_argument("--draws", type=int, default=120,
-                    help="parameter draws, fixed by --seed (default 120)")
+    dv.add_argument("--draws", type=int, default=400,
+                    help="parameter draws, fixed by --seed (default 400)")
     dv.add_argument("--seeds", type=int, default=1, help="seeds per draw (default 1)")
     dv.add_argument("--posterior", metavar="FILE",
                     help="posterior sample the draws come from "

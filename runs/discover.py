@@ -22,10 +22,10 @@ parameters that hold most of the failures (coverage) and little else (density):
 * **PRIM** (Friedman & Fisher 1999) and **CART** (Breiman et al. 1984), both from EMA
   Workbench (Kwakkel 2017, *Environmental Modelling & Software* 96), on the parameters
   that vary over the draws. PRIM peels a box toward the failures; of its peeling
-  trajectory the box kept is the densest that holds at least ``MIN_COVERAGE`` of the
-  failures and all of whose restrictions have a quasi-p-value (Bryant & Lempert 2010: the
-  chance that a restriction that strong arises by luck) below ``QP_SIGNIFICANT`` -- a
-  stated rule, not a choice by eye; none qualifying, no box is claimed.
+  trajectory each box loses the restrictions whose quasi-p-value (Bryant & Lempert 2010:
+  the chance that a restriction that strong arises by luck) is not below
+  ``QP_SIGNIFICANT``, and the box kept is the densest that still holds ``MIN_COVERAGE`` of
+  the failures -- a stated rule, not a choice by eye; none such, no box is claimed.
 
 Tables (CSV and Parquet), two figures (PRIM's coverage-density trade-off; the kept box's
 limits on the parameters' ranges) and ``discovery.md`` are written at once, beside the
@@ -137,10 +137,12 @@ def _limits(box, i: int, x: pd.DataFrame) -> pd.DataFrame:
 
 def prim_boxes(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """PRIM on the cases' parameters toward the failures: its peeling trajectory (the kept
-    box marked) and the kept box's limits. The box kept is the densest on the trajectory
-    that holds at least ``MIN_COVERAGE`` of the failures and every one of whose
-    restrictions is unlikely by chance (quasi-p below ``QP_SIGNIFICANT``): peeling always
-    reaches denser boxes, and on few cases the last ones fit the cases' luck."""
+    box marked) and the kept box's limits with its own coverage, density and mass. Peeling
+    always reaches denser boxes, and on few cases its later boxes fit the cases' luck, so
+    a box is read as Bryant & Lempert (2010) read it: its restrictions whose quasi-p-value
+    is not below ``QP_SIGNIFICANT`` are dropped, and the box kept is the densest on the
+    trajectory whose remaining restrictions still hold ``MIN_COVERAGE`` of the failures;
+    none such, no box (an empty table)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim
@@ -149,18 +151,30 @@ def prim_boxes(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         y = table["fails"].to_numpy(dtype=bool)
         box = prim.Prim(x, y, peel_alpha=PEEL_ALPHA, mass_min=MASS_MIN).find_box()
         traj = box.peeling_trajectory.copy()
-        kept, limits = 0, _limits(box, 0, x)
+        kept, limits = None, pd.DataFrame()
         for i in traj.sort_values(["density", "res_dim"], ascending=[False, True]).index:
             if traj.loc[i, "coverage"] < MIN_COVERAGE:
                 continue
-            candidate = _limits(box, int(i), x)
-            if (candidate["qp_value"] < QP_SIGNIFICANT).all():
-                kept, limits = int(i), candidate
+            real = _limits(box, int(i), x)
+            real = real[real["qp_value"] < QP_SIGNIFICANT].reset_index(drop=True)
+            if real.empty:
+                continue
+            inside = np.ones(len(x), dtype=bool)
+            for r in real.itertuples():
+                inside &= (x[r.parameter] >= r.low).to_numpy() & (
+                    x[r.parameter] <= r.high).to_numpy()
+            if (inside & y).sum() >= MIN_COVERAGE * y.sum():
+                kept = int(i)
+                limits = real.assign(box_coverage=(inside & y).sum() / y.sum(),
+                                     box_density=(inside & y).sum() / inside.sum(),
+                                     box_mass=inside.mean())
                 break
     traj["kept"] = traj.index == kept
     traj = traj.rename(columns={"id": "box"})[
         ["box", "coverage", "density", "mass", "res_dim", "n", "kept"]]
-    return traj.reset_index(drop=True), limits
+    columns = ["parameter", "low", "high", "range_low", "range_high", "qp_value",
+               "box_coverage", "box_density", "box_mass"]
+    return traj.reset_index(drop=True), limits.reindex(columns=columns)
 
 
 def cart_leaves(table: pd.DataFrame) -> pd.DataFrame:
@@ -214,19 +228,20 @@ def summary(table: pd.DataFrame, box: pd.DataFrame, traj: pd.DataFrame, p: Plan,
         lines.append(f"Fewer than {MIN_CASES} cases, or no parameter that varies: no box is "
                      "sought (`--draws`).")
         return " ".join(lines)
-    kept = traj[traj["kept"]].iloc[0]
-    if int(kept["res_dim"]) == 0:
-        lines.append(f"No box on PRIM's trajectory holds {MIN_COVERAGE:.0%} of the failures "
-                     f"with every restriction unlikely by chance (quasi-p < {QP_SIGNIFICANT}): "
-                     "no condition is claimed from these cases (more `--draws` may find one).")
+    if box.empty:
+        lines.append(f"No box on PRIM's trajectory keeps {MIN_COVERAGE:.0%} of the failures "
+                     f"once its restrictions that could be luck (quasi-p >= {QP_SIGNIFICANT}) "
+                     "are dropped: no condition is claimed from these cases (more `--draws` "
+                     "may find one; CART's leaves are below).")
         return " ".join(lines)
+    first = box.iloc[0]
     limits = "; ".join(f"{r.parameter} between {r.low:.4g} and {r.high:.4g} (of "
                        f"{r.range_low:.4g}-{r.range_high:.4g}, quasi-p {r.qp_value:.2g})"
                        for r in box.itertuples())
-    lines.append(f"PRIM's kept box holds {kept['coverage']:.0%} of the failures (coverage), "
-                 f"and {kept['density']:.0%} of the cases in it fail (density, against "
-                 f"{failed / n:.0%} overall); it restricts {int(kept['res_dim'])} "
-                 f"parameter(s): {limits}.")
+    lines.append(f"PRIM's box holds {first['box_coverage']:.0%} of the failures (coverage), "
+                 f"and {first['box_density']:.0%} of the cases in it fail (density, against "
+                 f"{failed / n:.0%} overall; it holds {first['box_mass']:.0%} of the cases); "
+                 f"it restricts {len(box)} parameter(s): {limits}.")
     return " ".join(lines)
 
 
@@ -333,7 +348,8 @@ def make(p: Plan, out: Path, *, min_gain: float, max_cost_per_job: float | None,
             traj = pd.DataFrame(columns=["box", "coverage", "density", "mass", "res_dim", "n",
                                          "kept"])
             box = pd.DataFrame(columns=["parameter", "low", "high", "range_low",
-                                        "range_high", "qp_value"])
+                                        "range_high", "qp_value", "box_coverage",
+                                        "box_density", "box_mass"])
             leaves = pd.DataFrame(columns=["leaf", "mass", "coverage", "density", "rule"])
         d = Discovery(table, traj, box, leaves, summary(table, box, traj, p, aim))
         info = manifest_of(

@@ -4,7 +4,6 @@ on the same runs, resumption after a kill, a Dask cluster, and bad input."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,7 +55,7 @@ def test_another_aim_reads_the_same_runs_and_runs_nothing_again(small):
     assert _parts(out) == before
     assert (again.cases["fails"] == (again.cases["gain"] < middle)).all()
     assert 0 < again.cases["fails"].sum() < len(again.cases)
-    assert len(again.trajectory) > 1 and again.trajectory["kept"].sum() == 1
+    assert len(again.trajectory) > 1 and again.trajectory["kept"].sum() <= 1
     assert (out / "figures" / "prim-tradeoff.png").is_file()
     for name in discovery.TABLES:
         assert pd.read_csv(out / "tables" / f"{name}.csv").shape[0] == len(getattr(again, name))
@@ -74,8 +73,9 @@ def test_prim_finds_a_planted_condition():
     table = _synthetic(300, 1)
     table["fails"] = (table["beta_cost"] > 18) & (table["firm_pool"] < 8000)
     traj, box = discovery.prim_boxes(table)
-    kept = traj[traj["kept"]].iloc[0]
-    assert kept["coverage"] >= discovery.MIN_COVERAGE and kept["density"] > 0.8
+    assert traj["kept"].sum() == 1
+    assert (box["box_coverage"] >= discovery.MIN_COVERAGE).all()
+    assert (box["box_density"] > 0.8).all()
     limits = box.set_index("parameter")
     assert set(limits.index) == {"beta_cost", "firm_pool"}
     assert 16 < limits.loc["beta_cost", "low"] < 19
@@ -89,7 +89,7 @@ def test_prim_claims_no_box_in_noise():
     table = _synthetic(200, 2)
     table["fails"] = np.random.default_rng(3).random(200) < 0.4
     traj, box = discovery.prim_boxes(table)
-    assert int(traj[traj["kept"]].iloc[0]["res_dim"]) == 0 and box.empty
+    assert not traj["kept"].any() and box.empty
 
 
 @pytest.mark.slow
