@@ -59,6 +59,7 @@ MASS_MIN = 0.05         # PRIM stops peeling when a box holds less than this sha
 PEEL_ALPHA = 0.05       # the share of the cases a peel removes (EMA Workbench's default)
 MIN_CASES = 20          # fewer cases than this: PRIM's boxes are noise
 QP_SIGNIFICANT = 0.05   # a restriction whose quasi-p-value is below this is reported as real
+CART_SEED = 20_221      # the random state of CART's tie-breaking (the same cases, the same leaves)
 TABLES = ("cases", "trajectory", "box", "cart")
 
 
@@ -185,8 +186,20 @@ def cart_leaves(table: pd.DataFrame) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import cart
+        from sklearn.tree import DecisionTreeClassifier
 
-        tree = cart.CART(x, y, mass_min=MASS_MIN)
+        class SeededCART(cart.CART):
+            """EMA Workbench's CART with the tree's random state fixed: scikit-learn
+            breaks ties between equally good splits at random, and EMA leaves its state
+            unset, so the same cases gave other leaves from one run to the next."""
+
+            def build_tree(self) -> None:
+                self.clf = DecisionTreeClassifier(
+                    min_samples_leaf=int(self.mass_min * self.x.shape[0]),
+                    random_state=CART_SEED)
+                self.clf.fit(self._x, self.y)
+
+        tree = SeededCART(x, y, mass_min=MASS_MIN)
         tree.build_tree()
         stats = tree.stats_to_dataframe()
         boxes = tree.boxes_to_dataframe()

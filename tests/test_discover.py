@@ -143,3 +143,13 @@ def test_a_discoverys_folder_is_not_taken_for_a_report(small, tmp_path):
     _d, out = small
     run = xianghe("report", "--out", str(out), timeout=120)
     assert run.returncode == 2 and "holds the output of `xianghe discover`" in run.stderr
+
+
+def test_the_same_arguments_write_the_same_tables(small):
+    d, out = small
+    middle = float(d.cases["gain"].median())
+    api.discover(**ARGS, min_gain=middle, out=out)
+    first = {n: (out / "tables" / f"{n}.csv").read_bytes() for n in discovery.TABLES}
+    api.discover(**ARGS, min_gain=middle, out=out)
+    for name in discovery.TABLES:
+        assert (out / "tables" / f"{name}.csv").read_bytes() == first[name], name
