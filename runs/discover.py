@@ -38,20 +38,18 @@ import json
 import shutil
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from model.params import PARAMS, levers_set, resolve, starting_in
+from model.params import PARAMS, levers_set
 
 from . import provenance
-from . import scenario as scenarios
-from .errors import InputError
 from .folders import manifest_of, output, publish, staging
 from .report import RUNS, Plan, _link_runs, check_runs, paired_quantities, run_plan, tidy_runs
-from .report_options import BASELINE, PACKAGE, check_measures
+from .report import plan as report_plan
 
 SPACES = ("posterior", "prior")
 MIN_COVERAGE = 0.5      # the kept PRIM box: the densest holding at least this share of failures
@@ -79,23 +77,12 @@ class Discovery:
 
 def plan(measures: list | None, seeds: list[int], draws: list[dict], start: int,
          until: int, common: dict | None = None) -> Plan:
-    """The baseline and the measure (one) or the package of ``measures`` (several, composed
-    as the report composes them), from ``start``, on every draw and seed."""
-    loaded = [ref if isinstance(ref, scenarios.Scenario) else scenarios.load(ref)
-              for ref in check_measures(measures)]
-    combined: dict = {}
-    for sc in loaded:
-        combined.update(starting_in(sc.params, start))
-    name = loaded[0].name if len(loaded) == 1 else PACKAGE
-    params = [{**scenarios.load(BASELINE).params, **(common or {})},
-              {**combined, **(common or {})}]
-    for label, p in zip((BASELINE, name), params, strict=True):
-        try:
-            resolve(p)
-        except ValueError as err:
-            raise InputError(f"scenario {label!r}: {err}") from None
-    return Plan([BASELINE, name], params, [sc.name for sc in loaded], len(loaded) > 1, seeds,
-                draws, start, until, "firms_per_100m_yuan", [sc.source for sc in loaded])
+    """The baseline and the measure (one) or the package of ``measures`` (several), from
+    ``start``, on every draw and seed: the report's plan of them (its composition and
+    checks), less the measures run alone beside a package."""
+    full = report_plan(measures, seeds, draws, start, until, "firms_per_100m_yuan", common)
+    return replace(full, names=[full.names[0], full.names[-1]],
+                   params=[full.params[0], full.params[-1]])
 
 
 def cases(runs: pd.DataFrame, p: Plan, min_gain: float,
