@@ -59,6 +59,10 @@ MIN_CASES = 20          # fewer cases than this: PRIM's boxes are noise
 QP_SIGNIFICANT = 0.05   # a restriction whose quasi-p-value is below this is reported as real
 CART_SEED = 20_221      # the random state of CART's tie-breaking (the same cases, the same leaves)
 TABLES = ("cases", "trajectory", "box", "cart")
+TRAJECTORY = ["box", "coverage", "density", "mass", "res_dim", "n", "kept"]
+LIMITS = ["parameter", "low", "high", "range_low", "range_high", "qp_value"]
+BOX = [*LIMITS, "box_coverage", "box_density", "box_mass"]
+LEAVES = ["leaf", "mass", "coverage", "density", "rule"]
 
 
 @dataclass
@@ -119,8 +123,7 @@ def _limits(box, i: int, x: pd.DataFrame) -> pd.DataFrame:
         rows.append({"parameter": name, "low": float(r["min"]), "high": float(r["max"]),
                      "range_low": float(x[name].min()), "range_high": float(x[name].max()),
                      "qp_value": float(qp.min()) if len(qp) else np.nan})
-    return pd.DataFrame(rows, columns=["parameter", "low", "high", "range_low", "range_high",
-                                       "qp_value"])
+    return pd.DataFrame(rows, columns=LIMITS)
 
 
 def prim_boxes(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -158,11 +161,8 @@ def prim_boxes(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                                      box_mass=inside.mean())
                 break
     traj["kept"] = traj.index == kept
-    traj = traj.rename(columns={"id": "box"})[
-        ["box", "coverage", "density", "mass", "res_dim", "n", "kept"]]
-    columns = ["parameter", "low", "high", "range_low", "range_high", "qp_value",
-               "box_coverage", "box_density", "box_mass"]
-    return traj.reset_index(drop=True), limits.reindex(columns=columns)
+    traj = traj.rename(columns={"id": "box"})[TRAJECTORY]
+    return traj.reset_index(drop=True), limits.reindex(columns=BOX)
 
 
 def cart_leaves(table: pd.DataFrame) -> pd.DataFrame:
@@ -200,7 +200,7 @@ def cart_leaves(table: pd.DataFrame) -> pd.DataFrame:
                      "coverage": float(stats.loc[leaf, "coverage"]),
                      "density": float(stats.loc[leaf, "density"]),
                      "rule": " and ".join(rule) or "(every case)"})
-    return pd.DataFrame(rows, columns=["leaf", "mass", "coverage", "density", "rule"])
+    return pd.DataFrame(rows, columns=LEAVES)
 
 
 def aim_words(min_gain: float, max_cost_per_job: float | None, until: int) -> str:
@@ -345,12 +345,8 @@ def make(p: Plan, out: Path, *, min_gain: float, max_cost_per_job: float | None,
             traj, box = prim_boxes(table)
             leaves = cart_leaves(table)
         else:
-            traj = pd.DataFrame(columns=["box", "coverage", "density", "mass", "res_dim", "n",
-                                         "kept"])
-            box = pd.DataFrame(columns=["parameter", "low", "high", "range_low",
-                                        "range_high", "qp_value", "box_coverage",
-                                        "box_density", "box_mass"])
-            leaves = pd.DataFrame(columns=["leaf", "mass", "coverage", "density", "rule"])
+            traj, box = pd.DataFrame(columns=TRAJECTORY), pd.DataFrame(columns=BOX)
+            leaves = pd.DataFrame(columns=LEAVES)
         d = Discovery(table, traj, box, leaves, summary(table, box, traj, p, aim))
         info = manifest_of(
             "discovery", aim=aim, min_gain=min_gain, max_cost_per_job=max_cost_per_job,
