@@ -52,11 +52,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve() -> tuple[subprocess.Popen, str]:
-    """The page server on a free port, once it answers (RuntimeError, with what it
-    printed, if it stops or does not answer within ``SERVER_START_S``)."""
+def serve(*args: str) -> tuple[subprocess.Popen, str]:
+    """The page server on a free port (``args``: more options of ``xianghe viz``), once it
+    answers (RuntimeError, with what it printed, if it stops or does not answer within
+    ``SERVER_START_S``)."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "runs.cli", "viz", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "runs.cli", "viz", "--port", str(port),
+                             *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + SERVER_START_S

@@ -88,7 +88,8 @@ def xianghe(*args: str, cwd: Path = ROOT) -> str:
 
 
 def _quiet(args: tuple[str, ...]) -> bool:
-    return args[0] in ("run", "compare", "sweep", "elasticities", "report", "calibrate")
+    return args[0] in ("run", "compare", "sweep", "elasticities", "report", "calibrate",
+                       "discover", "optimize")
 
 
 def script(path: str, *args: str) -> str:
@@ -268,8 +269,11 @@ def _additionality(point: str, prior: str) -> dict[str, str]:
 
 
 def report(tmp: Path) -> dict[str, str]:
-    out = tmp / "report"
-    xianghe("report", "--out", str(out))
+    out, discovery, search = tmp / "report", tmp / "discovery", tmp / "optimization"
+    xianghe("discover", "--workers", "2", "--out", str(discovery))
+    xianghe("optimize", "--workers", "2", "--out", str(search))
+    xianghe("report", "--out", str(out), "--robustness", str(discovery), "--robustness",
+            str(search))
     target = ROOT / "docs" / "report"
     for sub in ("figures", "tables"):
         shutil.rmtree(target / sub, ignore_errors=True)
@@ -292,8 +296,13 @@ def report(tmp: Path) -> dict[str, str]:
               f"{_g(r.q05)}-{_g(r.q95)}) against {r.published}"
               for r in oos.itertuples() if r.consistent is False or r.consistent == "False"]
     runs = len(manifest["seeds"]) * (manifest["draws"] or 1) * (len(manifest["measures"]) + 2)
+    found = json.loads((discovery / "manifest.json").read_text())
+    searched = json.loads((search / "manifest.json").read_text())
     return {"findings": findings, "misses": "\n".join(misses),
-            "runs": f"{runs} runs, {_minutes(manifest['seconds'])}"}
+            "runs": f"{runs} runs, {_minutes(manifest['seconds'])}",
+            "discovery": found["summary"], "discovery_time": _minutes(found["seconds"]),
+            "optimization": searched["summary"],
+            "optimization_time": _minutes(searched["seconds"])}
 
 
 def fit(tmp: Path) -> dict[str, str]:
@@ -460,8 +469,11 @@ SOURCES = {s.name: s for s in (
                             "xianghe elasticities --draws 20 --seeds 2 --workers 2",
                             "xianghe elasticities --prior-draws 20 --seeds 2 --workers 2"),
            elasticities, ("runs/elasticities.py", "runs/scenarios/*.toml")),
-    Source("report", ("xianghe report --out DIR",), report,
+    Source("report", ("xianghe discover --workers 2 --out D",
+                      "xianghe optimize --workers 2 --out O",
+                      "xianghe report --out DIR --robustness D --robustness O"), report,
            ("runs/report.py", "runs/analysis.py", "runs/scenarios/*.toml",
+            "runs/discover.py", "runs/optimize.py", "runs/robustness.py",
             "calibration/out_of_sample.toml", "calibration/targets.toml")),
     Source("fit", ("xianghe calibrate --report --workers 2",), fit,
            ("calibration/fit_report.py", "calibration/estimation.py",

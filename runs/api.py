@@ -39,7 +39,8 @@ if TYPE_CHECKING:   # pandas loads with the runs, not to check their input
     import pandas as pd
 
 __all__ = ["InputError", "LeverNotInForce", "FewDraws", "Scenario", "scenario", "run", "run_result", "compare",
-           "comparison", "sweep", "sweep_session", "scenario_params", "report"]
+           "comparison", "sweep", "sweep_session", "scenario_params", "report", "discover",
+           "optimize"]
 
 Scenario = scenarios.Scenario
 ScenarioRef = str | Path | Scenario
@@ -329,7 +330,8 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
            criterion: str = "firms_per_100m_yuan", params: dict[str, Any] | None = None,
            out: str | Path = "out/report", format: str = "md", workers: int | None = None, scheduler: str | None = None,
            posterior: str | Path | None = None, progress: bool = False,
-           wait: bool = False, repair: bool = False):
+           wait: bool = False, repair: bool = False,
+           robustness: list[str | Path] | str | Path | None = None):
     """The policy report: the baseline, each measure alone (``measures``: names,
     :class:`Scenario` objects or a comma-separated string; default the six of the county
     report) and their package, from ``from_year`` to ``until``, paired on seeds ``seed ..
@@ -338,6 +340,8 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
     ``out/report.md`` (``format="html"``: ``.html``), ``out/tables/`` (Parquet and CSV),
     ``out/figures/`` and the runs (``out/runs/``, from which a killed report resumes;
     ``repair`` rebuilds it from the sound runs when their manifest is damaged).
+    ``robustness``: folders of :func:`discover` and :func:`optimize` whose findings the
+    report adds as a section (where the measures fail, which packages hold up).
     Returns :class:`runs.report.Report`: ``effects``, ``money``, ``ranking``,
     ``sensitivity``, ``interactions``, ``out_of_sample``, ``runs`` and ``summary``."""
     from .report_options import check
@@ -351,6 +355,13 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
     if isinstance(measures, str):
         measures = [m.strip() for m in measures.split(",") if m.strip()]
     measures = check(measures, criterion, format, from_year, until)
+    if isinstance(robustness, str | os.PathLike):
+        robustness = [robustness]
+    folders = [_folder(f, "--robustness") for f in (robustness or [])]
+    from .robustness import check as check_robustness
+
+    for folder in folders:
+        check_robustness(folder)
     scenarios_run = 1 + len(measures) + (len(measures) > 1)
     check_runs("report", scenarios_run * seeds * max(draws, 1),
                f"{scenarios_run} scenarios x --seeds x --draws")
@@ -368,7 +379,35 @@ def report(measures: list[ScenarioRef] | str | None = None, *, seeds: int = 5,
     plan = reports.plan(measures, list(range(seed, seed + seeds)), vectors, from_year, until,
                         criterion, common)
     return reports.make(plan, Path(out), format, workers=workers, scheduler=scheduler,
-                        progress=progress, wait=wait, repair=repair)
+                        progress=progress, wait=wait, repair=repair, robustness=folders)
+
+
+def _check_aim(space: str, posterior, min_gain: float, max_cost_per_job: float | None) -> None:
+    """The states of the world and the aim of a discovery or a search, checked."""
+    import math
+
+    if space not in ("posterior", "prior"):
+        raise InputError(f"--space {space!r}: allowed: posterior, prior")
+    if space == "prior" and posterior is not None:
+        raise InputError(f"--posterior {posterior}: allowed only with --space posterior")
+    if isinstance(min_gain, bool) or not isinstance(min_gain, int | float) or not math.isfinite(
+            min_gain):
+        raise InputError(f"--min-gain {min_gain}: allowed: a finite number of projects")
+    if max_cost_per_job is not None and (
+            isinstance(max_cost_per_job, bool) or not isinstance(max_cost_per_job, int | float)
+            or not (math.isfinite(max_cost_per_job) and max_cost_per_job > 0)):
+        raise InputError(f"--max-cost-per-job {max_cost_per_job}: allowed: a positive "
+                         "number of yuan")
+
+
+def _states(space: str, draws: int, seed: int, posterior) -> list[dict]:
+    """``draws`` parameter vectors fixed by ``seed``: the posterior's (``space``
+    "posterior") or the lever strengths' and unreachable parameters' priors ("prior")."""
+    if space == "prior":
+        from calibration.estimation import lever_prior_draws
+
+        return lever_prior_draws(draws, seed)
+    return _draws(draws, seed, posterior)
 
 
 @_user_errors
@@ -388,23 +427,12 @@ def discover(measures: list[ScenarioRef] | str | None = None, *, min_gain: float
     Workbench) find where the failures lie. Writes ``out/discovery.md``, ``out/tables/``,
     ``out/figures/`` and the runs (``out/runs/``, from which a killed discovery resumes).
     Returns :class:`runs.discover.Discovery`."""
-    import math
-
     from .report_options import check_years
 
     _check_count("--draws", draws, 2, "a box needs cases to tell apart")
     _check_count("--seeds", seeds, 1)
     _check_count("--seed", seed, 0)
-    if space not in ("posterior", "prior"):
-        raise InputError(f"--space {space!r}: allowed: posterior, prior")
-    if space == "prior" and posterior is not None:
-        raise InputError(f"--posterior {posterior}: allowed only with --space posterior")
-    if not math.isfinite(min_gain):
-        raise InputError(f"--min-gain {min_gain}: allowed: a finite number of projects")
-    if max_cost_per_job is not None and not (math.isfinite(max_cost_per_job)
-                                             and max_cost_per_job > 0):
-        raise InputError(f"--max-cost-per-job {max_cost_per_job}: allowed: a positive "
-                         "number of yuan")
+    _check_aim(space, posterior, min_gain, max_cost_per_job)
     check_years(from_year, until)
     if isinstance(measures, str):
         measures = [m.strip() for m in measures.split(",") if m.strip()]
@@ -412,12 +440,7 @@ def discover(measures: list[ScenarioRef] | str | None = None, *, min_gain: float
     workers = _workers(workers)
     common = _params(params)
     prepare(_folder(out), "discovery", store="runs")
-    if space == "prior":
-        from calibration.estimation import lever_prior_draws
-
-        vectors = lever_prior_draws(draws, seed)
-    else:
-        vectors = _draws(draws, seed, posterior)
+    vectors = _states(space, draws, seed, posterior)
     from . import discover as discovery
 
     p = discovery.plan(measures, list(range(seed, seed + seeds)), vectors, from_year, until,
@@ -425,3 +448,91 @@ def discover(measures: list[ScenarioRef] | str | None = None, *, min_gain: float
     return discovery.make(p, Path(out), min_gain=min_gain, max_cost_per_job=max_cost_per_job,
                           space=space, workers=workers, scheduler=scheduler,
                           progress=progress, wait=wait, repair=repair)
+
+
+@_user_errors
+def optimize(measures: list[ScenarioRef] | str | None = None, *, min_gain: float = 200,
+             max_cost_per_job: float | None = None, min_share: float = 0.8,
+             ranges: Mapping[str, tuple[float, float]] | None = None,
+             start_years: tuple[int, int] | None = None,
+             epsilons: tuple[float, float, float] | None = None, population: int = 16,
+             generations: int = 10, space: str = "posterior", draws: int = 16,
+             seeds: int = 1, seed: int = 1, from_year: int = 2022, until: int = 2030,
+             params: dict[str, Any] | None = None, out: str | Path = "out/optimization",
+             workers: int | None = None, scheduler: str | None = None,
+             posterior: str | Path | None = None, progress: bool = False,
+             wait: bool = False, repair: bool = False):
+    """Robust policy search (:mod:`runs.optimize`): NSGA-II (platypus, with EMA
+    Workbench's problem and operators) over the levers the ``measures`` set (default the
+    county report's seven; number levers up to three times the report's step, or
+    ``ranges``; with ``start_years`` (low, high) each measure's first year too), each
+    setting scored on ``draws`` x ``seeds`` common states of the world (``space`` as in
+    :func:`discover`) by its mean public cost, its mean gain and its robustness (the share
+    of states with at least ``min_gain`` extra projects producing at the end of ``until``
+    and, if given, a cost per job of at most ``max_cost_per_job``), ``population`` settings
+    a generation for ``generations``. The Pareto set is run again on fresh draws and seeds;
+    the cheapest member meeting the aim in ``min_share`` of them is named. Writes
+    ``out/optimization.md``, ``out/tables/``, ``out/figures/`` and the runs (``out/runs/``,
+    from which a killed search resumes). ``epsilons`` (cost in yuan, gain in projects,
+    robustness): the Pareto set's resolution (default :data:`runs.optimize.EPSILONS`).
+    Returns :class:`runs.optimize.Optimization`."""
+    import math
+
+    from .report_options import check_measures, check_years
+
+    _check_count("--draws", draws, 2, "robustness is a share of states")
+    _check_count("--seeds", seeds, 1)
+    _check_count("--seed", seed, 0)
+    _check_count("--population", population, 4, "NSGA-II breeds pairs chosen by tournament")
+    _check_count("--generations", generations, 1)
+    _check_aim(space, posterior, min_gain, max_cost_per_job)
+    if (isinstance(min_share, bool) or not isinstance(min_share, int | float)
+            or not (math.isfinite(min_share) and 0 < min_share <= 1)):
+        raise InputError(f"--min-share {min_share}: allowed: a share in (0, 1]")
+    check_years(from_year, until)
+    if start_years is not None:
+        if (not isinstance(start_years, tuple | list) or len(start_years) != 2
+                or not all(is_year(y) for y in start_years)
+                or not from_year <= start_years[0] < start_years[1] <= until):
+            shown = (":".join(map(str, start_years)) if isinstance(start_years, tuple | list)
+                     else repr(start_years))
+            raise InputError(f"--start-years {shown}: allowed: LOW:HIGH, years with "
+                             f"{from_year} (--from) <= LOW < HIGH <= {until} (--until)")
+        start_years = (int(start_years[0]), int(start_years[1]))
+    if ranges is not None:
+        _mapping("ranges", ranges)
+        for name, bounds in ranges.items():
+            if (not isinstance(bounds, tuple | list) or len(bounds) != 2 or any(
+                    isinstance(b, bool) or not isinstance(b, int | float) for b in bounds)):
+                raise InputError(f"--range {name}: allowed: NAME=LOW:HIGH, two numbers")
+    if epsilons is not None and (
+            not isinstance(epsilons, tuple | list) or len(epsilons) != 3
+            or any(isinstance(e, bool) or not isinstance(e, int | float)
+                   or not (math.isfinite(e) and e > 0) for e in epsilons)):
+        shown = (",".join(f"{e:g}" if isinstance(e, int | float) else repr(e)
+                          for e in epsilons) if isinstance(epsilons, tuple | list)
+                 else repr(epsilons))
+        raise InputError(f"--epsilons {shown}: allowed: COST,GAIN,SHARE, three positive "
+                         "numbers (yuan, projects, share of states)")
+    if isinstance(measures, str):
+        measures = [m.strip() for m in measures.split(",") if m.strip()]
+    chosen = check_measures(measures)
+    check_runs("optimize", (population * generations + 1) * seeds * draws,
+               "(--population x --generations + 1) x --seeds x --draws")
+    workers = _workers(workers)
+    common = _params(params)
+    from . import optimize as optimization
+
+    levers = optimization.space(chosen, dict(ranges or {}), start_years)
+    prepare(_folder(out), "optimization", store="runs")
+    fresh = seed + optimization.FRESH
+    return optimization.make(
+        levers, Path(out), draws=_states(space, draws, seed, posterior),
+        fresh_draws=_states(space, draws, fresh, posterior),
+        seeds=list(range(seed, seed + seeds)), fresh_seeds=list(range(fresh, fresh + seeds)),
+        start=from_year, until=until, common=common, min_gain=min_gain,
+        max_cost_per_job=max_cost_per_job, min_share=float(min_share),
+        population=population, generations=generations, seed=seed, space_name=space,
+        epsilons=(dict(zip(optimization.OBJECTIVES, map(float, epsilons), strict=True))
+                  if epsilons is not None else optimization.EPSILONS),
+        workers=workers, scheduler=scheduler, progress=progress, wait=wait, repair=repair)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+from pathlib import Path
 
 import matplotlib
 
@@ -78,6 +80,18 @@ class Controls:
         self.base = {k: v for k, v in sc.params.items() if k not in self.lever_names()}
         levers = {k: PARAMS[k].default for k in self.lever_names()}
         levers.update({k: v for k, v in sc.params.items() if k in levers})
+        self.values.set(levers)
+        self.check()
+
+    def load_package(self, label: str, packages: dict[str, dict]) -> None:
+        """Set the levers as a package of a search's Pareto set sets them (``packages``:
+        :func:`pareto_packages`), every other lever as it was."""
+        levers = {k: PARAMS[k].default for k in self.lever_names()}
+        for name, lever in packages[label].items():
+            levers[name] = lever["value"]
+            levers[PARAMS[name].start_year] = lever["from"]
+        self.scenario.set("baseline")
+        self.base = {}
         self.values.set(levers)
         self.check()
 
@@ -161,12 +175,37 @@ def LeverControl(controls: Controls, name: str):
                          on_value=lambda v: controls.set(start, int(v)))
 
 
+def pareto_packages(folder: str | os.PathLike | None) -> dict[str, dict]:
+    """The packages of a search's Pareto set (the folder of ``xianghe optimize``), each
+    under a label that says its member, cost and robustness on fresh states: its levers
+    as :func:`model.params.levers_set` gives them. None without a folder."""
+    if not folder:
+        return {}
+    import json
+
+    import pandas as pd
+
+    pareto = pd.read_parquet(Path(folder) / "tables" / "pareto.parquet")
+    return {(f"member {r.member}: {r.fresh_cost_yuan / 1e6:,.0f} m yuan, "
+             f"{r.fresh_gain:.0f} projects, meets the aim in {r.fresh_robustness:.0%}"):
+            json.loads(r.candidate) for r in pareto.itertuples()}
+
+
+# ``xianghe viz --pareto DIR`` names a search's folder whose packages the page offers.
+PARETO_ENV = "XIANGHE_PARETO"
+
+
 @solara.component
 def MeasuresPanel(controls: Controls):
     """Scenario, seed, scale and every lever, grouped as the report groups the measures."""
+    packages = solara.use_memo(lambda: pareto_packages(os.environ.get(PARETO_ENV)), [])
     with solara.Card("Scenario and measures", style={"max-width": "100%"}):
         solara.Select("Start from scenario", value=controls.scenario.value,
                       values=[p.stem for p in available()], on_value=controls.load_scenario)
+        if packages:
+            solara.Select("Or load a package of the Pareto set", value=None,
+                          values=list(packages),
+                          on_value=lambda label: controls.load_package(label, packages))
         solara.InputInt("Seed", value=controls.seed.value,
                         on_value=lambda v: (controls.seed.set(v), controls.check()))
         solara.SliderInt(f"Talent agents: {controls.talent_agents.value:,}",

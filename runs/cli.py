@@ -349,13 +349,21 @@ def _cmd_viz(args) -> int:
         raise InputError(f"--host {args.host} --port {args.port}: cannot serve there "
                          f"({err.strerror or err}); allowed: a local address and a free "
                          "port") from None
+    env = dict(SERVER_ENV)
+    if args.pareto:
+        from .robustness import check
+
+        if check(Path(args.pareto), "--pareto").get("kind") != "optimization":
+            raise InputError(f"--pareto {args.pareto}: holds no search; allowed: the --out "
+                             "folder of `xianghe optimize`")
+        env["XIANGHE_PARETO"] = str(Path(args.pareto).resolve())
     solara = Path(sys.executable).parent / "solara"
     command = [str(solara), "run", "runs.app", "--host", args.host, "--port", str(args.port),
                "--production", "--no-open", "--no-check-version"]
     print(f"serving the page at http://{args.host}:{args.port}/ (Ctrl-C stops it)",
           file=sys.stderr)
     # Become the server, so that stopping this process stops the page.
-    os.execve(solara, command, {**os.environ, **SERVER_ENV})
+    os.execve(solara, command, {**os.environ, **env})
 
 
 def _cmd_elasticities(args) -> int:
@@ -717,7 +725,7 @@ def _cmd_report(args) -> int:
                      format=args.format,
                      workers=args.workers, scheduler=args.scheduler,
                      posterior=args.posterior, progress=not args.quiet, wait=args.wait,
-                     repair=args.repair)
+                     repair=args.repair, robustness=args.robustness)
     from .report import METRIC, fmt, interval_text, pct
 
     m = METRIC[args.criterion]
@@ -745,6 +753,112 @@ def _cmd_discover(args) -> int:
     print(d.summary)
     print(f"wrote {d.path}", file=sys.stderr)
     return 0
+
+
+def _cmd_optimize(args) -> int:
+    from . import api
+
+    o = api.optimize(args.measures, min_gain=args.min_gain,
+                     max_cost_per_job=args.max_cost_per_job, min_share=args.min_share,
+                     ranges=_parse_ranges(args.range),
+                     start_years=_parse_span("--start-years", args.start_years),
+                     epsilons=_parse_numbers("--epsilons", args.epsilons),
+                     population=args.population, generations=args.generations,
+                     space=args.space, draws=args.draws, seeds=args.seeds, seed=args.seed,
+                     from_year=getattr(args, "from"), until=args.until,
+                     params=_parse_set(args.set), out=args.out, workers=args.workers,
+                     scheduler=args.scheduler, posterior=args.posterior,
+                     progress=not args.quiet, wait=args.wait, repair=args.repair)
+    print(o.summary)
+    print(f"wrote {o.path}", file=sys.stderr)
+    return 0
+
+
+def _parse_span(option: str, text: str | None) -> tuple[float, float] | None:
+    """``LOW:HIGH`` as two numbers (integers where they are), or an error naming it."""
+    if text is None:
+        return None
+    def number(part: str) -> float:
+        try:
+            return int(part)
+        except ValueError:
+            return float(part)
+
+    parts = text.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return number(parts[0]), number(parts[1])
+    except ValueError:
+        raise InputError(f"{option} {text}: allowed: LOW:HIGH, two numbers") from None
+
+
+def _parse_numbers(option: str, text: str | None) -> tuple[float, ...] | None:
+    """``A,B,...`` as numbers, or an error naming the option."""
+    if text is None:
+        return None
+    try:
+        return tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise InputError(f"{option} {text}: allowed: comma-separated numbers") from None
+
+
+def _parse_ranges(items: list[str]) -> dict[str, tuple[float, float]]:
+    out = {}
+    for item in items:
+        name, sep, span = item.partition("=")
+        if not sep or not name:
+            raise InputError(f"--range {item}: allowed: NAME=LOW:HIGH")
+        out[name.strip()] = _parse_span(f"--range {name.strip()}", span)
+    return out
+
+
+def _aim_options(parser: argparse.ArgumentParser) -> None:
+    """The aim of a discovery or a search: the gain, and a cost per job if given."""
+    parser.add_argument("--min-gain", type=float, default=200,
+                        help="the aim: at least this many more projects producing in Xianghe "
+                             "at the end of --until than without (default 200)")
+    parser.add_argument("--max-cost-per-job", type=float,
+                        help="and, if given, a discounted public cost of at most this many "
+                             "yuan per extra job")
+
+
+def _states_options(parser: argparse.ArgumentParser, draws: int) -> None:
+    """The states of the world a discovery or a search runs over, and its years."""
+    parser.add_argument("--space", default="posterior",
+                        help="the states of the world: posterior (default; draws of the "
+                             "calibration's posterior, the rest from their priors) or prior "
+                             "(the lever strengths and the parameters the figures cannot "
+                             "inform from their priors, the rest at the calibrated point)")
+    parser.add_argument("--draws", type=int, default=draws,
+                        help=f"parameter draws, fixed by --seed (default {draws})")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per draw (default 1)")
+    parser.add_argument("--posterior", metavar="FILE",
+                        help="posterior sample the draws come from "
+                             "(default calibration/posterior.parquet)")
+    parser.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    parser.add_argument("--from", type=int, default=2022,
+                        help="year the measures start (default 2022)")
+    parser.add_argument("--until", type=int, default=2030, help="last year (default 2030)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a parameter in every scenario (repeatable)")
+
+
+def _output_options(parser: argparse.ArgumentParser, name: str, document: str) -> None:
+    """Where a discovery or a search runs and writes, and how it treats its folder."""
+    parser.add_argument("--workers", type=int, help="local worker processes (default: all "
+                                                    "cores)")
+    parser.add_argument("--scheduler", help="address of a Dask scheduler, e.g. "
+                                            "tcp://host:8786")
+    parser.add_argument("--out", default=f"out/{name}",
+                        help=f"folder for {document}, tables, figures and runs "
+                             f"(default out/{name})")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--wait", action="store_true",
+                        help="wait for another command writing to --out rather than refuse")
+    parser.add_argument("--repair", action="store_true",
+                        help="set a damaged runs manifest aside and rebuild from the sound "
+                             "runs")
 
 
 def _draws_options(parser: argparse.ArgumentParser, fixed_by: str) -> None:
@@ -845,6 +959,9 @@ def build_parser() -> argparse.ArgumentParser:
     viz = sub.add_parser("viz", help="serve the interactive page")
     viz.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     viz.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    viz.add_argument("--pareto", metavar="DIR",
+                     help="offer the Pareto set of a `xianghe optimize` folder as lever "
+                          "settings to load")
     viz.set_defaults(func=_cmd_viz)
 
     el = sub.add_parser("elasticities",
@@ -987,6 +1104,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "unit cost")
     rp.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
     rp.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    rp.add_argument("--robustness", action="append", default=[], metavar="DIR",
+                    help="add the findings of a `xianghe discover` or `xianghe optimize` "
+                         "folder as a section (repeatable)")
     rp.add_argument("--out", default="out/report",
                     help="folder for the report, tables, figures and runs (default out/report)")
     rp.add_argument("--format", default="md", help="md (default) or html")
@@ -1003,40 +1123,38 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--measures", help="comma-separated measures: one is judged alone, "
                                        "several as their package (default: the county "
                                        "report's seven, as a package)")
-    dv.add_argument("--min-gain", type=float, default=200,
-                    help="the aim: at least this many more projects producing in Xianghe "
-                         "at the end of --until than without (default 200)")
-    dv.add_argument("--max-cost-per-job", type=float,
-                    help="and, if given, a discounted public cost of at most this many yuan "
-                         "per extra job")
-    dv.add_argument("--space", default="posterior",
-                    help="the states of the world: posterior (default; draws of the "
-                         "calibration's posterior, the rest from their priors) or prior (the "
-                         "lever strengths and the parameters the figures cannot inform from "
-                         "their priors, the rest at the calibrated point)")
-    dv.add_argument("--draws", type=int, default=400,
-                    help="parameter draws, fixed by --seed (default 400)")
-    dv.add_argument("--seeds", type=int, default=1, help="seeds per draw (default 1)")
-    dv.add_argument("--posterior", metavar="FILE",
-                    help="posterior sample the draws come from "
-                         "(default calibration/posterior.parquet)")
-    dv.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
-    dv.add_argument("--from", type=int, default=2022,
-                    help="year the measures start (default 2022)")
-    dv.add_argument("--until", type=int, default=2030, help="last year (default 2030)")
-    dv.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="set a parameter in both scenarios (repeatable)")
-    dv.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
-    dv.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
-    dv.add_argument("--out", default="out/discovery",
-                    help="folder for discovery.md, tables, figures and runs "
-                         "(default out/discovery)")
-    dv.add_argument("--quiet", action="store_true", help="no progress bar")
-    dv.add_argument("--wait", action="store_true",
-                    help="wait for another command writing to --out rather than refuse")
-    dv.add_argument("--repair", action="store_true",
-                    help="set a damaged runs manifest aside and rebuild from the sound runs")
+    _aim_options(dv)
+    _states_options(dv, draws=400)
+    _output_options(dv, "discovery", "discovery.md")
     dv.set_defaults(func=_cmd_discover)
+
+    op = sub.add_parser("optimize", help="robust policy search: the settings of the levers "
+                                         "that reach an aim in most states of the world at "
+                                         "least cost (NSGA-II)")
+    op.add_argument("--measures", help="comma-separated measures whose levers are searched "
+                                       "(default: the county report's seven)")
+    op.add_argument("--range", action="append", default=[], metavar="NAME=LOW:HIGH",
+                    help="search a number lever over another range (repeatable; default: "
+                         "from its default to three times the county report's step)")
+    op.add_argument("--start-years", metavar="LOW:HIGH",
+                    help="search each measure's first year too, in LOW..HIGH (default: "
+                         "every measure starts --from)")
+    _aim_options(op)
+    op.add_argument("--min-share", type=float, default=0.8,
+                    help="a setting meets the aim in at least this share of the states "
+                         "(default 0.8): the cheapest Pareto member doing so on fresh "
+                         "states is named")
+    op.add_argument("--epsilons", metavar="COST,GAIN,SHARE",
+                    help="the Pareto set's resolution: settings closer than this in cost "
+                         "(yuan), gain (projects) and robustness are one (default "
+                         "2.5e8,5,0.05)")
+    op.add_argument("--population", type=int, default=16,
+                    help="settings a generation (default 16)")
+    op.add_argument("--generations", type=int, default=10,
+                    help="generations of the search (default 10)")
+    _states_options(op, draws=16)
+    _output_options(op, "optimization", "optimization.md")
+    op.set_defaults(func=_cmd_optimize)
 
     params = sub.add_parser("params", help="list every parameter")
     params.add_argument("--markdown", action="store_true", help="as a Markdown table")
@@ -1063,7 +1181,7 @@ def _show_notes() -> None:
 
 # The commands that load the simulation stack (numpy, pandas, Mesa).
 SIMULATING = ("run", "compare", "sweep", "sensitivity", "plot", "elasticities", "calibrate",
-              "report", "discover")
+              "report", "discover", "optimize")
 
 
 def _bytecode_note() -> None:

@@ -349,7 +349,7 @@ def make(p: Plan, out: Path, *, min_gain: float, max_cost_per_job: float | None,
             leaves = pd.DataFrame(columns=LEAVES)
         d = Discovery(table, traj, box, leaves, summary(table, box, traj, p, aim))
         info = manifest_of(
-            "discovery", aim=aim, min_gain=min_gain, max_cost_per_job=max_cost_per_job,
+            "discovery", summary=d.summary, aim=aim, min_gain=min_gain, max_cost_per_job=max_cost_per_job,
             space=space, measures=p.measures, package=p.package, seeds=p.seeds,
             draws=len(p.draws), **{"from": p.start}, until=p.until,
             levers={name: levers_set(params) for name, params

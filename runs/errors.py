@@ -24,6 +24,7 @@ CEILINGS: dict[str, tuple[int, str]] = {
     "--batch": (100_000, "runs held in memory before they are written"),
     "--budget": (1_000_000, "model runs: weeks of computing"),
     "--population": (10_000, "particles held in memory a generation"),
+    "--generations": (1_000, "every generation's settings are kept in the search's log"),
     "--waves": (50, "every wave's emulators are kept to judge every later point"),
     "--wave-size": (5_000, "a Gaussian process costs the cube of a wave's points"),
     "--chains": (10_000, "every chain's states are held in memory"),
@@ -35,6 +36,7 @@ MAX_RUNS = {"run": (2_000, HELD_IN_MEMORY),
             "compare": (100_000, "each run a row in memory"),
             "report": (20_000, "the report analyses every year of every run in memory"),
             "discover": (20_000, "a discovery, as a report, analyses every run in memory"),
+            "optimize": (50_000, "a search holds every candidate's runs in memory"),
             "sweep": (100_000, "the design's tasks are built in memory"),
             "design points": (10_000, "design points are held in memory with their parameters")}
 

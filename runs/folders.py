@@ -117,6 +117,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          markers=(MANIFEST, "runs/manifest.json")),
     Kind("discovery", ("discovery.md", "figures", "tables", "runs", MANIFEST),
          "xianghe discover", markers=(MANIFEST, "runs/manifest.json")),
+    Kind("optimization", ("optimization.md", "figures", "tables", "runs", MANIFEST),
+         "xianghe optimize", markers=(MANIFEST, "runs/manifest.json")),
     Kind("fit report", ("report.md", "fit.csv", "predictions.csv", "contraction.csv",
                         "correlations.csv",
                         "runs.parquet", "posterior-predictive.png", "posterior-predictive.svg",

@@ -689,6 +689,7 @@ class Report:
     runs: pd.DataFrame           # scenario, (draw,) seed, year, every indicator
     summary: str
     path: Path | None = None
+    robustness: list = field(default_factory=list)   # runs.robustness.Finding, if asked
 
     TABLES = ("effects", "money", "ranking", "sensitivity", "interactions", "out_of_sample",
               "runs")
@@ -1386,6 +1387,9 @@ def document(rep: Report, p: Plan, figures: list[tuple[str, str]]) -> list[tuple
                   "whose years the runs do not hold is left out."),
             ("table", baseline_fit_view(fitted, p)),
         ]
+    from .robustness import blocks as robustness_blocks
+
+    blocks += robustness_blocks(rep.robustness, 8 if len(fitted) else 7)
     blocks += [
         ("h2", "Tables and runs"),
         ("p", "Every table above, unrounded, is in `tables/` as Parquet and CSV; the runs "
@@ -1415,11 +1419,16 @@ def write(rep: Report, p: Plan, out: Path, form: str, info: dict) -> Path:
     try:
         tables = new / "tables"
         tables.mkdir()
-        for name in Report.TABLES:
-            df = getattr(rep, name)
+        from .robustness import figures as robustness_figures
+        from .robustness import tables as robustness_tables
+
+        frames = {name: getattr(rep, name) for name in Report.TABLES}
+        for name, df in {**frames, **robustness_tables(rep.robustness)}.items():
             df.to_parquet(tables / f"{name}.parquet", index=False)
             df.to_csv(tables / f"{name}.csv", index=False)
         figures = _figures(rep, p, new / "figures")
+        for name, source in robustness_figures(rep.robustness).items():
+            shutil.copy(source, new / "figures" / name)
         (new / f"report.{form}").write_text(render(document(rep, p, figures), form), "utf-8")
         if (out / RUNS).is_dir():
             _link_runs(out / RUNS, new / RUNS)
@@ -1432,9 +1441,13 @@ def write(rep: Report, p: Plan, out: Path, form: str, info: dict) -> Path:
 
 
 def make(p: Plan, out: Path, form: str, *, workers: int = 1, scheduler: str | None = None,
-         progress: bool = True, wait: bool = False, repair: bool = False) -> Report:
-    """Run the plan into ``out`` (resuming), analyse its runs and write the report."""
+         progress: bool = True, wait: bool = False, repair: bool = False,
+         robustness: list[Path] = ()) -> Report:
+    """Run the plan into ``out`` (resuming), analyse its runs and write the report, with
+    the findings of the discoveries and searches in ``robustness`` (their folders)."""
     import time
+
+    from . import robustness as robust
 
     out = Path(out)
     started = time.perf_counter()
@@ -1445,6 +1458,7 @@ def make(p: Plan, out: Path, form: str, *, workers: int = 1, scheduler: str | No
         runs = tidy_runs(df, p.names)
         rep = analyse(runs, p)
         rep.summary = "\n\n".join(summary(rep, p))
+        rep.robustness = robust.read(list(robustness))
         info = manifest_of(
             "report", report=f"report.{form}", measures=p.measures, package=p.package,
             seeds=p.seeds, draws=None if p.draws is None else len(p.draws), **{"from": p.start},
@@ -1452,6 +1466,7 @@ def make(p: Plan, out: Path, form: str, *, workers: int = 1, scheduler: str | No
             levers={name: levers_set(params) for name, params
                     in zip(p.names, p.params, strict=True)},
             discount_rate=DISCOUNT_RATE, scenario_files=p.sources,
+            robustness=[str(f) for f in robustness],
             package_version=provenance.package_version(), versions=provenance.versions(),
             git_revision=provenance.git_revision(),
             seconds=round(time.perf_counter() - started, 1), written=provenance.timestamp())
