@@ -34,8 +34,6 @@ runs, as the report writes its folder.
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -47,8 +45,8 @@ import pandas as pd
 from model.params import PARAMS, levers_set
 
 from . import provenance
-from .folders import manifest_of, output, publish, staging
-from .report import RUNS, Plan, _link_runs, check_runs, paired_quantities, run_plan, tidy_runs
+from .folders import manifest_of, output
+from .report import RUNS, Plan, check_runs, paired_quantities, run_plan, tidy_runs, write_folder
 from .report import plan as report_plan
 
 SPACES = ("posterior", "prior")
@@ -123,7 +121,9 @@ def _limits(box, i: int, x: pd.DataFrame) -> pd.DataFrame:
         rows.append({"parameter": name, "low": float(r["min"]), "high": float(r["max"]),
                      "range_low": float(x[name].min()), "range_high": float(x[name].max()),
                      "qp_value": float(qp.min()) if len(qp) else np.nan})
-    return pd.DataFrame(rows, columns=LIMITS)
+    # in the cases' column order, not EMA's (which follows Python's string hashing)
+    order = {name: i for i, name in enumerate(x.columns)}
+    return pd.DataFrame(sorted(rows, key=lambda r: order[r["parameter"]]), columns=LIMITS)
 
 
 def prim_boxes(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -193,6 +193,9 @@ def cart_leaves(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for leaf in stats.index:
         limits = boxes[leaf]
+        # in the cases' column order: EMA lists a box's parameters in an order that
+        # changes with Python's string hashing, from one process to the next
+        limits = limits.reindex([n for n in x.columns if n in limits.index])
         rule = [f"{n} in [{lo:.4g}, {hi:.4g}]" for n, (lo, hi)
                 in zip(limits.index, limits[["min", "max"]].to_numpy(), strict=True)
                 if lo > x[n].min() or hi < x[n].max()]
@@ -308,23 +311,11 @@ def _markdown(d: Discovery, p: Plan, aim: str, figures: list[tuple[str, str]]) -
 
 def write(d: Discovery, p: Plan, out: Path, aim: str, info: dict) -> Path:
     """The folder, written at once: discovery.md, tables, figures, the runs, manifest."""
-    new = staging(out)
-    try:
-        tables = new / "tables"
-        tables.mkdir()
-        for name in TABLES:
-            df = getattr(d, name)
-            df.to_parquet(tables / f"{name}.parquet", index=False)
-            df.to_csv(tables / f"{name}.csv", index=False)
+    def fill(new: Path) -> None:
         figures = _figures(d.trajectory, d.box, new / "figures") if len(d.trajectory) else []
         (new / "discovery.md").write_text(_markdown(d, p, aim, figures), "utf-8")
-        if (out / RUNS).is_dir():
-            _link_runs(out / RUNS, new / RUNS)
-        (new / "manifest.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
-        publish(new, out, "discovery")
-    finally:
-        if new.exists():
-            shutil.rmtree(new, ignore_errors=True)
+
+    write_folder(out, "discovery", {name: getattr(d, name) for name in TABLES}, fill, info)
     return out / "discovery.md"
 
 

@@ -53,7 +53,6 @@ import hashlib
 import json
 import math
 import random
-import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -69,8 +68,8 @@ from . import provenance
 from . import scenario as scenarios
 from .engine import Backend, RunTask, run_tasks
 from .errors import InputError
-from .folders import manifest_of, output, publish, staging
-from .report import BASELINE, RUNS, _link_runs, paired_quantities, runs_state
+from .folders import manifest_of, output
+from .report import BASELINE, RUNS, paired_quantities, runs_state, write_folder
 from .store import ResultStore, schema, write_manifest
 
 STEP_TIMES = 3          # a number is searched up to this many times the county report's step
@@ -628,23 +627,13 @@ def _markdown(opt: Optimization, levers: list[Lever], figures: list[tuple[str, s
 
 
 def write(opt: Optimization, levers: list[Lever], out: Path, info: dict) -> Path:
-    new = staging(out)
-    try:
-        tables = new / "tables"
-        tables.mkdir()
-        for name in TABLES:
-            df = getattr(opt, name)
-            df.to_parquet(tables / f"{name}.parquet", index=False)
-            df.to_csv(tables / f"{name}.csv", index=False)
+    """The folder, written at once: optimization.md, tables, figures, the runs, manifest."""
+    def fill(new: Path) -> None:
         figures = _figures(opt, levers, new / "figures")
         (new / "optimization.md").write_text(_markdown(opt, levers, figures), "utf-8")
-        if (out / RUNS).is_dir():
-            _link_runs(out / RUNS, new / RUNS)
-        (new / "manifest.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
-        publish(new, out, "optimization")
-    finally:
-        if new.exists():
-            shutil.rmtree(new, ignore_errors=True)
+
+    write_folder(out, "optimization", {name: getattr(opt, name) for name in TABLES}, fill,
+                 info)
     return out / "optimization.md"
 
 

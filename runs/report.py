@@ -1413,30 +1413,40 @@ def _link_runs(src: Path, dst: Path) -> None:
             shutil.copy2(path, target)
 
 
-def write(rep: Report, p: Plan, out: Path, form: str, info: dict) -> Path:
-    """Write the folder: report, tables, figures, the runs and the manifest, at once."""
+def write_folder(out: Path, kind: str, tables: dict[str, pd.DataFrame],
+                 fill: Callable[[Path], None], info: dict) -> None:
+    """Write a command's folder at once (a report, a discovery, a search): ``tables`` as
+    Parquet and CSV in ``tables/``, whatever ``fill`` writes into the new folder (its
+    figures and document), the stored runs (hard-linked) and the manifest, built beside
+    ``out`` and exchanged with it in one rename."""
     new = staging(out)
     try:
-        tables = new / "tables"
-        tables.mkdir()
-        from .robustness import figures as robustness_figures
-        from .robustness import tables as robustness_tables
-
-        frames = {name: getattr(rep, name) for name in Report.TABLES}
-        for name, df in {**frames, **robustness_tables(rep.robustness)}.items():
-            df.to_parquet(tables / f"{name}.parquet", index=False)
-            df.to_csv(tables / f"{name}.csv", index=False)
-        figures = _figures(rep, p, new / "figures")
-        for name, source in robustness_figures(rep.robustness).items():
-            shutil.copy(source, new / "figures" / name)
-        (new / f"report.{form}").write_text(render(document(rep, p, figures), form), "utf-8")
+        (new / "tables").mkdir()
+        for name, df in tables.items():
+            df.to_parquet(new / "tables" / f"{name}.parquet", index=False)
+            df.to_csv(new / "tables" / f"{name}.csv", index=False)
+        fill(new)
         if (out / RUNS).is_dir():
             _link_runs(out / RUNS, new / RUNS)
         (new / "manifest.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
-        publish(new, out, "report")
+        publish(new, out, kind)
     finally:
         if new.exists():
             shutil.rmtree(new, ignore_errors=True)
+
+
+def write(rep: Report, p: Plan, out: Path, form: str, info: dict) -> Path:
+    """Write the folder: report, tables, figures, the runs and the manifest, at once."""
+    from . import robustness
+
+    def fill(new: Path) -> None:
+        figures = _figures(rep, p, new / "figures")
+        for name, source in robustness.figures(rep.robustness).items():
+            shutil.copy(source, new / "figures" / name)
+        (new / f"report.{form}").write_text(render(document(rep, p, figures), form), "utf-8")
+
+    tables = {name: getattr(rep, name) for name in Report.TABLES}
+    write_folder(out, "report", {**tables, **robustness.tables(rep.robustness)}, fill, info)
     return out / f"report.{form}"
 
 
