@@ -740,16 +740,21 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _robust_options(args) -> dict:
+    """What a discovery and a search are both asked (:func:`_aim_options`,
+    :func:`_states_options`, :func:`_output_options`), as keyword arguments of the API."""
+    return dict(min_gain=args.min_gain, max_cost_per_job=args.max_cost_per_job,
+                space=args.space, draws=args.draws, seeds=args.seeds, seed=args.seed,
+                from_year=getattr(args, "from"), until=args.until,
+                params=_parse_set(args.set), out=args.out, workers=args.workers,
+                scheduler=args.scheduler, posterior=args.posterior,
+                progress=not args.quiet, wait=args.wait, repair=args.repair)
+
+
 def _cmd_discover(args) -> int:
     from . import api
 
-    d = api.discover(args.measures, min_gain=args.min_gain,
-                     max_cost_per_job=args.max_cost_per_job, space=args.space,
-                     draws=args.draws, seeds=args.seeds, seed=args.seed,
-                     from_year=getattr(args, "from"), until=args.until,
-                     params=_parse_set(args.set), out=args.out, workers=args.workers,
-                     scheduler=args.scheduler, posterior=args.posterior,
-                     progress=not args.quiet, wait=args.wait, repair=args.repair)
+    d = api.discover(args.measures, **_robust_options(args))
     print(d.summary)
     print(f"wrote {d.path}", file=sys.stderr)
     return 0
@@ -758,17 +763,12 @@ def _cmd_discover(args) -> int:
 def _cmd_optimize(args) -> int:
     from . import api
 
-    o = api.optimize(args.measures, min_gain=args.min_gain,
-                     max_cost_per_job=args.max_cost_per_job, min_share=args.min_share,
+    o = api.optimize(args.measures, min_share=args.min_share,
                      ranges=_parse_ranges(args.range),
                      start_years=_parse_span("--start-years", args.start_years),
                      epsilons=_parse_numbers("--epsilons", args.epsilons),
                      population=args.population, generations=args.generations,
-                     space=args.space, draws=args.draws, seeds=args.seeds, seed=args.seed,
-                     from_year=getattr(args, "from"), until=args.until,
-                     params=_parse_set(args.set), out=args.out, workers=args.workers,
-                     scheduler=args.scheduler, posterior=args.posterior,
-                     progress=not args.quiet, wait=args.wait, repair=args.repair)
+                     **_robust_options(args))
     print(o.summary)
     print(f"wrote {o.path}", file=sys.stderr)
     return 0

@@ -255,6 +255,8 @@ def _figures(traj: pd.DataFrame, box: pd.DataFrame, folder: Path) -> list[tuple[
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from .plots import save
+
     folder.mkdir()
     sns.set_theme(style="whitegrid", context="paper")
     made = []
@@ -269,9 +271,7 @@ def _figures(traj: pd.DataFrame, box: pd.DataFrame, folder: Path) -> list[tuple[
            title="PRIM's peeling trajectory")
     ax.legend(title="parameters restricted", fontsize=7, title_fontsize=7)
     fig.tight_layout()
-    for ext in ("png", "svg"):
-        fig.savefig(folder / f"prim-tradeoff.{ext}", dpi=150)
-    plt.close(fig)
+    save(fig, folder / "prim-tradeoff")
     made.append(("PRIM's trade-off of coverage against density", "figures/prim-tradeoff.png"))
     if len(box):
         span = (box["range_high"] - box["range_low"]).replace(0, np.nan)
@@ -283,9 +283,7 @@ def _figures(traj: pd.DataFrame, box: pd.DataFrame, folder: Path) -> list[tuple[
                                    "over the cases (0 = lowest, 1 = highest)",
                title="Where the measure fails: the kept box")
         fig.tight_layout()
-        for ext in ("png", "svg"):
-            fig.savefig(folder / f"prim-box.{ext}", dpi=150)
-        plt.close(fig)
+        save(fig, folder / "prim-box")
         made.append(("The kept box's limits", "figures/prim-box.png"))
     return made
 

@@ -560,6 +560,8 @@ def _figures(opt: Optimization, levers: list[Lever], folder: Path) -> list[tuple
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from .plots import save
+
     folder.mkdir()
     sns.set_theme(style="whitegrid", context="paper")
     made = []
@@ -579,9 +581,7 @@ def _figures(opt: Optimization, levers: list[Lever], folder: Path) -> list[tuple
            title="The Pareto front of the levers")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    for ext in ("png", "svg"):
-        fig.savefig(folder / f"pareto-front.{ext}", dpi=150)
-    plt.close(fig)
+    save(fig, folder / "pareto-front")
     made.append(("The Pareto front: cost against gain, coloured by robustness",
                  "figures/pareto-front.png"))
     axes = [lv for lv in levers if lv.switch or lv.high > lv.low] + list(OBJECTIVES)
@@ -604,9 +604,7 @@ def _figures(opt: Optimization, levers: list[Lever], folder: Path) -> list[tuple
     fig.colorbar(plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1)), ax=ax,
                  label="robustness")
     fig.tight_layout()
-    for ext in ("png", "svg"):
-        fig.savefig(folder / f"pareto-levers.{ext}", dpi=150)
-    plt.close(fig)
+    save(fig, folder / "pareto-levers")
     made.append(("The Pareto set in parallel coordinates", "figures/pareto-levers.png"))
     return made
 
